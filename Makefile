@@ -1,0 +1,37 @@
+# Two commands for a newcomer: `make demo` (month-end on the bundled demo) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint format templates bench addin clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/backflush demo demo
+
+test: $(STAMP)
+	$(PY) -m ruff check addin tests benchmarks
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check addin tests benchmarks
+	$(PY) -m ruff format --check addin tests benchmarks
+
+format: $(STAMP)
+	$(PY) -m ruff format addin tests benchmarks
+	$(PY) -m ruff check --fix addin tests benchmarks
+
+templates: $(STAMP)
+	$(PY) -m addin.templates workbook_templates
+
+bench: $(STAMP)
+	$(PY) -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) demo out test-artifacts

@@ -1,0 +1,178 @@
+"""The engine's data model: validated inputs in, typed results out.
+
+Conventions used everywhere in the engine:
+- Quantities are in the item's unit of measure and may be fractional.
+- Standard costs are per unit, in the period's currency.
+- Money in results is in whole cents (int64), rounded half-up like Excel's ROUND at the item
+  level of each posting; a journal line is a sum of such cents, so entries balance exactly.
+- In journal postings a debit is positive and a credit negative. Result tabs show both as
+  positive numbers in their own Debit and Credit columns.
+- Variance amounts are positive when unfavourable (U, a debit to the variance account) and
+  negative when favourable (F, a credit).
+- Every input frame carries ``source_row``: the 1-based worksheet row it came from, so that
+  findings can point at ``Sheet!Row``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import NamedTuple
+
+import pandas as pd
+
+
+class Trigger(str, Enum):
+    """The trigger-point variant (backflush-domain.md, section 2)."""
+
+    PURCHASE_COMPLETION = "purchase+completion"  # V1
+    PURCHASE_SALE = "purchase+sale"  # V2
+    COMPLETION = "completion"  # V3
+    SALE = "sale"  # V4
+
+    @property
+    def records_purchases(self) -> bool:
+        """Materials are recorded in MIP when purchased (V1, V2)."""
+        return self in (Trigger.PURCHASE_COMPLETION, Trigger.PURCHASE_SALE)
+
+    @property
+    def records_finished_goods(self) -> bool:
+        """Completed units are carried in the FG account at full standard (V1, V3)."""
+        return self in (Trigger.PURCHASE_COMPLETION, Trigger.COMPLETION)
+
+    @property
+    def material_credit_role(self) -> str:
+        """The account credited with standard material when it is flushed."""
+        return "MIP" if self.records_purchases else "AP"
+
+
+class Severity(str, Enum):
+    ERROR = "Error"  # the inputs cannot be posted
+    WARNING = "Warning"  # posted, but an accountant must review it
+    INFO = "Info"  # posted; stated so nobody is surprised
+
+
+class Finding(NamedTuple):
+    """A problem found in the inputs or a control that fired.
+
+    Errors stop the posting; warnings and infos are listed on the Exceptions tab.
+    """
+
+    severity: Severity
+    check: str  # short name of the rule, e.g. "negative on hand"
+    message: str  # what is wrong and what to do about it
+    sheet: str = ""  # input sheet the finding points at ("" when it concerns the whole run)
+    cell: str = ""  # "C14", or "" when a whole row ("14") or sheet is meant
+    item: str = ""
+
+    @property
+    def location(self) -> str:
+        if not self.sheet:
+            return ""
+        return f"{self.sheet}!{self.cell}" if self.cell else self.sheet
+
+    def __str__(self) -> str:
+        loc = self.location
+        return f"{loc}: {self.message}" if loc else self.message
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The Settings sheet, parsed."""
+
+    period_start: dt.date
+    period_end: dt.date
+    trigger: Trigger
+    currency: str = "USD"
+    conversion_variance: str = "COGS"  # "COGS" or "Prorate"
+    count_tolerance: float = 0.02  # fraction: 0.02 is 2 %
+    conversion_tolerance: float = 0.05
+    price_tolerance: float = 0.10
+    company: str = ""
+
+
+@dataclass(frozen=True)
+class Account:
+    role: str  # MIP, FG, COGS, AP, CCC, CCA, CONV_OFFSET, PPV, USAGE, SCRAP
+    code: str  # the general-ledger account code written on the Journal
+    name: str
+
+
+# Account roles and the default chart used when the Accounts sheet does not name them.
+DEFAULT_ACCOUNTS: dict[str, tuple[str, str]] = {
+    "MIP": ("1300", "Materials and In-Process Inventory Control"),
+    "FG": ("1400", "Finished Goods Control"),
+    "AP": ("2000", "Accounts Payable Control"),
+    "CONV_OFFSET": ("2100", "Wages Payable, Accumulated Depreciation, Various"),
+    "COGS": ("5000", "Cost of Goods Sold"),
+    "CCC": ("5100", "Conversion Costs Control"),
+    "CCA": ("5200", "Conversion Costs Allocated"),
+    "PPV": ("5300", "Material Purchase Price Variance"),
+    "USAGE": ("5400", "Material Usage Variance"),
+    "SCRAP": ("5500", "Scrap at Standard"),
+}
+
+# Column layout of each input frame the engine accepts (after validation).
+STANDARD_COST_COLUMNS = [
+    "item",
+    "description",
+    "item_type",
+    "uom",
+    "material",
+    "labor",
+    "overhead",
+    "conversion",
+    "backflush",
+    "source_row",
+]
+BOM_COLUMNS = [
+    "parent",
+    "component",
+    "qty_per",
+    "scrap_pct",
+    "effective_from",
+    "effective_to",
+    "source_row",
+]
+PURCHASE_COLUMNS = ["date", "item", "quantity", "unit_price", "reference", "source_row"]
+COMPLETION_COLUMNS = ["date", "item", "quantity", "scrap_quantity", "reference", "source_row"]
+SALE_COLUMNS = ["date", "item", "quantity", "reference", "source_row"]
+CONVERSION_COST_COLUMNS = ["date", "element", "amount", "reference", "source_row"]
+COUNT_COLUMNS = ["item", "counted_quantity", "date", "source_row"]
+OPENING_COLUMNS = ["item", "account", "quantity", "source_row"]
+
+
+def empty_frame(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+
+
+@dataclass(frozen=True)
+class MonthEndInputs:
+    """Everything a month-end run needs, already validated.
+
+    Item codes in every frame are canonical (the spelling used on Standard Costs). Dates are
+    ``datetime64[ns]`` columns; the BOM's missing effectivity dates are NaT (open-ended).
+    ``labor``/``overhead`` are NaN when the standard is kept as one Conversion element;
+    ``conversion`` is always filled (labor + overhead when split).
+    """
+
+    settings: Settings
+    standard_costs: pd.DataFrame
+    bom: pd.DataFrame = field(default_factory=lambda: empty_frame(BOM_COLUMNS))
+    purchases: pd.DataFrame = field(default_factory=lambda: empty_frame(PURCHASE_COLUMNS))
+    completions: pd.DataFrame = field(default_factory=lambda: empty_frame(COMPLETION_COLUMNS))
+    sales: pd.DataFrame = field(default_factory=lambda: empty_frame(SALE_COLUMNS))
+    conversion_costs: pd.DataFrame = field(
+        default_factory=lambda: empty_frame(CONVERSION_COST_COLUMNS)
+    )
+    counts: pd.DataFrame = field(default_factory=lambda: empty_frame(COUNT_COLUMNS))
+    opening_balances: pd.DataFrame = field(default_factory=lambda: empty_frame(OPENING_COLUMNS))
+    accounts: dict[str, Account] = field(default_factory=dict)
+
+    def account(self, role: str) -> Account:
+        """The account for a role: the Accounts sheet's, else the default chart's."""
+        if role in self.accounts:
+            return self.accounts[role]
+        code, name = DEFAULT_ACCOUNTS[role]
+        return Account(role, code, name)

@@ -1,0 +1,228 @@
+"""The workbook contract: input sheet and column names, their types, and the result tab names.
+
+This module is the single place that says what the add-in reads and writes. The reader, the
+validation, the template writer, the xlwings layer and the README all take their names from here.
+Sheet and column names are matched case-insensitively with surrounding spaces ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from addin.costing.model import DEFAULT_ACCOUNTS
+
+
+class Kind(str, Enum):
+    """What a column holds, which decides how a cell is parsed and what the error says."""
+
+    TEXT = "text"  # a code or a description; numbers are turned into text ("1001")
+    NUMBER = "number"  # a finite number; numbers stored as text ("1,234.50", "(12.00)") accepted
+    DATE = "date"  # an Excel date (or ISO text "2026-10-31")
+    PERCENT = "percent"  # what Excel stores for a % cell: 10% is 0.10; > 1 is an error
+    CHOICE = "choice"  # one of a fixed set of words, case-insensitive
+    YESNO = "yesno"  # Yes/No, Y/N, True/False, 1/0
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an input sheet."""
+
+    name: str  # the header an accountant types, e.g. "Qty Per"
+    kind: Kind
+    required: bool = True
+    choices: tuple[str, ...] = ()  # for Kind.CHOICE, the accepted words (canonical spelling)
+    default: object = None  # value used when the column is absent or the cell is blank
+    key: str = ""  # the field name the engine uses (snake_case); derived from name if empty
+    min_value: float | None = None  # smallest accepted number (inclusive) where it matters
+    positive: bool = False  # number must be > 0
+
+    @property
+    def field(self) -> str:
+        return self.key or self.name.lower().replace(" %", "_pct").replace(" ", "_")
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    """One input sheet: its name, its columns and whether the run needs it."""
+
+    name: str
+    columns: tuple[Column, ...]
+    required: bool = False
+    # Column groups of which at least one must be present (e.g. Conversion or Labor+Overhead).
+    one_of: tuple[tuple[str, ...], ...] = field(default=())
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name.lower() == name.lower():
+                return c
+        raise KeyError(name)
+
+
+ITEM_TYPES = ("Raw", "Subassembly", "Finished", "Phantom")
+TRIGGERS = ("purchase+completion", "purchase+sale", "completion", "sale")
+CONVERSION_VARIANCE_METHODS = ("COGS", "Prorate")
+ELEMENTS = ("Labor", "Overhead", "Conversion")
+ACCOUNT_CODES_FOR_OPENING = ("MIP", "FG")
+
+# Account roles and their default codes live with the engine.
+ACCOUNT_ROLES = DEFAULT_ACCOUNTS
+
+SETTINGS = "Settings"
+STANDARD_COSTS = "Standard Costs"
+BOM = "BOM"
+PURCHASES = "Purchases"
+COMPLETIONS = "Completions"
+SALES = "Sales"
+CONVERSION_COSTS = "Conversion Costs"
+COUNTS = "Counts"
+OPENING_BALANCES = "Opening Balances"
+ACCOUNTS = "Accounts"
+
+# Settings rows (Setting, Value). Name -> (kind, required, default, choices)
+SETTING_ROWS: dict[str, Column] = {
+    "Period Start": Column("Period Start", Kind.DATE, key="period_start"),
+    "Period End": Column("Period End", Kind.DATE, key="period_end"),
+    "Trigger": Column("Trigger", Kind.CHOICE, choices=TRIGGERS, key="trigger"),
+    "Currency": Column("Currency", Kind.TEXT, required=False, default="USD", key="currency"),
+    "Conversion Variance": Column(
+        "Conversion Variance",
+        Kind.CHOICE,
+        required=False,
+        choices=CONVERSION_VARIANCE_METHODS,
+        default="COGS",
+        key="conversion_variance",
+    ),
+    "Count Tolerance %": Column(
+        "Count Tolerance %", Kind.PERCENT, required=False, default=0.02, key="count_tolerance"
+    ),
+    "Conversion Tolerance %": Column(
+        "Conversion Tolerance %",
+        Kind.PERCENT,
+        required=False,
+        default=0.05,
+        key="conversion_tolerance",
+    ),
+    "Price Tolerance %": Column(
+        "Price Tolerance %", Kind.PERCENT, required=False, default=0.10, key="price_tolerance"
+    ),
+    "Company": Column("Company", Kind.TEXT, required=False, default="", key="company"),
+}
+
+INPUT_SHEETS: tuple[SheetSpec, ...] = (
+    SheetSpec(
+        SETTINGS,
+        (Column("Setting", Kind.TEXT), Column("Value", Kind.TEXT, required=False)),
+        required=True,
+    ),
+    SheetSpec(
+        STANDARD_COSTS,
+        (
+            Column("Item", Kind.TEXT),
+            Column("Description", Kind.TEXT, required=False, default=""),
+            Column("Type", Kind.CHOICE, choices=ITEM_TYPES, key="item_type"),
+            Column("UoM", Kind.TEXT, required=False, default="", key="uom"),
+            Column("Material", Kind.NUMBER, min_value=0.0),
+            Column("Conversion", Kind.NUMBER, required=False, min_value=0.0),
+            Column("Labor", Kind.NUMBER, required=False, min_value=0.0),
+            Column("Overhead", Kind.NUMBER, required=False, min_value=0.0),
+            Column("Backflush", Kind.YESNO, required=False, default=True),
+        ),
+        required=True,
+        one_of=(("Conversion",), ("Labor", "Overhead")),
+    ),
+    SheetSpec(
+        BOM,
+        (
+            Column("Parent", Kind.TEXT),
+            Column("Component", Kind.TEXT),
+            Column("Qty Per", Kind.NUMBER, positive=True, key="qty_per"),
+            Column("Scrap %", Kind.PERCENT, required=False, default=0.0, key="scrap_pct"),
+            Column("Effective From", Kind.DATE, required=False, key="effective_from"),
+            Column("Effective To", Kind.DATE, required=False, key="effective_to"),
+        ),
+    ),
+    SheetSpec(
+        PURCHASES,
+        (
+            Column("Date", Kind.DATE),
+            Column("Item", Kind.TEXT),
+            Column("Quantity", Kind.NUMBER, positive=True),
+            Column("Unit Price", Kind.NUMBER, min_value=0.0, key="unit_price"),
+            Column("Reference", Kind.TEXT, required=False, default=""),
+        ),
+    ),
+    SheetSpec(
+        COMPLETIONS,
+        (
+            Column("Date", Kind.DATE),
+            Column("Item", Kind.TEXT),
+            Column("Quantity", Kind.NUMBER, min_value=0.0),
+            Column("Scrap Quantity", Kind.NUMBER, required=False, default=0.0, min_value=0.0),
+            Column("Reference", Kind.TEXT, required=False, default=""),
+        ),
+    ),
+    SheetSpec(
+        SALES,
+        (
+            Column("Date", Kind.DATE),
+            Column("Item", Kind.TEXT),
+            Column("Quantity", Kind.NUMBER, positive=True),
+            Column("Reference", Kind.TEXT, required=False, default=""),
+        ),
+    ),
+    SheetSpec(
+        CONVERSION_COSTS,
+        (
+            Column("Date", Kind.DATE),
+            Column(
+                "Element", Kind.CHOICE, required=False, choices=ELEMENTS, default="Conversion"
+            ),
+            Column("Amount", Kind.NUMBER),
+            Column("Reference", Kind.TEXT, required=False, default=""),
+        ),
+    ),
+    SheetSpec(
+        COUNTS,
+        (
+            Column("Item", Kind.TEXT),
+            Column("Counted Quantity", Kind.NUMBER, min_value=0.0, key="counted_quantity"),
+            Column("Date", Kind.DATE, required=False),
+        ),
+    ),
+    SheetSpec(
+        OPENING_BALANCES,
+        (
+            Column("Item", Kind.TEXT),
+            Column("Account", Kind.CHOICE, choices=ACCOUNT_CODES_FOR_OPENING),
+            Column("Quantity", Kind.NUMBER, min_value=0.0),
+        ),
+    ),
+    SheetSpec(
+        ACCOUNTS,
+        (
+            Column("Role", Kind.CHOICE, choices=tuple(ACCOUNT_ROLES)),
+            Column("Account", Kind.TEXT),
+            Column("Name", Kind.TEXT, required=False, default=""),
+        ),
+    ),
+)
+
+SHEETS_BY_NAME: dict[str, SheetSpec] = {s.name: s for s in INPUT_SHEETS}
+
+# Result tabs written by a run, in workbook order. A re-run replaces exactly these.
+RESULT_TABS: tuple[str, ...] = (
+    "Summary",
+    "Journal",
+    "Variances",
+    "Backflush",
+    "Inventory",
+    "Cost Rollup",
+    "Exceptions",
+    "Run Log",
+)
+
+
+def normalize_name(name: object) -> str:
+    """How sheet names, headers, item codes and choices are compared: trimmed, case-folded."""
+    return " ".join(str(name).split()).casefold()
