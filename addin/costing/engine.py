@@ -51,13 +51,13 @@ POSTING_COLUMNS = ["date", "event", "role", "item", "quantity", "cents", "kind"]
 STOCK_ROLES = ("MIP", "FG")
 
 EVENT_MEMO = {
-    PURCHASE: "Materials purchased, at standard; price variance to PPV",
-    CONVERSION: "Actual conversion costs incurred",
-    COMPLETION: "Completed goods, components backflushed at standard",
-    SCRAP: "Reported scrap at standard",
-    SALE: "Goods sold at standard",
-    COUNT: "Count adjustment to book (usage variance)",
-    CLOSE: "Close conversion costs: under/over-allocated",
+    PURCHASE: "Purchase: materials at standard, price variance to PPV",
+    CONVERSION: "Conversion incurred: actual labour and overhead",
+    COMPLETION: "Completion: finished units, components backflushed at standard",
+    SCRAP: "Scrap: reported scrap at standard",
+    SALE: "Sale: goods sold at standard",
+    COUNT: "Count adjustment: book adjusted to count (usage variance)",
+    CLOSE: "Period-end close: under/over-allocated conversion costs",
 }
 
 
