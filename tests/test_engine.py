@@ -131,7 +131,11 @@ def test_rollup_multi_level_with_phantom_and_component_scrap():
     assert roll.loc["FG", "rolled_conversion"] == pytest.approx(FG_CONVERSION)
     assert roll.loc["FG", "rolled_labor"] == pytest.approx(3.00)  # SA has no labour split
     assert roll.loc["SA", "rolled_material"] == pytest.approx(3 * 1.1 * 2.00)
-    assert roll.loc["FG", "level"] == 2 and roll.loc["PH", "level"] == 1 and roll.loc["R1", "level"] == 0
+    assert (
+        roll.loc["FG", "level"] == 2
+        and roll.loc["PH", "level"] == 1
+        and roll.loc["R1", "level"] == 0
+    )
 
 
 def test_completion_with_parent_scrap_flushes_through_all_levels():
@@ -145,10 +149,18 @@ def test_completion_with_parent_scrap_flushes_through_all_levels():
     )
     r = run_month_end(inputs)
     assert lines(r, "Completion") == pytest.approx(
-        {"FG": 10 * (FG_MATERIAL + FG_CONVERSION), "MIP": -10 * FG_MATERIAL, "CCA": -10 * FG_CONVERSION}
+        {
+            "FG": 10 * (FG_MATERIAL + FG_CONVERSION),
+            "MIP": -10 * FG_MATERIAL,
+            "CCA": -10 * FG_CONVERSION,
+        }
     )
     assert lines(r, "Scrap") == pytest.approx(
-        {"SCRAP": 1 * (FG_MATERIAL + FG_CONVERSION), "MIP": -1 * FG_MATERIAL, "CCA": -1 * FG_CONVERSION}
+        {
+            "SCRAP": 1 * (FG_MATERIAL + FG_CONVERSION),
+            "MIP": -1 * FG_MATERIAL,
+            "CCA": -1 * FG_CONVERSION,
+        }
     )
     bf = r.backflush.groupby("component")["quantity"].sum()
     assert bf["R1"] == pytest.approx(11 * 2 * 3 * 1.1)  # good + scrap units, component scrap
@@ -163,7 +175,9 @@ def test_completion_with_parent_scrap_flushes_through_all_levels():
 def test_component_marked_backflush_no_is_not_flushed_but_credited_to_usage():
     items = [dict(i) for i in PLANT["items"]]
     items[1]["backflush"] = False  # R2 issued by hand
-    inputs = make_inputs(items=items, bom=PLANT["bom"], completions=[{"item": "FG", "quantity": 10}])
+    inputs = make_inputs(
+        items=items, bom=PLANT["bom"], completions=[{"item": "FG", "quantity": 10}]
+    )
     r = run_month_end(inputs)
     entry = lines(r, "Completion")
     assert entry["MIP"] == pytest.approx(-10 * 2 * 3 * 1.1 * 2.00)
@@ -177,7 +191,10 @@ def test_component_marked_backflush_no_is_not_flushed_but_credited_to_usage():
 
 def test_purchase_price_variance_unfavourable_and_favourable():
     inputs = make_inputs(
-        items=[{"item": "R1", "item_type": "Raw", "material": 2.00}, {"item": "R2", "item_type": "Raw", "material": 0.50}],
+        items=[
+            {"item": "R1", "item_type": "Raw", "material": 2.00},
+            {"item": "R2", "item_type": "Raw", "material": 0.50},
+        ],
         purchases=[
             {"item": "R1", "quantity": 100, "unit_price": 2.10},
             {"item": "R2", "quantity": 40, "unit_price": 0.375},
@@ -185,7 +202,11 @@ def test_purchase_price_variance_unfavourable_and_favourable():
     )
     r = run_month_end(inputs)
     assert lines(r, "Purchase") == pytest.approx(
-        {"MIP": 100 * 2.00 + 40 * 0.50, "PPV": 100 * 0.10 - 40 * 0.125, "AP": -(100 * 2.10 + 40 * 0.375)}
+        {
+            "MIP": 100 * 2.00 + 40 * 0.50,
+            "PPV": 100 * 0.10 - 40 * 0.125,
+            "AP": -(100 * 2.10 + 40 * 0.375),
+        }
     )
     v = r.variances.set_index("item")
     assert v.loc["R1", "amount_cents"] == 1000 and v.loc["R1", "fu"] == "U"
@@ -197,14 +218,19 @@ def test_purchase_price_variance_unfavourable_and_favourable():
 def test_count_adjusts_book_to_count_and_flags_beyond_tolerance():
     inputs = make_inputs(
         **PLANT,
-        purchases=[{"item": "R1", "quantity": 100, "unit_price": 2.00}, {"item": "R2", "quantity": 50, "unit_price": 0.5}],
+        purchases=[
+            {"item": "R1", "quantity": 100, "unit_price": 2.00},
+            {"item": "R2", "quantity": 50, "unit_price": 0.5},
+        ],
         completions=[{"item": "FG", "quantity": 10, "scrap_quantity": 1}],
         counts=[{"item": "R1", "counted_quantity": 25}, {"item": "R2", "counted_quantity": 6.05}],
     )
     r = run_month_end(inputs)
     # book R1 = 100 - 11 x 6.6 = 27.4, counted 25: 2.4 x 2.00 = 4.80 short (U)
     # book R2 = 50 - 44 = 6, counted 6.05: 0.05 x 0.50 = 0.025 over, rounds half-up to 0.03 (F)
-    assert lines(r, "Count adjustment") == pytest.approx({"USAGE": 4.80 - 0.03, "MIP": -(4.80 - 0.03)})
+    assert lines(r, "Count adjustment") == pytest.approx(
+        {"USAGE": 4.80 - 0.03, "MIP": -(4.80 - 0.03)}
+    )
     inv = r.inventory.set_index("item")
     assert inv.loc["R1", "ending_qty"] == pytest.approx(25)
     assert inv.loc["R1", "ending_cents"] == 25 * 200
@@ -233,10 +259,23 @@ def test_prorated_conversion_variance_over_cogs_and_ending_fg():
 
 def test_bom_change_during_the_period_is_a_usage_variance():
     inputs = make_inputs(
-        items=[{"item": "DM", "item_type": "Raw", "material": 1.0}, {"item": "KB", "item_type": "Finished", "conversion": 12.0}],
+        items=[
+            {"item": "DM", "item_type": "Raw", "material": 1.0},
+            {"item": "KB", "item_type": "Finished", "conversion": 12.0},
+        ],
         bom=[
-            {"parent": "KB", "component": "DM", "qty_per": 19, "effective_to": dt.date(2026, 10, 15)},
-            {"parent": "KB", "component": "DM", "qty_per": 20, "effective_from": dt.date(2026, 10, 16)},
+            {
+                "parent": "KB",
+                "component": "DM",
+                "qty_per": 19,
+                "effective_to": dt.date(2026, 10, 15),
+            },
+            {
+                "parent": "KB",
+                "component": "DM",
+                "qty_per": 20,
+                "effective_from": dt.date(2026, 10, 16),
+            },
         ],
         completions=[
             {"item": "KB", "quantity": 100, "date": dt.date(2026, 10, 10)},
@@ -268,8 +307,14 @@ def test_entries_balance_to_the_cent_with_awkward_prices():
             {"item": "B", "item_type": "Raw", "material": 0.0125},
             {"item": "P", "item_type": "Finished", "conversion": 0.0707},
         ],
-        bom=[{"parent": "P", "component": "A", "qty_per": 1.37}, {"parent": "P", "component": "B", "qty_per": 7.1, "scrap_pct": 0.033}],
-        completions=[{"item": "P", "quantity": q, "date": dt.date(2026, 10, d)} for q, d in [(3, 1), (7.5, 2), (11, 2)]],
+        bom=[
+            {"parent": "P", "component": "A", "qty_per": 1.37},
+            {"parent": "P", "component": "B", "qty_per": 7.1, "scrap_pct": 0.033},
+        ],
+        completions=[
+            {"item": "P", "quantity": q, "date": dt.date(2026, 10, d)}
+            for q, d in [(3, 1), (7.5, 2), (11, 2)]
+        ],
         sales=[{"item": "P", "quantity": 4.25}],
         conversion=[{"amount": 1.01}],
     )
@@ -281,7 +326,10 @@ def test_entries_balance_to_the_cent_with_awkward_prices():
 
 def test_negative_on_hand_is_flagged_with_its_date():
     inputs = make_inputs(
-        items=[{"item": "DM", "item_type": "Raw", "material": 1.0}, {"item": "KB", "item_type": "Finished", "conversion": 1.0}],
+        items=[
+            {"item": "DM", "item_type": "Raw", "material": 1.0},
+            {"item": "KB", "item_type": "Finished", "conversion": 1.0},
+        ],
         bom=[{"parent": "KB", "component": "DM", "qty_per": 2}],
         purchases=[{"item": "DM", "quantity": 10, "unit_price": 1.0, "date": dt.date(2026, 10, 1)}],
         completions=[{"item": "KB", "quantity": 8, "date": dt.date(2026, 10, 5)}],
@@ -320,9 +368,15 @@ def test_bom_cycle_names_the_items_in_the_loop():
 
 def test_opening_balances_roll_forward():
     inputs = make_inputs(
-        items=[{"item": "DM", "item_type": "Raw", "material": 1.0}, {"item": "KB", "item_type": "Finished", "conversion": 12.0}],
+        items=[
+            {"item": "DM", "item_type": "Raw", "material": 1.0},
+            {"item": "KB", "item_type": "Finished", "conversion": 12.0},
+        ],
         bom=[{"parent": "KB", "component": "DM", "qty_per": 19}],
-        opening=[{"item": "DM", "account": "MIP", "quantity": 500}, {"item": "KB", "account": "FG", "quantity": 10}],
+        opening=[
+            {"item": "DM", "account": "MIP", "quantity": 500},
+            {"item": "KB", "account": "FG", "quantity": 10},
+        ],
         sales=[{"item": "KB", "quantity": 4}],
     )
     r = run_month_end(inputs)

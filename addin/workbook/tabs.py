@@ -356,7 +356,9 @@ def summary_tab(r: MonthEndResult, info: RunInfo, company: str, sub: str) -> Tab
     for t in ("price", "usage", "scrap", "conversion"):
         cents = int(by_type.get(t, 0))
         var_rows.append((t, cents / 100, "U" if cents > 0 else "F" if cents < 0 else ""))
-    variances = Block("Variances by type", ("Type", "Amount", "F/U"), var_rows, ("text", "money", "text"))
+    variances = Block(
+        "Variances by type", ("Type", "Amount", "F/U"), var_rows, ("text", "money", "text")
+    )
     checks = Block(
         "Checks",
         ("Check", "Result", "Detail"),
