@@ -142,6 +142,12 @@ def test_on_button_calls_the_macro_of_that_name(monkeypatch: pytest.MonkeyPatch)
     assert calls == [b.macro for b in ribbon.BUTTONS]
 
 
+def test_on_button_names_a_missing_macro(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "addin.excel.macros", types.ModuleType("fake"))
+    with pytest.raises(AttributeError, match=r"'Run Month-End' button needs .*run_month_end\(\)"):
+        ribbon.on_button("bfRunMonthEnd")
+
+
 def test_on_button_rejects_unknown_id(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "addin.excel.macros", types.ModuleType("fake"))
     with pytest.raises(ValueError, match=r"Unknown Backflush ribbon button 'nope'.*bfRunMonthEnd"):
@@ -290,6 +296,11 @@ def test_build_is_deterministic(built: Path, tmp_path: Path) -> None:
 
 def test_committed_addin_is_up_to_date(built: Path) -> None:
     assert COMMITTED_XLAM.exists(), "run: python -m addin.excel.build_addin"
+    committed_vba = vba_modules(COMMITTED_XLAM)["xlwings"]
+    assert f'XLWINGS_VERSION As String = "{xlwings.__version__}"' in committed_vba, (
+        f"the committed add-in was built from another xlwings than {xlwings.__version__}: "
+        "install the xlwings version it names, or rebuild and commit the add-in"
+    )
     fresh, committed = members(built), members(COMMITTED_XLAM)
     assert list(committed) == list(fresh)
     stale = [name for name in fresh if fresh[name] != committed[name]]

@@ -124,7 +124,12 @@ def on_button(control_id: str) -> None:
         known = ", ".join(sorted(_BY_ID))
         raise ValueError(f"Unknown Backflush ribbon button {control_id!r}; known buttons: {known}")
     macros = importlib.import_module(MACROS_MODULE)
-    getattr(macros, button.macro)()
+    macro = getattr(macros, button.macro, None)
+    if macro is None:
+        raise AttributeError(
+            f"The {button.label!r} button needs a function {button.macro}() in {MACROS_MODULE}"
+        )
+    macro()
 
 
 def ribbon_xml() -> str:
