@@ -305,8 +305,15 @@ def _table_ref(zf: zipfile.ZipFile, sheet_part: str) -> str | None:
         if kind != "table":
             continue
         root = _read_xml(zf, target)
-        if root is not None and root.attrib.get("ref"):
-            return root.attrib["ref"]
+        if root is None or not root.attrib.get("ref"):
+            continue
+        ref = root.attrib["ref"]
+        totals = root.attrib.get("totalsRowCount", "0")
+        box = parse_range_ref(ref)
+        if box and totals.isdigit() and int(totals) > 0 and box[2] - int(totals) > box[0]:
+            # The data region stops above a totals row.
+            ref = f"{cell_ref(box[0], box[1])}:{cell_ref(box[2] - int(totals), box[3])}"
+        return ref
     return None
 
 
