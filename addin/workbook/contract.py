@@ -175,9 +175,7 @@ INPUT_SHEETS: tuple[SheetSpec, ...] = (
         CONVERSION_COSTS,
         (
             Column("Date", Kind.DATE),
-            Column(
-                "Element", Kind.CHOICE, required=False, choices=ELEMENTS, default="Conversion"
-            ),
+            Column("Element", Kind.CHOICE, required=False, choices=ELEMENTS, default="Conversion"),
             Column("Amount", Kind.NUMBER),
             Column("Reference", Kind.TEXT, required=False, default=""),
         ),

@@ -1,0 +1,658 @@
+"""The month-end run: standard cost roll-up, trigger-point postings, variances, journal, controls.
+
+Pure functions over pandas frames; no Excel and no files. ``run_month_end`` is the one entry.
+
+How the accounting is done (backflush-domain.md; the README repeats it for accountants):
+- Standards for the period are rolled up with the BOM in effect on Period End. A completion is
+  flushed with the BOM in effect on its own date; if that differs, the difference between the
+  period standard and the flushed standard is a usage variance ("BOM change").
+- Where an item is stocked depends on the trigger: raw materials in MIP when purchases are
+  recorded (V1, V2); finished goods and subassemblies completed for stock in FG at full standard
+  (V1, V3) or in MIP at material standard (V2: conversion is applied at sale); nothing in V4.
+- Every posting is valued per item and rounded half-up to cents (Excel's ROUND), so each account
+  line is a sum of item cents; rounding left over inside an entry goes to Conversion Costs
+  Allocated (closed to COGS at period end) or, where no conversion is applied, stays with the
+  output item. So every entry balances exactly and inventory ties to the ledger exactly.
+- Components marked Backflush = No are not flushed: their standard is credited to the usage
+  variance account (V1, V2) until a count shows what was really used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import scipy.sparse as sp
+
+from addin.costing import bom as bomlib
+from addin.costing.model import Finding, MonthEndInputs, Severity, Trigger
+from addin.costing.money import allocate_cents, to_cents
+
+Progress = Callable[[str, float], None]
+
+UNITEMIZED = "(unitemized)"  # material of a manufactured item not backed by its BOM lines
+
+# Event names, in the order entries of one day are posted.
+PURCHASE = "Purchase"
+CONVERSION = "Conversion incurred"
+COMPLETION = "Completion"
+SCRAP = "Scrap"
+SALE = "Sale"
+COUNT = "Count adjustment"
+CLOSE = "Period-end close"
+OPENING = "Opening balance"
+EVENT_ORDER = [PURCHASE, CONVERSION, COMPLETION, SCRAP, SALE, COUNT, CLOSE]
+
+POSTING_COLUMNS = ["date", "event", "role", "item", "quantity", "cents", "kind"]
+STOCK_ROLES = ("MIP", "FG")
+
+EVENT_MEMO = {
+    PURCHASE: "Materials purchased, at standard; price variance to PPV",
+    CONVERSION: "Actual conversion costs incurred",
+    COMPLETION: "Completed goods, components backflushed at standard",
+    SCRAP: "Reported scrap at standard",
+    SALE: "Goods sold at standard",
+    COUNT: "Count adjustment to book (usage variance)",
+    CLOSE: "Close conversion costs: under/over-allocated",
+}
+
+
+class InputError(ValueError):
+    """The inputs cannot be posted; ``findings`` lists every reason, each located."""
+
+    def __init__(self, findings: list[Finding]) -> None:
+        self.findings = findings
+        super().__init__("\n".join(str(f) for f in findings))
+
+
+@dataclass(frozen=True)
+class MonthEndResult:
+    """Everything a month-end run produces. Money columns ending in ``_cents`` are int64."""
+
+    inputs: MonthEndInputs
+    rollup: pd.DataFrame  # per item: this level's and rolled-up standard by element
+    postings: pd.DataFrame  # item-level postings, debit positive (POSTING_COLUMNS)
+    journal: pd.DataFrame  # entry lines: entry, date, event, role, account, debit/credit cents
+    variances: pd.DataFrame  # type, item, quantity, amount_cents (+ = unfavourable), role
+    backflush: pd.DataFrame  # event, component, flushed quantity and standard amount
+    inventory: pd.DataFrame  # roll-forward per stocked item and account
+    trial_balance: pd.DataFrame  # per role: opening, debits, credits, closing (cents)
+    findings: list[Finding] = field(default_factory=list)  # controls: warnings and infos
+    checks: list[tuple[str, bool, str]] = field(default_factory=list)  # (check, passed, detail)
+
+    @property
+    def entries(self) -> int:
+        return int(self.journal["entry"].nunique()) if len(self.journal) else 0
+
+
+def _empty_postings() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "date": pd.Series(dtype="datetime64[ns]"),
+            "event": pd.Series(dtype=object),
+            "role": pd.Series(dtype=object),
+            "item": pd.Series(dtype=object),
+            "quantity": pd.Series(dtype=np.float64),
+            "cents": pd.Series(dtype=np.int64),
+            "kind": pd.Series(dtype=object),
+        }
+    )
+
+
+def _postings(
+    date: npt.ArrayLike,
+    event: str,
+    role: str | npt.ArrayLike,
+    item: npt.ArrayLike | str,
+    quantity: npt.ArrayLike | float,
+    cents: npt.ArrayLike,
+    kind: str = "",
+) -> pd.DataFrame:
+    cents_arr = np.atleast_1d(np.asarray(cents, dtype=np.int64))
+    n = len(cents_arr)
+    return pd.DataFrame(
+        {
+            "date": pd.to_datetime(np.broadcast_to(np.asarray(date, dtype="datetime64[ns]"), (n,))),
+            "event": np.full(n, event, dtype=object),
+            "role": np.broadcast_to(np.asarray(role, dtype=object), (n,)).copy(),
+            "item": np.broadcast_to(np.asarray(item, dtype=object), (n,)).copy(),
+            "quantity": np.broadcast_to(np.asarray(quantity, dtype=np.float64), (n,)).copy(),
+            "cents": cents_arr,
+            "kind": np.full(n, kind, dtype=object),
+        }
+    )
+
+
+class _Run:
+    """The state of one month-end computation (private; use run_month_end)."""
+
+    def __init__(self, inputs: MonthEndInputs) -> None:
+        self.inputs = inputs
+        s = inputs.settings
+        self.trigger = s.trigger
+        self.start = pd.Timestamp(s.period_start)
+        self.end = pd.Timestamp(s.period_end)
+        sc = inputs.standard_costs.reset_index(drop=True)
+        self.sc = sc
+        self.index = bomlib.ItemIndex.from_standard_costs(sc)
+        self.codes = self.index.codes.to_numpy()
+        self.types = sc["item_type"].astype(str).to_numpy()
+        self.flushed = sc["backflush"].astype(bool).to_numpy()
+        self.findings: list[Finding] = []
+        self.consumption: list[pd.DataFrame] = []
+        self._windows()
+        self._stock_roles()
+
+    # ---- standards -------------------------------------------------------------------
+    def _windows(self) -> None:
+        """Split the period where BOM effectivity changes; roll up standards per window."""
+        bom = self.inputs.bom
+        bounds: set[pd.Timestamp] = set()
+        if len(bom):
+            starts = pd.to_datetime(bom["effective_from"]).dropna()
+            ends = pd.to_datetime(bom["effective_to"]).dropna() + pd.Timedelta(days=1)
+            for d in pd.concat([starts, ends]).unique():
+                d = pd.Timestamp(d)
+                if self.start < d <= self.end:
+                    bounds.add(d)
+        self.window_starts = np.array(sorted({self.start, *bounds}), dtype="datetime64[ns]")
+        self.matrices: list[sp.csr_matrix] = []
+        self.rollups: list[bomlib.Rollup] = []
+        for ws in self.window_starts:
+            lines = bomlib.active_lines(bom, pd.Timestamp(ws)) if len(bom) else bom
+            a = bomlib.bom_matrix(lines, self.index)
+            self.matrices.append(a)
+            self.rollups.append(bomlib.roll_up(self.sc, a, self.index))
+        # The period standard: BOM in effect on Period End (the last window).
+        self.period = self.rollups[-1]
+        self.material = self.period.rolled["material"]
+        self.conversion = self.period.rolled["conversion"]
+        self.total = self.material + self.conversion
+
+    def window_of(self, dates: pd.Series) -> npt.NDArray[np.intp]:
+        d = dates.to_numpy(dtype="datetime64[ns]")
+        return np.searchsorted(self.window_starts, d, side="right") - 1
+
+    def _stock_roles(self) -> None:
+        """Where each item is carried, and at what unit value, under this trigger."""
+        t = self.trigger
+        raw = self.types == "Raw"
+        made = np.isin(self.types, ["Finished", "Subassembly"])
+        role = np.full(len(self.codes), "", dtype=object)
+        unit = np.zeros(len(self.codes))
+        if t.records_purchases:
+            role[raw] = "MIP"
+            unit[raw] = self.material[raw]
+        if t.records_finished_goods:
+            role[made] = "FG"
+            unit[made] = self.total[made]
+        elif t is Trigger.PURCHASE_SALE:
+            role[made] = "MIP"
+            unit[made] = self.material[made]
+        self.stock_role = role
+        self.unit_value = unit
+
+    # ---- the flush ---------------------------------------------------------------------
+    def flush(
+        self,
+        demand: pd.DataFrame,
+        event: str,
+        debit_role: str | npt.NDArray[np.object_],
+        basis: str,
+        material_role: str,
+        apply_conversion: bool,
+        period_valued: bool,
+    ) -> pd.DataFrame:
+        """Backflush ``demand`` (date, item, quantity) through the BOM in effect on each date.
+
+        Debits ``debit_role`` with the output at standard (``basis`` "total" or "material";
+        the period standard when ``period_valued``, else the flushed standard), credits the
+        leaves' material to ``material_role`` (MIP per item, or AP), components marked
+        Backflush = No to USAGE (when material_role is MIP), conversion to CCA, and a BOM
+        change to USAGE. Returns balanced postings: rounding goes to CCA when conversion is
+        applied, else to the output item.
+        """
+        if len(demand) == 0:
+            return _empty_postings()
+        demand = demand.groupby(["date", "item"], as_index=False, sort=True)["quantity"].sum()
+        demand = demand[demand["quantity"] != 0]
+        if len(demand) == 0:
+            return _empty_postings()
+        pos = self.index.positions(demand["item"])
+        qty = demand["quantity"].to_numpy(np.float64)
+        win = self.window_of(demand["date"])
+        out: list[pd.DataFrame] = []
+        for w in np.unique(win):
+            sel = win == w
+            r = self.rollups[w]
+            dates, day = np.unique(demand["date"].to_numpy()[sel], return_inverse=True)
+            d = sp.csr_matrix((qty[sel], (day, pos[sel])), shape=(len(dates), len(self.codes)))
+            exploded = r.has_bom & self.flushed
+            c = bomlib.explode(d, self.matrices[w], exploded).tocoo()
+            leaf_qty = c.data
+            leaf_item = c.col
+            leaf_date = dates[c.row]
+            leaf_cents = to_cents(leaf_qty * r.rolled["material"][leaf_item])
+            self.consumption.append(
+                pd.DataFrame(
+                    {
+                        "event": event,
+                        "date": leaf_date,
+                        "component": self.codes[leaf_item],
+                        "quantity": leaf_qty,
+                        "cents": leaf_cents,
+                        "flushed": self.flushed[leaf_item],
+                    }
+                )
+            )
+            if material_role == "MIP":
+                leaf_role = np.where(self.flushed[leaf_item], "MIP", "USAGE").astype(object)
+                leaf_move = np.where(self.flushed[leaf_item], -leaf_qty, leaf_qty)
+                kinds = np.where(self.flushed[leaf_item], "", "manual issue")
+            else:
+                leaf_role = np.full(len(leaf_item), material_role, dtype=object)
+                leaf_move = np.zeros(len(leaf_item))
+                kinds = np.full(len(leaf_item), "", dtype=object)
+            part = _postings(
+                leaf_date, event, leaf_role, self.codes[leaf_item], leaf_move, -leaf_cents
+            )
+            part["kind"] = kinds
+            out.append(part)
+            # material of the output not backed by its BOM leaves (own-level material)
+            own_mat = np.bincount(
+                day, weights=qty[sel] * r.rolled["material"][pos[sel]], minlength=len(dates)
+            )
+            leaf_mat = np.bincount(
+                c.row, weights=leaf_qty * r.rolled["material"][leaf_item], minlength=len(dates)
+            )
+            unitemized = to_cents(own_mat - leaf_mat)
+            nz = unitemized != 0
+            if nz.any():
+                out.append(
+                    _postings(dates[nz], event, material_role, UNITEMIZED, 0.0, -unitemized[nz])
+                )
+            o_date = demand["date"].to_numpy()[sel]
+            o_item = self.codes[pos[sel]]
+            o_qty = qty[sel]
+            flushed_unit = r.rolled["material"][pos[sel]]
+            period_unit = self.material[pos[sel]]
+            if basis == "total":
+                flushed_unit = flushed_unit + r.rolled["conversion"][pos[sel]]
+                period_unit = period_unit + self.conversion[pos[sel]]
+            if apply_conversion:
+                conv = to_cents(o_qty * r.rolled["conversion"][pos[sel]])
+                out.append(_postings(o_date, event, "CCA", o_item, 0.0, -conv))
+            unit = period_unit if period_valued else flushed_unit
+            role = debit_role if isinstance(debit_role, str) else debit_role[pos[sel]]
+            out_cents = to_cents(o_qty * unit)
+            out.append(_postings(o_date, event, role, o_item, o_qty, out_cents, "output"))
+            if period_valued:
+                change = to_cents(o_qty * (period_unit - flushed_unit))
+                nzc = change != 0
+                if nzc.any():
+                    out.append(
+                        _postings(
+                            o_date[nzc],
+                            event,
+                            "USAGE",
+                            o_item[nzc],
+                            0.0,
+                            -change[nzc],
+                            "BOM change",
+                        )
+                    )
+        postings = pd.concat(out, ignore_index=True)
+        return self._balance(postings, event, "CCA" if apply_conversion else None)
+
+    def _balance(self, postings: pd.DataFrame, event: str, plug_role: str | None) -> pd.DataFrame:
+        """Put each day's rounding residue on ``plug_role`` (or on the day's last output line)."""
+        residue = postings.groupby("date")["cents"].sum()
+        residue = residue[residue != 0]
+        if len(residue) == 0:
+            return postings
+        if plug_role is not None:
+            plug = _postings(
+                residue.index.to_numpy(), event, plug_role, "", 0.0, -residue.to_numpy(), "rounding"
+            )
+            return pd.concat([postings, plug], ignore_index=True)
+        postings = postings.copy()
+        outputs = postings[postings["kind"] == "output"].reset_index()
+        last = outputs.groupby("date")["index"].last()
+        postings.loc[last.loc[residue.index].to_numpy(), "cents"] -= residue.to_numpy()
+        return postings
+
+    # ---- events ------------------------------------------------------------------------
+    def purchases(self) -> pd.DataFrame:
+        p = self.inputs.purchases
+        if len(p) == 0:
+            return _empty_postings()
+        if not self.trigger.records_purchases:
+            self.findings.append(
+                Finding(
+                    Severity.INFO,
+                    "purchases not posted",
+                    f"{len(p)} purchase rows are not posted: under the '{self.trigger.value}' "
+                    "trigger materials are recorded when they are flushed, at standard (AP).",
+                    "Purchases",
+                )
+            )
+            return _empty_postings()
+        pos = self.index.positions(p["item"])
+        qty = p["quantity"].to_numpy(np.float64)
+        frame = pd.DataFrame(
+            {
+                "date": p["date"].to_numpy(),
+                "item": p["item"].to_numpy(),
+                "quantity": qty,
+                "std": to_cents(qty * self.material[pos]),
+                "actual": to_cents(qty * p["unit_price"].to_numpy(np.float64)),
+            }
+        )
+        g = frame.groupby(["date", "item"], as_index=False, sort=True).sum()
+        return pd.concat(
+            [
+                _postings(g["date"], PURCHASE, "MIP", g["item"], g["quantity"], g["std"]),
+                _postings(
+                    g["date"],
+                    PURCHASE,
+                    "PPV",
+                    g["item"],
+                    g["quantity"],
+                    g["actual"] - g["std"],
+                    "price",
+                ),
+                _postings(g["date"], PURCHASE, "AP", g["item"], 0.0, -g["actual"]),
+            ],
+            ignore_index=True,
+        )
+
+    def conversion_incurred(self) -> pd.DataFrame:
+        cc = self.inputs.conversion_costs
+        if len(cc) == 0:
+            return _empty_postings()
+        cents = to_cents(cc["amount"].to_numpy(np.float64))
+        g = (
+            pd.DataFrame({"date": cc["date"].to_numpy(), "cents": cents})
+            .groupby("date", as_index=False)
+            .sum()
+        )
+        return pd.concat(
+            [
+                _postings(g["date"], CONVERSION, "CCC", "", 0.0, g["cents"]),
+                _postings(g["date"], CONVERSION, "CONV_OFFSET", "", 0.0, -g["cents"]),
+            ],
+            ignore_index=True,
+        )
+
+    def completions(self) -> pd.DataFrame:
+        c = self.inputs.completions
+        if len(c) == 0:
+            return _empty_postings()
+        t = self.trigger
+        parts = []
+        good = c[["date", "item", "quantity"]]
+        if t is Trigger.PURCHASE_COMPLETION:
+            parts.append(self.flush(good, COMPLETION, "FG", "total", "MIP", True, True))
+        elif t is Trigger.PURCHASE_SALE:
+            parts.append(self.flush(good, COMPLETION, "MIP", "material", "MIP", False, True))
+        elif t is Trigger.COMPLETION:
+            parts.append(self.flush(good, COMPLETION, "FG", "total", "AP", True, True))
+        scrap = c[["date", "item"]].assign(
+            quantity=c["scrap_quantity"].fillna(0.0).to_numpy(np.float64)
+        )
+        scrap = scrap[scrap["quantity"] > 0]
+        if len(scrap):
+            parts.append(
+                self.flush(scrap, SCRAP, "SCRAP", "total", t.material_credit_role, True, False)
+            )
+        return pd.concat(parts, ignore_index=True) if parts else _empty_postings()
+
+    def sales(self) -> pd.DataFrame:
+        s = self.inputs.sales
+        if len(s) == 0:
+            return _empty_postings()
+        s = s.groupby(["date", "item"], as_index=False, sort=True)["quantity"].sum()
+        pos = self.index.positions(s["item"])
+        role = self.stock_role[pos]
+        stocked = role != ""
+        parts = []
+        if stocked.any():
+            ss = s[stocked]
+            p = pos[stocked]
+            q = ss["quantity"].to_numpy(np.float64)
+            relief = to_cents(q * self.unit_value[p])
+            cogs = to_cents(q * self.total[p])
+            part = [
+                _postings(ss["date"], SALE, "COGS", ss["item"], q, cogs),
+                _postings(ss["date"], SALE, role[stocked], ss["item"], -q, -relief),
+            ]
+            carried_conv = np.isclose(self.unit_value[p], self.total[p])
+            conv = np.where(carried_conv, 0, to_cents(q * self.conversion[p]))
+            if (conv != 0).any():
+                part.append(_postings(ss["date"], SALE, "CCA", ss["item"], 0.0, -conv))
+            parts.append(self._balance(pd.concat(part, ignore_index=True), SALE, "CCA"))
+        if (~stocked).any():
+            # Nothing is carried for these items: flush at the sale (V4, and raw items in V3).
+            parts.append(self.flush(s[~stocked], SALE, "COGS", "total", "AP", True, True))
+        return pd.concat(parts, ignore_index=True)
+
+    def opening(self) -> pd.DataFrame:
+        ob = self.inputs.opening_balances
+        if len(ob) == 0:
+            return _empty_postings()
+        ob = ob.groupby(["item", "account"], as_index=False, sort=True)["quantity"].sum()
+        pos = self.index.positions(ob["item"])
+        role = self.stock_role[pos]
+        carried = role != ""
+        if (~carried).any():
+            self.findings.append(
+                Finding(
+                    Severity.INFO,
+                    "opening balances not carried",
+                    f"{int((~carried).sum())} opening balance rows are not carried: under the "
+                    f"'{self.trigger.value}' trigger those items are not kept in inventory accounts.",
+                    "Opening Balances",
+                )
+            )
+        q = ob["quantity"].to_numpy(np.float64)[carried]
+        return _postings(
+            self.start,
+            OPENING,
+            role[carried],
+            ob["item"].to_numpy()[carried],
+            q,
+            to_cents(q * self.unit_value[pos[carried]]),
+        )
+
+    def counts(self, movements: pd.DataFrame) -> pd.DataFrame:
+        """Adjust book to count at each count's date (period end when blank)."""
+        ct = self.inputs.counts
+        if len(ct) == 0:
+            return _empty_postings()
+        ct = ct.copy()
+        ct["date"] = pd.to_datetime(ct["date"]).fillna(self.end)
+        pos = self.index.positions(ct["item"])
+        role = self.stock_role[pos]
+        carried = role != ""
+        if (~carried).any():
+            self.findings.append(
+                Finding(
+                    Severity.INFO,
+                    "counts not posted",
+                    f"{int((~carried).sum())} counted items are not carried in an inventory account "
+                    f"under the '{self.trigger.value}' trigger; their counts are not posted.",
+                    "Counts",
+                )
+            )
+        ct = ct[carried].assign(role=role[carried], pos=pos[carried])
+        if len(ct) == 0:
+            return _empty_postings()
+        mv = movements[movements["role"].isin(STOCK_ROLES) & (movements["item"] != UNITEMIZED)]
+        m = (
+            ct[["item", "role", "date"]]
+            .reset_index()
+            .merge(
+                mv[["item", "role", "date", "quantity"]],
+                on=["item", "role"],
+                how="left",
+                suffixes=("", "_mv"),
+            )
+        )
+        m = m[m["date_mv"].isna() | (m["date_mv"] <= m["date"])]
+        book = m.groupby("index")["quantity"].sum().reindex(ct.index, fill_value=0.0)
+        ct["book"] = book.to_numpy()
+        diff = ct["book"].to_numpy() - ct["counted_quantity"].to_numpy(np.float64)
+        diff = np.where(np.abs(diff) < 1e-9, 0.0, diff)
+        ct["difference"] = diff
+        self.count_table = ct
+        cents = to_cents(diff * self.unit_value[ct["pos"].to_numpy()])
+        tol = self.inputs.settings.count_tolerance
+        base = np.abs(ct["book"].to_numpy())
+        beyond = (np.abs(diff) > tol * base + 1e-9) & (diff != 0)
+        for r, d, b in zip(ct[beyond].itertuples(), diff[beyond], base[beyond], strict=True):
+            pct = f"{abs(d) / b:.1%}" if b else "all of it"
+            self.findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "count beyond tolerance",
+                    f"{r.item}: counted {r.counted_quantity:,.4g}, book {r.book:,.4g} "
+                    f"(difference {d:,.4g}, {pct}; tolerance {tol:.1%}). Book adjusted to the "
+                    "count; check the BOM quantities, scrap reporting and the count itself.",
+                    "Counts",
+                    f"A{int(r.source_row)}",
+                    r.item,
+                )
+            )
+        nz = cents != 0
+        d = ct["date"].to_numpy()[nz]
+        items = ct["item"].to_numpy()[nz]
+        return pd.concat(
+            [
+                _postings(d, COUNT, "USAGE", items, diff[nz], cents[nz], "count"),
+                _postings(d, COUNT, ct["role"].to_numpy()[nz], items, -diff[nz], -cents[nz]),
+            ],
+            ignore_index=True,
+        )
+
+    def close(
+        self, postings: pd.DataFrame, sales: pd.DataFrame, ending: pd.DataFrame
+    ) -> pd.DataFrame:
+        """Close CCA and CCC; the difference to COGS, or prorated (Settings: Prorate)."""
+        cca = int(postings.loc[postings["role"] == "CCA", "cents"].sum())
+        ccc = int(postings.loc[postings["role"] == "CCC", "cents"].sum())
+        diff = ccc + cca  # > 0: under-allocated (actual above allocated)
+        self.conversion_summary = (ccc, -cca, diff)
+        if cca == 0 and ccc == 0:
+            return _empty_postings()
+        day = self.end
+        parts = [
+            _postings(day, CLOSE, "CCA", "", 0.0, -cca),
+            _postings(day, CLOSE, "CCC", "", 0.0, -ccc),
+        ]
+        tol = self.inputs.settings.conversion_tolerance
+        if -cca and abs(diff) > tol * abs(cca):
+            self.findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "conversion variance beyond tolerance",
+                    f"Conversion costs {'under' if diff > 0 else 'over'}-allocated by "
+                    f"{abs(diff) / 100:,.2f} ({abs(diff) / abs(cca):.1%} of allocated; tolerance "
+                    f"{tol:.1%}). Review the conversion standards or the costs incurred.",
+                    "Conversion Costs",
+                )
+            )
+        if self.inputs.settings.conversion_variance == "Prorate" and diff:
+            targets_role: list[str] = ["COGS"]
+            targets_item: list[str] = [""]
+            weights: list[float] = [self._conversion_in_cogs(sales)]
+            scrap = postings[(postings["event"] == SCRAP) & (postings["role"] == "CCA")]
+            targets_role.append("SCRAP")
+            targets_item.append("")
+            weights.append(float(-scrap["cents"].sum()))
+            if self.trigger.records_finished_goods and len(ending):
+                fg = ending[ending["role"] == "FG"]
+                p = self.index.positions(fg["item"])
+                w = fg["quantity"].to_numpy() * self.conversion[p] * 100
+                targets_role += ["FG"] * len(fg)
+                targets_item += list(fg["item"])
+                weights += list(np.maximum(w, 0.0))
+            alloc = allocate_cents(diff, weights)
+            keep = alloc != 0
+            parts.append(
+                _postings(
+                    day,
+                    CLOSE,
+                    np.array(targets_role, dtype=object)[keep],
+                    np.array(targets_item, dtype=object)[keep],
+                    0.0,
+                    alloc[keep],
+                    "conversion",
+                )
+            )
+        elif diff:
+            parts.append(_postings(day, CLOSE, "COGS", "", 0.0, np.array([diff]), "conversion"))
+        return pd.concat(parts, ignore_index=True)
+
+    def _conversion_in_cogs(self, sales: pd.DataFrame) -> float:
+        if len(sales) == 0:
+            return 0.0
+        cogs = sales[sales["role"] == "COGS"]
+        p = self.index.positions(cogs["item"])
+        return float((cogs["quantity"].to_numpy() * self.conversion[p] * 100).clip(min=0).sum())
+
+
+def _ending_quantities(postings: pd.DataFrame) -> pd.DataFrame:
+    stock = postings[postings["role"].isin(STOCK_ROLES) & (postings["item"] != UNITEMIZED)]
+    return stock.groupby(["role", "item"], as_index=False)["quantity"].sum()
+
+
+def run_month_end(inputs: MonthEndInputs, progress: Progress | None = None) -> MonthEndResult:
+    """Run the month-end on validated inputs. Raises InputError if the BOM has a cycle."""
+    say = progress or (lambda step, frac: None)
+    say("Rolling up standard costs", 0.05)
+    try:
+        run = _Run(inputs)
+    except bomlib.BomCycleError as e:
+        raise InputError(
+            [
+                Finding(
+                    Severity.ERROR,
+                    "BOM cycle",
+                    f"cycle {' -> '.join([*c, c[0]])}; remove one of its lines",
+                    "BOM",
+                )
+                for c in e.cycles
+            ]
+        ) from e
+    say("Posting purchases and conversion costs", 0.15)
+    opening = run.opening()
+    parts = [run.purchases(), run.conversion_incurred()]
+    say("Backflushing completions", 0.3)
+    parts.append(run.completions())
+    say("Posting sales", 0.5)
+    sales = run.sales()
+    parts.append(sales)
+    period = pd.concat([p for p in parts if len(p)] or [_empty_postings()], ignore_index=True)
+    say("Adjusting to counts", 0.6)
+    movements = pd.concat([opening, period], ignore_index=True)
+    counts = run.counts(movements)
+    run.count_table = getattr(run, "count_table", None)
+    period = pd.concat([period, counts], ignore_index=True) if len(counts) else period
+    say("Closing conversion costs", 0.7)
+    ending = _ending_quantities(pd.concat([opening, period], ignore_index=True))
+    close = run.close(period, sales, ending)
+    if len(close):
+        period = pd.concat([period, close], ignore_index=True)
+    say("Building the journal and reports", 0.8)
+    from addin.costing import reports
+
+    result = reports.assemble(run, opening, period)
+    say("Done", 1.0)
+    return result
+
+
+__all__ = ["InputError", "MonthEndResult", "run_month_end", "dt"]
