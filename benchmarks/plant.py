@@ -261,12 +261,9 @@ def generate_plant(size: str, seed: int = 7) -> MonthEndInputs:
         n,
     )
 
-    # Standards: raw prices; made items carry their rolled-up material.
     is_raw = level == 0
+    # Raw prices; made items carry no material of their own (it all comes from the BOM).
     material = np.where(is_raw, np.round(rng.lognormal(1.0, 1.0, n), 4), 0.0)
-    for k in range(1, int(level.max()) + 1):
-        rows = np.flatnonzero(level == k)
-        material[rows] = a[rows] @ material
     conversion = np.where(is_raw, 0.0, np.round(rng.uniform(0.5, 20.0, n), 2))
     standard_costs = pd.DataFrame(
         {
@@ -321,16 +318,29 @@ def generate_plant(size: str, seed: int = 7) -> MonthEndInputs:
     # Purchases: rows spread over consumed raws in proportion to use.
     consumed = np.flatnonzero(raw_used > 0)
     npch = spec.purchases
-    prow = consumed[
-        rng.choice(len(consumed), npch, p=raw_used[consumed] / raw_used[consumed].sum())
-    ]
+    # every consumed raw is bought at least once; the other rows go in proportion to use
+    extra_rows = max(0, npch - len(consumed))
+    share_of_use = raw_used[consumed] / raw_used[consumed].sum()
+    prow = np.concatenate(
+        [
+            consumed[: min(npch, len(consumed))],
+            consumed[rng.choice(len(consumed), extra_rows, p=share_of_use)],
+        ]
+    )
+    # Deliveries are front-loaded (day = 31 * u^2); a raw bought once is delivered on day 1.
+    pday = (31 * rng.random(npch) ** 2).astype(np.int64)
+    pday[: min(npch, len(consumed))] = 0
+    order = rng.permutation(npch)
+    order = order[np.argsort(pday[order], kind="stable")]
+    prow, pday = prow[order], pday[order]
+    pdate = np.datetime64(PERIOD_START, "ns") + pday.astype("timedelta64[D]")
     rows_per = np.bincount(prow, minlength=n)
     pqty = np.maximum(
         1.0, np.round(raw_used[prow] * rng.uniform(0.9, 1.15, npch) / rows_per[prow], 2)
     )
     purchases = pd.DataFrame(
         {
-            "date": np.sort(_dates(rng, npch)),
+            "date": pdate,
             "item": codes[prow],
             "quantity": pqty,
             "unit_price": np.round(material[prow] * (1.0 + rng.normal(0.0, 0.02, npch)), 4),
@@ -346,9 +356,16 @@ def generate_plant(size: str, seed: int = 7) -> MonthEndInputs:
     srows = rng.choice(fin_rows, ns, replace=ns > len(fin_rows))
     share = min(1.0, 0.95 * len(fin_rows) / ns)
     sqty = np.maximum(1.0, np.floor(cqty[srows] * share * rng.uniform(0.8, 1.0, ns)))
+    # sold 0-3 days after it was completed, within the period
+    sdate = np.minimum(
+        cdate[srows] + rng.integers(0, 4, ns).astype("timedelta64[D]"),
+        np.datetime64(PERIOD_END, "ns"),
+    )
+    by_date = np.argsort(sdate, kind="stable")
+    srows, sdate, sqty = srows[by_date], sdate[by_date], sqty[by_date]
     sales = pd.DataFrame(
         {
-            "date": np.sort(_dates(rng, ns)),
+            "date": sdate,
             "item": codes[which[srows]],
             "quantity": sqty,
             "reference": [f"SO-{i:07d}" for i in range(1, ns + 1)],
@@ -357,7 +374,11 @@ def generate_plant(size: str, seed: int = 7) -> MonthEndInputs:
     )[SALE_COLUMNS]
 
     # Conversion costs actually incurred: ~3 % over standard, two postings a day.
-    std_conv = float(np.sum(conversion[which] * cqty))
+    rolled_conv = conversion.copy()
+    for k in range(1, int(level.max()) + 1):
+        rows = np.flatnonzero(level == k)
+        rolled_conv[rows] = conversion[rows] + a[rows] @ rolled_conv
+    std_conv = float(np.sum(rolled_conv[which] * cqty))
     days = pd.date_range(PERIOD_START, PERIOD_END, freq="D").to_numpy().astype("datetime64[ns]")
     ncc = 2 * len(days)
     split = rng.dirichlet(np.ones(ncc))
@@ -396,10 +417,16 @@ def generate_plant(size: str, seed: int = 7) -> MonthEndInputs:
     bought = np.bincount(prow, weights=pqty, minlength=n)
     c_idx = np.sort(rng.choice(raw_idx, max(1, len(raw_idx) // 10), replace=False))
     book = np.maximum(0.0, opening_by_item[c_idx] + bought[c_idx] - raw_used[c_idx])
+    # most counts within 1 % of book, one in ten 3-5 % short (shrinkage the run must flag)
+    count_ratio = np.where(
+        rng.random(len(c_idx)) < 0.9,
+        rng.uniform(0.99, 1.01, len(c_idx)),
+        rng.uniform(0.95, 0.97, len(c_idx)),
+    )
     counts = pd.DataFrame(
         {
             "item": codes[c_idx],
-            "counted_quantity": np.round(book * rng.uniform(0.97, 1.02, len(c_idx)), 2),
+            "counted_quantity": np.round(book * count_ratio, 2),
             "date": np.datetime64(PERIOD_END, "ns"),
             "source_row": np.arange(FIRST_DATA_ROW, FIRST_DATA_ROW + len(c_idx), dtype=np.int64),
         }
