@@ -246,3 +246,15 @@ def sample_rows(demand: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     idx = np.sort(rng.choice(len(demand), size=n, replace=False))
     return demand.iloc[idx].reset_index(drop=True)
+
+
+def max_relative_difference(a: pd.DataFrame, b: pd.DataFrame) -> float:
+    """The largest |a - b| / max(|a|, |b|) over components (0.0 when identical)."""
+    sa = a.groupby("component")["quantity"].sum()
+    sb = b.groupby("component")["quantity"].sum()
+    joined = pd.concat([sa.rename("a"), sb.rename("b")], axis=1).fillna(0.0)
+    x, y = joined["a"].to_numpy(dtype=np.float64), joined["b"].to_numpy(dtype=np.float64)
+    scale = np.maximum(np.abs(x), np.abs(y))
+    if not len(x) or not scale.any():
+        return 0.0
+    return float(np.max(np.abs(x - y)[scale > 0] / scale[scale > 0]))
