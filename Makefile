@@ -16,6 +16,7 @@ demo: $(STAMP)
 	$(VENV)/bin/backflush demo demo
 
 test: $(STAMP)
+	bash scripts/ensure-libreoffice.sh
 	$(PY) -m ruff check addin tests benchmarks
 	$(PY) -m pytest
 

@@ -51,13 +51,13 @@ POSTING_COLUMNS = ["date", "event", "role", "item", "quantity", "cents", "kind"]
 STOCK_ROLES = ("MIP", "FG")
 
 EVENT_MEMO = {
-    PURCHASE: "Materials purchased, at standard; price variance to PPV",
-    CONVERSION: "Actual conversion costs incurred",
-    COMPLETION: "Completed goods, components backflushed at standard",
-    SCRAP: "Reported scrap at standard",
-    SALE: "Goods sold at standard",
-    COUNT: "Count adjustment to book (usage variance)",
-    CLOSE: "Close conversion costs: under/over-allocated",
+    PURCHASE: "Purchase: materials at standard, price variance to PPV",
+    CONVERSION: "Conversion incurred: actual labour and overhead",
+    COMPLETION: "Completion: finished units, components backflushed at standard",
+    SCRAP: "Scrap: reported scrap at standard",
+    SALE: "Sale: goods sold at standard",
+    COUNT: "Count adjustment: book adjusted to count (usage variance)",
+    CLOSE: "Period-end close: under/over-allocated conversion costs",
 }
 
 
@@ -512,19 +512,39 @@ class _Run:
         cents = to_cents(diff * self.unit_value[ct["pos"].to_numpy()])
         tol = self.inputs.settings.count_tolerance
         base = np.abs(ct["book"].to_numpy())
-        beyond = (np.abs(diff) > tol * base + 1e-9) & (diff != 0)
-        for r, d, b in zip(ct[beyond].itertuples(), diff[beyond], base[beyond], strict=True):
-            pct = f"{abs(d) / b:.1%}" if b else "all of it"
+        # Items issued by hand (Backflush = No) are never relieved by the flush: their book is
+        # expected to exceed the count by the standard quantity used, so judge the rest.
+        expected = np.zeros(len(ct))
+        manual = ~self.flushed[ct["pos"].to_numpy()]
+        if manual.any() and self.consumption:
+            used = pd.concat(self.consumption, ignore_index=True)
+            used = used[~used["flushed"]]
+            for k in np.flatnonzero(manual):
+                row = ct.iloc[k]
+                mask = (used["component"] == row["item"]) & (used["date"] <= row["date"])
+                expected[k] = float(used.loc[mask, "quantity"].sum())
+        unexplained = diff - expected
+        beyond = (np.abs(unexplained) > tol * base + 1e-9) & (unexplained != 0)
+        for k in np.flatnonzero(beyond):
+            r = ct.iloc[k]
+            d, b = diff[k], base[k]
+            pct = f"{abs(unexplained[k]) / b:.1%}" if b else "all of it"
+            note = (
+                f" It is issued by hand (Backflush = No): standard use was {expected[k]:,.6g}, "
+                f"so {unexplained[k]:,.6g} is unexplained."
+                if manual[k]
+                else ""
+            )
             self.findings.append(
                 Finding(
                     Severity.WARNING,
                     "count beyond tolerance",
-                    f"{r.item}: counted {r.counted_quantity:,.4g}, book {r.book:,.4g} "
-                    f"(difference {d:,.4g}, {pct}; tolerance {tol:.1%}). Book adjusted to the "
-                    "count; check the BOM quantities, scrap reporting and the count itself.",
+                    f"{r['item']}: counted {r['counted_quantity']:,.6g}, book {r['book']:,.6g} "
+                    f"(difference {d:,.6g}, {pct}; tolerance {tol:.1%}).{note} Book adjusted to "
+                    "the count; check the BOM quantities, scrap reporting and the count itself.",
                     "Counts",
-                    f"A{int(r.source_row)}",
-                    r.item,
+                    f"B{int(r['source_row'])}",
+                    r["item"],
                 )
             )
         nz = cents != 0

@@ -1,0 +1,282 @@
+"""Write result tabs to an .xlsx file: Excel tables, accounting formats, atomic save.
+
+The file is written to a temporary file in the target folder and moved into place only when
+complete, so a crash or a kill leaves either the old file or the new one, never a broken one.
+Formulas use plain A1 references and table-qualified SUBTOTALs so that Excel and LibreOffice
+both evaluate them; every formula cell also carries the engine's figure as its cached value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import math
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+
+from addin.workbook.tabs import NUMBER_FORMATS, Tab
+
+EXCEL_MAX_ROWS = 1_048_576
+
+
+class OutputError(OSError):
+    """The result file could not be written; the message says why and what to do."""
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` then move tmp over ``path``; on any failure remove tmp, keep path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.xlsx", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        try:
+            os.replace(tmp, path)
+        except PermissionError as e:
+            raise OutputError(
+                f"{path.name} is open or locked by another program (Excel?). Close it and run "
+                "again, or choose another output file with --out."
+            ) from e
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+class _Formats:
+    """Each distinct cell format is built once and reused (as pandas' xlsxwriter engine does)."""
+
+    def __init__(self, wb: xlsxwriter.Workbook) -> None:
+        self.wb = wb
+        self.cache: dict[tuple[str, bool], object] = {}
+        self.title = wb.add_format({"bold": True, "font_size": 14})
+        self.subtitle = wb.add_format({"italic": True, "font_color": "#595959"})
+        self.caption = wb.add_format({"bold": True, "font_size": 12, "font_color": "#1F4E78"})
+        self.header = wb.add_format(
+            {"bold": True, "bottom": 1, "bg_color": "#DDEBF7", "text_wrap": True}
+        )
+        self.passed = wb.add_format({"bold": True, "font_color": "#006100", "bg_color": "#C6EFCE"})
+        self.failed = wb.add_format({"bold": True, "font_color": "#9C0006", "bg_color": "#FFC7CE"})
+
+    def kind(self, kind: str, bold: bool = False) -> object:
+        key = (kind, bold)
+        if key not in self.cache:
+            spec: dict[str, object] = {"num_format": NUMBER_FORMATS[kind]}
+            if bold:
+                spec["bold"] = True
+            self.cache[key] = self.wb.add_format(spec)
+        return self.cache[key]
+
+
+def _cell_values(series: pd.Series, kind: str) -> list[object]:
+    """Plain Python values for xlsxwriter: None for blanks, datetimes for dates."""
+    if kind == "date":
+        d = pd.to_datetime(series, errors="coerce")
+        return [None if pd.isna(x) else x.to_pydatetime() for x in d]
+    if kind in ("money", "qty", "price", "int", "percent"):
+        a = pd.to_numeric(series, errors="coerce").to_numpy(np.float64)
+        return [None if not math.isfinite(x) else float(x) for x in a]
+    return [
+        "" if (x is None or (isinstance(x, float) and math.isnan(x))) else str(x) for x in series
+    ]
+
+
+def _width(header: str, values: Iterable[object], kind: str, fixed: float | None) -> float:
+    if fixed is not None:
+        return fixed
+    if kind in ("money",):
+        return max(len(header) + 2, 15)
+    if kind in ("qty", "price", "int", "percent"):
+        return max(len(header) + 2, 12)
+    if kind == "date":
+        return max(len(header) + 2, 11)
+    sample = [len(str(v)) for v, _ in zip(values, range(2000), strict=False) if v]
+    return float(min(max([len(header) + 2, *sample]) + 1, 60))
+
+
+_PLACEHOLDER = re.compile(r"\{([^}]+)\}")
+
+
+def _row_formula(template: str, letters: dict[str, str], row: int) -> str:
+    return _PLACEHOLDER.sub(lambda m: f"{letters[m.group(1)]}{row + 1}", template)
+
+
+def _write_table(wb: xlsxwriter.Workbook, ws, tab: Tab, fmt: _Formats) -> None:
+    cols = tab.columns
+    data = tab.data
+    n = len(data)
+    top = Tab.HEADER_ROW
+    has_totals = any(c.total for c in cols)
+    if top + 1 + n + int(has_totals) > EXCEL_MAX_ROWS:
+        raise OutputError(
+            f"The {tab.name} tab would need {n:,} rows, more than Excel's 1,048,576 per sheet. "
+            "Use the aggregated Backflush tab (the default) or split the period."
+        )
+    letters = {c.header: xl_col_to_name(i) for i, c in enumerate(cols)}
+    first_data = top + 1
+    last_data = top + max(n, 1)
+    values = {c.header: _cell_values(data[c.header], c.kind) for c in cols}
+    table_cols = []
+    for c in cols:
+        spec: dict[str, object] = {"header": c.header, "format": fmt.kind(c.kind)}
+        if has_totals:
+            if c.total:
+                rng = f"{letters[c.header]}{first_data + 1}:{letters[c.header]}{last_data + 1}"
+                spec["total_function"] = f"SUBTOTAL(109,{rng})"
+                total = sum(v for v in values[c.header] if isinstance(v, float))
+                spec["total_value"] = round(total, 2) if c.kind == "money" else total
+            elif c is cols[0]:
+                spec["total_string"] = "Total"
+        table_cols.append(spec)
+    ws.add_table(
+        top,
+        0,
+        last_data + int(has_totals),
+        len(cols) - 1,
+        {
+            "name": tab.table_name or tab.name.replace(" ", ""),
+            "columns": table_cols,
+            "total_row": has_totals,
+            "style": "Table Style Medium 2",
+            "autofilter": True,
+        },
+    )
+    for j, c in enumerate(cols):
+        f = fmt.kind(c.kind)
+        vals = values[c.header]
+        if c.formula:
+            for i, v in enumerate(vals):
+                r = first_data + i
+                ws.write_formula(
+                    r, j, _row_formula(c.formula, letters, r), f, "" if v is None else v
+                )
+        elif c.kind == "date":
+            for i, v in enumerate(vals):
+                if v is not None:
+                    ws.write_datetime(first_data + i, j, v, f)
+        elif c.kind == "text":
+            for i, v in enumerate(vals):
+                if v:
+                    ws.write_string(first_data + i, j, v, f)
+        else:
+            for i, v in enumerate(vals):
+                if v is not None:
+                    ws.write_number(first_data + i, j, v, f)
+        ws.set_column(j, j, _width(c.header, vals, c.kind, c.width))
+    ws.set_row(top, 30)
+    ws.freeze_panes(top + 1, 1 if len(cols) > 6 else 0)
+    ws.repeat_rows(top)
+
+
+def _write_blocks(
+    wb: xlsxwriter.Workbook, ws, tab: Tab, fmt: _Formats
+) -> list[tuple[int, int, int]]:
+    """Write the free-form blocks; returns (first_row, last_row, n_cols) of each block's data."""
+    row = Tab.HEADER_ROW
+    spans = []
+    widths: dict[int, float] = {}
+    for block in tab.blocks:
+        ws.write_string(row, 0, block.caption, fmt.caption)
+        row += 1
+        for j, h in enumerate(block.header):
+            ws.write_string(row, j, h, fmt.header)
+            widths[j] = max(widths.get(j, 0), len(h) + 2)
+        row += 1
+        first = row
+        for values in block.rows:
+            for j, (v, kind) in enumerate(zip(values, block.kinds, strict=False)):
+                if v is None or (isinstance(v, float) and math.isnan(v)):
+                    continue
+                if isinstance(v, str):
+                    style = fmt.passed if v == "PASS" else fmt.failed if v == "FAIL" else None
+                    ws.write_string(row, j, v, style) if style else ws.write_string(row, j, v)
+                    widths[j] = max(widths.get(j, 0), min(len(v) + 2, 70))
+                elif isinstance(v, (dt.date, dt.datetime)):
+                    ws.write_datetime(row, j, v, fmt.kind("date"))
+                else:
+                    k = kind if kind != "text" else ("int" if float(v).is_integer() else "qty")
+                    ws.write_number(row, j, float(v), fmt.kind(k))
+                    widths[j] = max(widths.get(j, 0), 16)
+            row += 1
+        spans.append((first, row - 1, len(block.header)))
+        row += 1
+    for j, w in widths.items():
+        ws.set_column(j, j, w)
+    return spans
+
+
+def write_tabs(
+    tabs: list[Tab], path: Path, company: str = "", period: str = "", run_note: str = ""
+) -> None:
+    """Write ``tabs`` as a new workbook at ``path`` (atomically)."""
+
+    def write(tmp: Path) -> None:
+        wb = xlsxwriter.Workbook(
+            str(tmp),
+            {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False},
+        )
+        wb.set_properties(
+            {
+                "title": "Backflush month-end results",
+                "company": company,
+                "comments": "Written by the backflush add-in",
+            }
+        )
+        fmt = _Formats(wb)
+        for tab in tabs:
+            ws = wb.add_worksheet(tab.name)
+            ws.write_string(0, 0, tab.title, fmt.title)
+            if tab.subtitle:
+                ws.write_string(1, 0, tab.subtitle, fmt.subtitle)
+            if tab.columns:
+                _write_table(wb, ws, tab, fmt)
+            spans = _write_blocks(wb, ws, tab, fmt) if tab.blocks else []
+            for chart_spec in tab.charts:
+                first, last, ncols = spans[chart_spec.block]
+                chart = wb.add_chart({"type": "column"})
+                chart.add_series(
+                    {
+                        "name": chart_spec.title,
+                        "categories": [tab.name, first, 0, last, 0],
+                        "values": [
+                            tab.name,
+                            first,
+                            chart_spec.value_column,
+                            last,
+                            chart_spec.value_column,
+                        ],
+                        "data_labels": {"value": True, "num_format": "#,##0"},
+                        "points": None,
+                    }
+                )
+                chart.set_title({"name": chart_spec.title, "name_font": {"size": 11}})
+                chart.set_legend({"none": True})
+                chart.set_y_axis({"num_format": "#,##0", "major_gridlines": {"visible": True}})
+                chart.set_size({"width": 560, "height": 300})
+                ws.insert_chart(Tab.HEADER_ROW, 7, chart)
+            ws.set_landscape()
+            ws.set_paper(9)
+            ws.fit_to_pages(1, 0)
+            ws.set_header(f"&L{_escape(company)}&C&A&R{_escape(period)}")
+            ws.set_footer(f"&L{_escape(run_note)}&RPage &P of &N")
+        wb.close()
+
+    atomic_write(Path(path), write)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&&")
+
+
+__all__ = ["EXCEL_MAX_ROWS", "OutputError", "atomic_write", "write_tabs", "xl_rowcol_to_cell"]
