@@ -152,13 +152,29 @@ def stage_ours_compute(work: Path, args: dict) -> dict:
     }
 
 
+def _results_writer() -> tuple[Callable, str]:
+    """The product's results writer: write_results(result, path) when it exists, else the
+    pieces main has today (tabs.result_tabs + writer.write_tabs, a new workbook)."""
+    try:
+        return _product("addin.workbook.writer", "write_results"), "write_results"
+    except NotBuilt:
+        result_tabs = _product("addin.workbook.tabs", "result_tabs")
+        write_tabs = _product("addin.workbook.writer", "write_tabs")
+
+        def write(result, path: Path) -> None:
+            write_tabs(result_tabs(result), path)
+
+        return write, "result_tabs+write_tabs"
+
+
 def stage_ours_write(work: Path, args: dict) -> dict:
-    write_results = _product("addin.workbook.writer", "write_results")
+    write_results, how = _results_writer()
     run_month_end = _product("addin.costing.engine", "run_month_end")
     inputs = _load_inputs(work)
     result = run_month_end(inputs)
     target = work / "results.xlsx"
-    shutil.copyfile(work / "plant.xlsx", target)  # a writer may add tabs to the input book
+    if how == "write_results":  # it may add its tabs to the input workbook
+        shutil.copyfile(work / "plant.xlsx", target)
     base = _peak_mb()
     t0 = time.perf_counter()
     write_results(result, target)
@@ -167,7 +183,7 @@ def stage_ours_write(work: Path, args: dict) -> dict:
         "seconds": seconds,
         "base_mb": base,
         "peak_mb": _peak_mb(),
-        "note": f"{target.stat().st_size / 1e6:.1f} MB file",
+        "note": f"{how}: {target.stat().st_size / 1e6:.1f} MB file",
     }
 
 
