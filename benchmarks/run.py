@@ -119,24 +119,47 @@ def stage_read_floor(work: Path, args: dict) -> dict:
     return {"seconds": seconds, "base_mb": base, "peak_mb": _peak_mb(), "note": f"{rows:,} rows"}
 
 
+def _split(got) -> tuple[object, list]:
+    """(value, findings) from a product call returning either value or (value, findings)."""
+    if isinstance(got, tuple) and len(got) == 2 and isinstance(got[1], list):
+        return got[0], got[1]
+    return got, []
+
+
 def stage_ours_read(work: Path, args: dict) -> dict:
+    """read_workbook(path) -> (sheets, findings); parse_inputs(sheets) -> (inputs, findings)."""
     read_workbook = _product("addin.workbook.reader", "read_workbook")
     parse_inputs = _product("addin.workbook.validate", "parse_inputs")
     path = work / "plant.xlsx"
+    split: dict[str, float] = {}
 
     def read():
-        return parse_inputs(read_workbook(path))
+        t0 = time.perf_counter()
+        sheets, findings = _split(read_workbook(path))
+        t1 = time.perf_counter()
+        inputs, more = _split(parse_inputs(sheets))
+        split["read"], split["parse"] = t1 - t0, time.perf_counter() - t1
+        return inputs, findings + more
 
     base = _peak_mb()
-    seconds, parsed = _timed(read)
-    return {"seconds": seconds, "base_mb": base, "peak_mb": _peak_mb(), "note": _describe(parsed)}
+    seconds, (inputs, findings) = _timed(read)
+    peak = _peak_mb()
+    note = f"read {split['read']:.2f} s + validate {split['parse']:.2f} s; "
+    note += f"{len(findings):,} findings" + _round_trip(work, inputs)
+    return {"seconds": seconds, "base_mb": base, "peak_mb": peak, "note": note}
 
 
-def _describe(parsed) -> str:
-    """A few words on what parse_inputs returned (its exact shape is the product's business)."""
-    inputs = parsed[0] if isinstance(parsed, tuple) else parsed
-    bom = getattr(inputs, "bom", None)
-    return f"{len(bom):,} BOM lines parsed" if bom is not None else type(parsed).__name__
+def _round_trip(work: Path, parsed) -> str:
+    """Whether the parsed workbook has as many rows per frame as the generated plant."""
+    if parsed is None:
+        return "; no inputs (errors)"
+    original = _load_inputs(work)
+    off = [
+        f"{name} {len(getattr(parsed, name))} vs {len(getattr(original, name))}"
+        for name in ("standard_costs", "bom", "purchases", "completions", "sales", "counts")
+        if len(getattr(parsed, name)) != len(getattr(original, name))
+    ]
+    return "; row counts differ: " + ", ".join(off) if off else "; all rows parsed"
 
 
 def stage_ours_compute(work: Path, args: dict) -> dict:
