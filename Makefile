@@ -34,5 +34,8 @@ templates: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m benchmarks.run
 
+addin: $(STAMP)
+	$(PY) -m addin.excel.build_addin workbook_templates
+
 clean:
 	rm -rf $(VENV) demo out test-artifacts

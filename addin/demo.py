@@ -194,12 +194,9 @@ def demo_inputs(seed: int = 2026) -> m.MonthEndInputs:
     sale = []
     for item in DAILY_OUTPUT:
         made = completions.loc[completions["item"] == item, "quantity"].sum()
-        shipped = 0.0
-        for k, day in enumerate(days[2::2]):
+        for day in days[2::2]:
             qty = float(np.floor(made * 0.93 / len(days[2::2])))
-            shipped += qty
             sale.append((day, item, qty, f"SO-{7000 + len(sale) + 1}"))
-        del k, shipped
     sales = pd.DataFrame(sale, columns=["date", "item", "quantity", "reference"])
     sales["date"] = pd.to_datetime(sales["date"])
     sales["source_row"] = np.arange(2, len(sales) + 2)

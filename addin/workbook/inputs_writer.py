@@ -6,6 +6,7 @@ lists where the contract has a fixed set of words.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from pathlib import Path
 
@@ -26,6 +27,8 @@ _FORMATS = {
     c.Kind.PERCENT: "0.0%",
     c.Kind.DATE: "yyyy-mm-dd",
 }
+
+FIXED_DATE = dt.datetime(2026, 1, 1)
 
 README_LINES = [
     ("Backflush month-end workbook", "title"),
@@ -143,6 +146,8 @@ def write_input_workbook(inputs: MonthEndInputs | None, path: Path) -> None:
 
     def write(tmp: Path) -> None:
         wb = xlsxwriter.Workbook(str(tmp))
+        # fixed document dates so the bundled workbooks regenerate byte for byte
+        wb.set_properties({"title": "Backflush month-end inputs", "created": FIXED_DATE})
         fmts = {k: wb.add_format({"num_format": v}) for k, v in _FORMATS.items()}
         title = wb.add_format({"bold": True, "font_size": 14})
         head = wb.add_format({"bold": True, "font_color": "#1F4E78"})

@@ -47,7 +47,11 @@ class Col:
 
 @dataclass(frozen=True)
 class Block:
-    """A free-form block on a tab (the Summary): a caption and rows of (label, value, kind)."""
+    """A free-form block on a tab (the Summary): a caption, a header and rows.
+
+    ``kinds`` gives each column's kind; a row may carry one extra element, the kind of its
+    last value (e.g. a count among money figures).
+    """
 
     caption: str
     header: tuple[str, ...]
@@ -323,14 +327,22 @@ def summary_tab(r: MonthEndResult, info: RunInfo, company: str, sub: str) -> Tab
         "Key figures",
         ("Figure", "Value"),
         [
-            ("Journal entries posted", r.entries),
+            ("Journal entries posted", r.entries, "int"),
             ("Total debits", int(j["debit_cents"].sum()) / 100),
             ("Total credits", int(j["credit_cents"].sum()) / 100),
-            ("Units completed", float(inputs.completions["quantity"].sum())),
-            ("Units scrapped", float(inputs.completions["scrap_quantity"].fillna(0).sum())),
-            ("Units sold", float(inputs.sales["quantity"].sum())),
-            ("Exceptions: warnings", sum(f.severity is Severity.WARNING for f in r.findings)),
-            ("Exceptions: information", sum(f.severity is Severity.INFO for f in r.findings)),
+            ("Units completed", float(inputs.completions["quantity"].sum()), "qty"),
+            ("Units scrapped", float(inputs.completions["scrap_quantity"].fillna(0).sum()), "qty"),
+            ("Units sold", float(inputs.sales["quantity"].sum()), "qty"),
+            (
+                "Exceptions: warnings",
+                sum(f.severity is Severity.WARNING for f in r.findings),
+                "int",
+            ),
+            (
+                "Exceptions: information",
+                sum(f.severity is Severity.INFO for f in r.findings),
+                "int",
+            ),
         ],
         ("text", "money"),
     )

@@ -194,8 +194,12 @@ def _write_blocks(
             widths[j] = max(widths.get(j, 0), len(h) + 2)
         row += 1
         first = row
+        n_cols = len(block.header)
         for values in block.rows:
-            for j, (v, kind) in enumerate(zip(values, block.kinds, strict=False)):
+            kinds = list(block.kinds)
+            if len(values) > n_cols:  # the row names the kind of its last value
+                kinds[n_cols - 1] = values[n_cols]  # type: ignore[assignment]
+            for j, (v, kind) in enumerate(zip(values[:n_cols], kinds, strict=False)):
                 if v is None or (isinstance(v, float) and math.isnan(v)):
                     continue
                 if isinstance(v, str):

@@ -1,0 +1,204 @@
+"""The headless face: ``backflush template | demo | validate | run``.
+
+Exit codes: 0 success, 1 the inputs have errors (or the output could not be written), 2 usage.
+Messages go to standard error as ``Sheet!Cell: what is wrong and the fix``; never a traceback
+unless --debug is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from addin import app
+from addin.costing.engine import InputError, MonthEndResult
+from addin.costing.model import Finding, Severity
+from addin.workbook.writer import OutputError
+
+
+class ConsoleProgress:
+    """One line per step with the elapsed time; a bar when standard error is a terminal."""
+
+    def __init__(self, stream=None, quiet: bool = False) -> None:
+        self.stream = stream or sys.stderr
+        self.quiet = quiet
+        self.start = time.perf_counter()
+        self.tty = hasattr(stream, "isatty") and stream.isatty()
+
+    def __call__(self, step: str, fraction: float) -> None:
+        if self.quiet:
+            return
+        elapsed = time.perf_counter() - self.start
+        if self.tty:
+            filled = int(fraction * 20)
+            bar = "#" * filled + "." * (20 - filled)
+            end = "\n" if fraction >= 1 else ""
+            self.stream.write(f"\r[{bar}] {fraction:4.0%} {elapsed:6.1f}s  {step:<45}{end}")
+        else:
+            self.stream.write(f"[{elapsed:6.1f}s] {step}\n")
+        self.stream.flush()
+
+
+def _print_findings(findings: list[Finding], stream=None, limit: int = 200) -> None:
+    stream = stream or sys.stderr
+    errors = [f for f in findings if f.severity is Severity.ERROR]
+    for f in errors[:limit]:
+        stream.write(f"error: {f}\n")
+    if len(errors) > limit:
+        stream.write(f"... and {len(errors) - limit} more errors\n")
+
+
+def _summary(result: MonthEndResult, out: Path, seconds: float) -> str:
+    j = result.journal
+    lines = [
+        f"Month-end {result.inputs.settings.period_start} to {result.inputs.settings.period_end} "
+        f"({result.inputs.settings.trigger.value}): {result.entries} journal entries, "
+        f"debits {j['debit_cents'].sum() / 100:,.2f} = credits {j['credit_cents'].sum() / 100:,.2f}",
+    ]
+    by_type = result.variances.groupby("type")["amount_cents"].sum()
+    if len(by_type):
+        parts = [
+            f"{t} {c / 100:,.2f} {'U' if c > 0 else 'F' if c < 0 else ''}".strip()
+            for t, c in by_type.items()
+        ]
+        lines.append("Variances: " + "; ".join(parts))
+    passed = sum(ok for _, ok, _ in result.checks)
+    lines.append(f"Checks passed: {passed} of {len(result.checks)}")
+    for name, ok, detail in result.checks:
+        if not ok:
+            lines.append(f"  FAILED: {name}: {detail}")
+    warn = sum(f.severity is Severity.WARNING for f in result.findings)
+    info = sum(f.severity is Severity.INFO for f in result.findings)
+    lines.append(f"Exceptions to review: {warn} warnings, {info} notes (Exceptions tab)")
+    lines.append(f"Results written to {out} in {seconds:.1f}s")
+    return "\n".join(lines)
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from addin.workbook.inputs_writer import write_input_workbook
+
+    path = Path(args.path)
+    if path.suffix.lower() != ".xlsx":
+        path = path.with_suffix(".xlsx")
+    write_input_workbook(None, path)
+    print(f"Template written to {path}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from addin.demo import demo_inputs
+    from addin.workbook.inputs_writer import write_input_workbook
+
+    folder = Path(args.dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "demo-plant.xlsx"
+    write_input_workbook(demo_inputs(), path)
+    print(f"Demo workbook written to {path}")
+    return _run(path, folder / "demo-plant - results.xlsx", args)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    path = Path(args.input)
+    checked = app.check_workbook(path)
+    if checked.errors:
+        _print_findings(checked.findings)
+        sys.stderr.write(f"{len(checked.errors)} problem(s) in {path.name}; nothing was written.\n")
+        return 1
+    for f in checked.findings:
+        sys.stderr.write(f"{f.severity.value.lower()}: {f}\n")
+    assert checked.inputs is not None
+    try:
+        app.month_end(checked.inputs, path.name)
+    except InputError as e:
+        _print_findings(e.findings)
+        return 1
+    print(f"{path.name}: no errors; ready to run.")
+    return 0
+
+
+def _run(path: Path, out: Path, args: argparse.Namespace) -> int:
+    progress = ConsoleProgress(quiet=getattr(args, "quiet", False))
+    start = time.perf_counter()
+    progress("Reading and checking the workbook", 0.0)
+    checked = app.check_workbook(path)
+    if checked.errors or checked.inputs is None:
+        _print_findings(checked.findings)
+        sys.stderr.write(f"{len(checked.errors)} problem(s) in {path.name}; nothing was written.\n")
+        return 1
+    try:
+        result, tabs = app.month_end(checked.inputs, path.name, progress, checked.findings)
+    except InputError as e:
+        _print_findings(e.findings)
+        sys.stderr.write(f"{len(e.findings)} problem(s) in {path.name}; nothing was written.\n")
+        return 1
+    progress("Writing result tabs", 0.9)
+    try:
+        app.write_result_workbook(result, tabs, out)
+    except OutputError as e:
+        sys.stderr.write(f"error: {e}\n")
+        return 1
+    progress("Done", 1.0)
+    print(_summary(result, out, time.perf_counter() - start))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    path = Path(args.input)
+    out = Path(args.out) if args.out else app.default_output(path)
+    if out.resolve() == path.resolve():
+        sys.stderr.write(
+            "error: --out names the input workbook itself. Results go to a separate workbook so "
+            "that nothing in yours (charts, pivots, macros) can be lost; choose another name.\n"
+        )
+        return 2
+    if not args.out:
+        sys.stderr.write(f"Results go to a separate workbook: {out} (your input is not changed).\n")
+    return _run(path, out, args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="backflush", description="Backflush costing month-end for Excel workbooks."
+    )
+    p.add_argument("--debug", action="store_true", help="show Python tracebacks on internal errors")
+    sub = p.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("template", help="write an empty input workbook")
+    t.add_argument("path")
+    t.set_defaults(func=cmd_template)
+    d = sub.add_parser("demo", help="write the demo plant's workbook and run its month-end")
+    d.add_argument("dir", nargs="?", default="demo")
+    d.add_argument("--quiet", action="store_true")
+    d.set_defaults(func=cmd_demo)
+    v = sub.add_parser("validate", help="check an input workbook; list every problem")
+    v.add_argument("input")
+    v.set_defaults(func=cmd_validate)
+    r = sub.add_parser("run", help="run the month-end on an input workbook")
+    r.add_argument("input")
+    r.add_argument("--out", help="result workbook (default: '<input> - results.xlsx' beside it)")
+    r.add_argument("--quiet", action="store_true", help="no progress lines")
+    r.set_defaults(func=cmd_run)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted; nothing was written\n")
+        return 130
+    except Exception as e:  # noqa: BLE001 - the last line of defence: no tracebacks for users
+        if args.debug:
+            raise
+        sys.stderr.write(
+            f"internal error: {type(e).__name__}: {e}\n(run again with --debug for details)\n"
+        )
+        return 3
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,242 @@
+"""MS-OVBA compression and swapping one module's source inside a ``vbaProject.bin``.
+
+``compress`` implements the CompressedContainer algorithm of [MS-OVBA] 2.4.1.3
+(chunks of 4096 bytes, copy tokens found by longest match, raw chunks when a chunk
+does not shrink). ``decompress`` is its inverse (2.4.1.3.1) and is used here to read
+the ``dir`` stream; the tests check ``compress`` against oletools' independent
+``decompress_stream``.
+
+``replace_module_source`` changes one module and nothing else: the ``dir`` stream and
+every other stream keep their bytes, the module stream keeps everything before its
+MODULEOFFSET (the performance cache) and gets the new source, compressed, after it.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from addin.excel.cfb import CompoundFile
+
+CHUNK_SIZE = 4096
+SIGNATURE_BYTE = 0x01
+_RAW_CHUNK_HEADER = 0x3FFF  # size bits 0xFFF, signature 0b011, flag 0
+
+
+class VbaError(ValueError):
+    """A VBA project or compressed container that cannot be read or changed."""
+
+
+# --- compression ---------------------------------------------------------------------
+
+
+def _copy_token_help(difference: int) -> tuple[int, int]:
+    """Bit count and maximum length for a copy token at ``difference`` bytes into a chunk."""
+    bit_count = max((difference - 1).bit_length(), 4)
+    return bit_count, (0xFFFF >> bit_count) + 3
+
+
+def _compress_chunk(data: bytes, start: int, end: int) -> bytes:
+    """Token sequences for ``data[start:end]`` (at most 4096 bytes), without header."""
+    out = bytearray()
+    candidates: dict[bytes, list[int]] = {}
+    pos = start
+
+    def remember(p: int) -> None:
+        if p + 3 <= end:
+            candidates.setdefault(data[p : p + 3], []).append(p)
+
+    while pos < end:
+        flag_index = len(out)
+        out.append(0)
+        flags = 0
+        for bit in range(8):
+            if pos >= end:
+                break
+            bit_count, max_length = _copy_token_help(pos - start)
+            limit = min(max_length, end - pos)
+            best_len, best_at = 0, 0
+            if limit >= 3:
+                # Nearest candidate first; a later one only wins if strictly longer.
+                for cand in reversed(candidates.get(data[pos : pos + 3], ())):
+                    if best_len and data[cand + best_len] != data[pos + best_len]:
+                        continue
+                    length = 3
+                    while length < limit and data[cand + length] == data[pos + length]:
+                        length += 1
+                    if length > best_len:
+                        best_len, best_at = length, cand
+                        if length == limit:
+                            break
+            if best_len >= 3:
+                offset = pos - best_at
+                token = ((offset - 1) << (16 - bit_count)) | (best_len - 3)
+                out += struct.pack("<H", token)
+                flags |= 1 << bit
+                for p in range(pos, pos + best_len):
+                    remember(p)
+                pos += best_len
+            else:
+                out.append(data[pos])
+                remember(pos)
+                pos += 1
+        out[flag_index] = flags
+    return bytes(out)
+
+
+def compress(data: bytes) -> bytes:
+    """Compress ``data`` into an MS-OVBA CompressedContainer.
+
+    A chunk whose tokens would not fit in 4096 bytes is stored raw; the spec pads a raw
+    chunk to 4096 bytes with 0x00, so only a final chunk of more than ~3640 bytes that
+    does not compress at all (random data, never VBA source) comes back with NULs.
+    """
+    out = bytearray([SIGNATURE_BYTE])
+    for start in range(0, len(data), CHUNK_SIZE):
+        end = min(start + CHUNK_SIZE, len(data))
+        tokens = _compress_chunk(data, start, end)
+        if len(tokens) <= CHUNK_SIZE:
+            header = 0xB000 | (len(tokens) + 2 - 3)  # flag 1, signature 0b011
+            out += struct.pack("<H", header) + tokens
+        else:
+            out += struct.pack("<H", _RAW_CHUNK_HEADER)
+            out += data[start:end].ljust(CHUNK_SIZE, b"\0")
+    return bytes(out)
+
+
+def decompress(container: bytes) -> bytes:
+    """Decompress an MS-OVBA CompressedContainer."""
+    if not container or container[0] != SIGNATURE_BYTE:
+        raise VbaError("compressed container does not start with signature byte 0x01")
+    out = bytearray()
+    pos = 1
+    while pos < len(container):
+        if pos + 2 > len(container):
+            raise VbaError(f"truncated chunk header at byte {pos}")
+        header = struct.unpack_from("<H", container, pos)[0]
+        size = (header & 0x0FFF) + 3
+        if (header >> 12) & 0x7 != 0b011:
+            raise VbaError(f"bad chunk signature at byte {pos}")
+        chunk_end = min(pos + size, len(container))
+        pos += 2
+        chunk_start = len(out)
+        if not header & 0x8000:
+            out += container[pos : pos + CHUNK_SIZE]
+            pos += CHUNK_SIZE
+            continue
+        while pos < chunk_end:
+            flags = container[pos]
+            pos += 1
+            for bit in range(8):
+                if pos >= chunk_end:
+                    break
+                if not flags & (1 << bit):
+                    out.append(container[pos])
+                    pos += 1
+                    continue
+                token = struct.unpack_from("<H", container, pos)[0]
+                pos += 2
+                bit_count, _ = _copy_token_help(len(out) - chunk_start)
+                length = (token & (0xFFFF >> bit_count)) + 3
+                offset = (token >> (16 - bit_count)) + 1
+                if offset > len(out) - chunk_start:
+                    raise VbaError("copy token points before the start of its chunk")
+                for _ in range(length):
+                    out.append(out[-offset])
+    return bytes(out)
+
+
+# --- the dir stream ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Module:
+    """One module as the ``dir`` stream describes it."""
+
+    name: str
+    """MODULENAME: the name VBA code and ribbon callbacks use."""
+    stream_name: str
+    """MODULESTREAMNAME: the stream under ``VBA/`` holding the module."""
+    offset: int
+    """MODULEOFFSET: where the compressed source starts in that stream."""
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    code_page: int
+    """PROJECTCODEPAGE: how module names and source text are encoded."""
+    modules: tuple[Module, ...]
+
+
+def parse_dir(dir_stream: bytes) -> ProjectInfo:
+    """Module names, stream names and offsets from a decompressed ``dir`` stream."""
+    code_page = 1252
+    modules: list[Module] = []
+    name = stream = None
+    offset = None
+    pos = 0
+    while pos + 6 <= len(dir_stream):
+        rec_id, size = struct.unpack_from("<HI", dir_stream, pos)
+        if rec_id == 0x0009:  # PROJECTVERSION: Reserved says 4, but 6 bytes follow
+            size = 6
+        body = dir_stream[pos + 6 : pos + 6 + size]
+        pos += 6 + size
+        if rec_id == 0x0003:
+            code_page = struct.unpack("<H", body)[0]
+        elif rec_id == 0x0019:
+            name, stream, offset = body.decode(f"cp{code_page}"), None, None
+        elif rec_id == 0x001A:
+            stream = body.decode(f"cp{code_page}")
+        elif rec_id == 0x0031:
+            offset = struct.unpack("<I", body)[0]
+        elif rec_id == 0x002B:
+            if name is None or offset is None:
+                raise VbaError("MODULE record without a name or MODULEOFFSET in dir stream")
+            modules.append(Module(name, stream or name, offset))
+            name = None
+        elif rec_id == 0x0010:  # dir stream terminator
+            break
+    return ProjectInfo(code_page, tuple(modules))
+
+
+def read_project(vba_project: bytes) -> tuple[CompoundFile, ProjectInfo]:
+    cf = CompoundFile(vba_project)
+    return cf, parse_dir(decompress(cf.read("VBA/dir")))
+
+
+def module_source(vba_project: bytes, module_name: str) -> str:
+    """The source text of one module, as stored (CRLF line ends, Attribute lines included)."""
+    cf, info = read_project(vba_project)
+    module = _find_module(info, module_name)
+    stream = cf.read(f"VBA/{module.stream_name}")
+    return decompress(stream[module.offset :]).decode(f"cp{info.code_page}")
+
+
+def replace_module_source(vba_project: bytes, module_name: str, source: str) -> bytes:
+    """Return ``vba_project`` with the source of module ``module_name`` replaced.
+
+    ``source`` must be the full module text including its ``Attribute VB_Name`` line;
+    line ends are normalised to CRLF as the VBA editor stores them.
+    """
+    cf, info = read_project(vba_project)
+    module = _find_module(info, module_name)
+    text = source.replace("\r\n", "\n").replace("\n", "\r\n")
+    if f'Attribute VB_Name = "{module.name}"' not in text:
+        raise VbaError(
+            f'new source for module {module.name} must keep its line Attribute VB_Name = "{module.name}"'
+        )
+    encoded = text.encode(f"cp{info.code_page}")
+    compressed = compress(encoded)
+    if decompress(compressed) != encoded:
+        raise VbaError(f"compressed source of module {module.name} does not read back")
+    path = f"VBA/{module.stream_name}"
+    old = cf.read(path)
+    return cf.write({path: old[: module.offset] + compressed})
+
+
+def _find_module(info: ProjectInfo, module_name: str) -> Module:
+    for module in info.modules:
+        if module.name.lower() == module_name.lower():
+            return module
+    names = ", ".join(m.name for m in info.modules)
+    raise VbaError(f"no VBA module {module_name!r} in the project (modules: {names})")

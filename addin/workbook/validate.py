@@ -1,0 +1,1435 @@
+"""Validation: neutral sheet rows in, :class:`MonthEndInputs` (or every problem) out.
+
+``parse_inputs`` reads every input sheet named in :mod:`addin.workbook.contract`, converts cells
+by the column's :class:`~addin.workbook.contract.Kind`, checks the cross-sheet rules (items,
+phantoms, BOM cycles, the period) and returns all findings of one pass. Each finding names the
+sheet as spelled in the workbook, the cell ("C14"; "" for a whole sheet) and the item where one
+is concerned, and ends with what to do.
+
+Conventions:
+- Sheet, column and setting names, item codes and choices match case-insensitively with
+  surrounding spaces ignored (``contract.normalize_name``).
+- Whole columns are converted at once (numbers via ``pd.to_numeric``; text, dates and choices
+  through their distinct values), so per-cell Python work happens only for bad cells.
+- Dates are day precision: a time of day is dropped. Frames carry ``source_row``, the 1-based
+  worksheet row.
+- A rule that fires on very many cells of one column reports the first
+  ``MAX_FINDINGS_PER_RULE`` cells and one summary finding for the rest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from addin.costing.cycles import find_cycles
+from addin.costing.model import (
+    BOM_COLUMNS,
+    COMPLETION_COLUMNS,
+    CONVERSION_COST_COLUMNS,
+    COUNT_COLUMNS,
+    DEFAULT_ACCOUNTS,
+    OPENING_COLUMNS,
+    PURCHASE_COLUMNS,
+    SALE_COLUMNS,
+    STANDARD_COST_COLUMNS,
+    Account,
+    Finding,
+    MonthEndInputs,
+    Settings,
+    Severity,
+    Trigger,
+)
+from addin.workbook import contract as C
+from addin.workbook.contract import Column, Kind, SheetSpec, normalize_name
+from addin.workbook.reader import SheetRows, column_letters, parse_range_ref
+
+EXCEL_ERRORS = frozenset(
+    {
+        "#NULL!",
+        "#DIV/0!",
+        "#VALUE!",
+        "#REF!",
+        "#NAME?",
+        "#NUM!",
+        "#N/A",
+        "#GETTING_DATA",
+        "#SPILL!",
+        "#CALC!",
+        "#FIELD!",
+        "#BLOCKED!",
+        "#CONNECT!",
+        "#BUSY!",
+        "#UNKNOWN!",
+        "#EXTERNAL!",
+    }
+)
+MAX_ABS_NUMBER = 1e12  # larger numbers are taken as typing or unit mistakes
+FIRST_SERIAL = 32874  # Excel serial of 1990-01-01: smaller numbers are not taken as dates
+LAST_SERIAL = 73415  # Excel serial of 2100-12-31
+EXCEL_EPOCH = dt.datetime(1899, 12, 30)  # serial 0 in Excel's 1900 date system
+MAX_FINDINGS_PER_RULE = 50
+HEADER_CUTOFF = 0.75  # difflib ratio from which an unknown header is taken as a misspelling
+
+NO_SAVED_VALUE = (
+    "is a formula with no saved value; open the file in Excel, let it calculate, save, "
+    "and run again"
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Findings, collected with a cap per rule and column
+
+
+class _Report:
+    """Collects findings; beyond MAX_FINDINGS_PER_RULE per (sheet, check, group) it counts."""
+
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+        self._seen: Counter[tuple[str, str, str]] = Counter()
+        self._severity: dict[tuple[str, str, str], Severity] = {}
+
+    def add(
+        self,
+        severity: Severity,
+        check: str,
+        message: str,
+        sheet: str = "",
+        cell: str = "",
+        item: str = "",
+        group: str = "",
+    ) -> None:
+        key = (sheet, check, group)
+        self._seen[key] += 1
+        self._severity[key] = severity
+        if self._seen[key] <= MAX_FINDINGS_PER_RULE:
+            self.findings.append(Finding(severity, check, message, sheet, cell, item))
+
+    def error(self, check: str, message: str, sheet: str = "", cell: str = "", item: str = "",
+              group: str = "") -> None:  # fmt: skip
+        self.add(Severity.ERROR, check, message, sheet, cell, item, group)
+
+    def skipped(self, severity: Severity, check: str, sheet: str, group: str, n: int) -> None:
+        """Count ``n`` further findings that were not built."""
+        if n > 0:
+            key = (sheet, check, group)
+            self._seen[key] += n
+            self._severity[key] = severity
+
+    @property
+    def has_errors(self) -> bool:
+        return any(f.severity is Severity.ERROR for f in self.findings)
+
+    def finish(self) -> list[Finding]:
+        out = list(self.findings)
+        for (sheet, check, group), n in self._seen.items():
+            if n > MAX_FINDINGS_PER_RULE:
+                where = f" in column {group}" if group else ""
+                out.append(
+                    Finding(
+                        self._severity[(sheet, check, group)],
+                        check,
+                        f"{n - MAX_FINDINGS_PER_RULE:,} more cells{where} have the same problem "
+                        f"({check}) as those listed; fix them the same way",
+                        sheet,
+                    )
+                )
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Scalar cell parsing (used on distinct values and on Settings)
+
+
+def _g(x: float) -> str:
+    """A number as an accountant would type it: 5, 0.05, 1234.5."""
+    return f"{x:,.10g}" if abs(x) >= 1e6 else f"{x:.10g}"
+
+
+def _is_blank(v: object) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, float):
+        return math.isnan(v)
+    return isinstance(v, str) and not v.strip()
+
+
+_NUM = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?")
+_CURRENCY = "$€£¥"
+
+
+def number_from_text(text: str, percent: bool = False) -> float | None:
+    """ "1,234.50" -> 1234.5, "(12.00)" -> -12, " 7 " -> 7, "$5" -> 5; "12%" -> 0.12 only when
+    ``percent``; None when the text is not a number. Commas are thousands separators only."""
+    t = text.strip().replace("\u00a0", "")
+    neg = False
+    if t.startswith("(") and t.endswith(")"):
+        neg, t = True, t[1:-1].strip()
+    if t[:1] in ("-", "+"):
+        neg, t = neg != (t[0] == "-"), t[1:].strip()
+    if t and t[0] in _CURRENCY:
+        t = t[1:].strip()
+        if t[:1] == "-":
+            neg, t = not neg, t[1:].strip()
+    scale = 1.0
+    if t.endswith("%"):
+        if not percent:
+            return None
+        scale, t = 0.01, t[:-1].strip()
+    if not _NUM.fullmatch(t):
+        return None
+    x = float(t.replace(",", "")) * scale
+    return -x if neg else x
+
+
+def _text(v: object) -> str:
+    """A cell as text: numbers without a trailing ".0" (1001.0 -> "1001"), dates as ISO."""
+    if isinstance(v, str):
+        return v.strip()
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    return str(v).strip()
+
+
+def _choice_key(v: object) -> str:
+    return normalize_name(v).replace(" ", "").replace("_", "").replace("-", "")
+
+
+_YES = {"yes", "y", "true", "1", "x"}
+_NO = {"no", "n", "false", "0"}
+
+
+def _number_issue(x: float, col: Column) -> tuple[str, str] | None:
+    """(check, message tail) for a parsed number that breaks the column's rules."""
+    if not math.isfinite(x):
+        return "not a number", "is not a finite number; type a number"
+    if abs(x) > MAX_ABS_NUMBER:
+        return (
+            "implausible number",
+            f"is {x:,.0f}, which is implausibly large (more than 1,000,000,000,000); "
+            "check the cell",
+        )
+    if col.kind is Kind.PERCENT:
+        if x > 1:
+            return (
+                "percent as number",
+                f"is {_g(x)}; did you mean {_g(x)}%? Type {_g(x)}% (Excel stores {_g(x / 100)})",
+            )
+        if x < 0:
+            return "negative", f"is {_g(x * 100)}%; it cannot be negative"
+    if col.positive and x <= 0:
+        return "not positive", f"is {_g(x)}; it must be more than 0"
+    if col.min_value is not None and x < col.min_value:
+        if col.min_value == 0:
+            return "negative", f"is {_g(x)}; it cannot be negative"
+        return "too small", f"is {_g(x)}; it must be at least {_g(col.min_value)}"
+    return None
+
+
+def _scalar(v: object, col: Column) -> tuple[object, str | None]:
+    """(value, problem) for one non-blank cell; ``problem`` completes "<Column> ..."."""
+    if isinstance(v, str) and v.strip().upper() in EXCEL_ERRORS:
+        return None, (
+            f"is {v.strip().upper()} (an Excel error); fix the formula or type the "
+            f"{col.name.lower()}"
+        )
+    kind = col.kind
+    if kind is Kind.TEXT:
+        return _text(v), None
+    if kind is Kind.CHOICE:
+        for c in col.choices:
+            if _choice_key(c) == _choice_key(v):
+                return c, None
+        return None, f'is "{_text(v)}"; use one of: {", ".join(col.choices)}'
+    if kind is Kind.YESNO:
+        if isinstance(v, bool):
+            return v, None
+        key = normalize_name(_text(v))
+        if key in _YES:
+            return True, None
+        if key in _NO:
+            return False, None
+        return None, f'is "{_text(v)}"; type Yes or No'
+    if kind in (Kind.NUMBER, Kind.PERCENT):
+        return _scalar_number(v, col)
+    return _scalar_date(v)
+
+
+def _scalar_number(v: object, col: Column) -> tuple[object, str | None]:
+    what = "a percentage such as 5%" if col.kind is Kind.PERCENT else "a number"
+    if isinstance(v, bool):
+        return None, f"is {'TRUE' if v else 'FALSE'}, not a number; type {what}"
+    if isinstance(v, (int, float)):
+        return float(v), None
+    if isinstance(v, (dt.date, dt.datetime)):
+        return None, f"is a date ({v:%Y-%m-%d}), not a number; type {what}"
+    if isinstance(v, str):
+        x = number_from_text(v, percent=col.kind is Kind.PERCENT)
+        if x is not None:
+            return x, None
+        if col.kind is Kind.NUMBER and number_from_text(v, percent=True) is not None:
+            return None, f'is "{v.strip()}", a percentage; type a plain number'
+        return None, f'is "{v.strip()}", not a number; type {what}'
+    return None, f"is {v!r}, not a number; type {what}"
+
+
+def _scalar_date(v: object) -> tuple[object, str | None]:
+    hint = "type a date such as 2026-10-31"
+    if isinstance(v, dt.datetime):
+        return pd.Timestamp(v).normalize(), None
+    if isinstance(v, dt.date):
+        return pd.Timestamp(v), None
+    if isinstance(v, bool):
+        return None, f"is {'TRUE' if v else 'FALSE'}, not a date; {hint}"
+    if isinstance(v, (int, float)):
+        if FIRST_SERIAL <= v <= LAST_SERIAL:
+            return pd.Timestamp(EXCEL_EPOCH + dt.timedelta(days=int(v))), None
+        return None, f"is {_g(float(v))}, not a date; {hint}"
+    if isinstance(v, str):
+        s = v.strip()
+        try:
+            return pd.Timestamp(dt.datetime.fromisoformat(s)).normalize(), None
+        except ValueError:
+            return None, f'is "{s}", not a date; {hint} (or as an Excel date)'
+    return None, f"is {v!r}, not a date; {hint}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Locating a sheet's table: header row, columns, data rows
+
+
+@dataclass
+class _Table:
+    """The data region of one input sheet, columns still raw (object arrays)."""
+
+    sheet: str  # as spelled in the workbook
+    spec: SheetSpec
+    header_row: int
+    columns: dict[str, int]  # contract column name -> 1-based worksheet column
+    raw: dict[str, np.ndarray]
+    rows: np.ndarray  # 1-based worksheet row of each data row
+    special: dict[str, dict[int, str]] = field(default_factory=dict)  # col -> {index: problem}
+
+    def cell(self, col: str, i: int) -> str:
+        return f"{column_letters(self.columns[col])}{int(self.rows[i])}"
+
+    def letter(self, col: str) -> str:
+        return column_letters(self.columns[col])
+
+
+def _closest(name: str, candidates: Iterable[str], cutoff: float = HEADER_CUTOFF) -> str | None:
+    by_key = {normalize_name(c): c for c in candidates}
+    match = difflib.get_close_matches(normalize_name(name), list(by_key), n=1, cutoff=cutoff)
+    return by_key[match[0]] if match else None
+
+
+def _region(sr: SheetRows) -> tuple[list[list[object]], int, int] | None:
+    """(header + data rows, worksheet row of the header, worksheet column of rows[0][0])."""
+    rows = sr.rows
+    box = parse_range_ref(sr.table_ref) if sr.table_ref else None
+    if box is not None:
+        r0, c0, r1, c1 = box
+        i0, i1 = r0 - sr.first_row, r1 - sr.first_row
+        j0, j1 = c0 - sr.first_col, c1 - sr.first_col
+        if 0 <= i0 < len(rows) and j0 >= 0:
+            return [r[j0 : j1 + 1] for r in rows[i0 : i1 + 1]], r0, c0
+    for i, row in enumerate(rows):
+        if any(not _is_blank(v) for v in row):
+            return rows[i:], sr.first_row + i, sr.first_col
+    return None
+
+
+def _locate(sr: SheetRows, spec: SheetSpec, report: _Report) -> _Table | None:
+    """Find the header and the contract's columns; None when the sheet holds no table."""
+    found = _region(sr)
+    if found is None:
+        return None
+    block, header_row, first_col = found
+    header = block[0]
+    data = block[1:]
+    by_key = {normalize_name(c.name): c for c in spec.columns}
+    columns: dict[str, int] = {}
+    unknown: list[tuple[int, str]] = []
+    for j, v in enumerate(header):
+        if _is_blank(v):
+            continue
+        col = by_key.get(normalize_name(_text(v)))
+        ws_col = first_col + j
+        if col is None:
+            unknown.append((ws_col, _text(v)))
+        elif col.name in columns:
+            report.error(
+                "duplicate column",
+                f'column "{col.name}" appears twice (also column '
+                f"{column_letters(columns[col.name])}); delete or rename one of them",
+                sr.name,
+                f"{column_letters(ws_col)}{header_row}",
+            )
+        else:
+            columns[col.name] = ws_col
+    absent = [c.name for c in spec.columns if c.name not in columns]
+    for ws_col, text in unknown:
+        guess = _closest(text, absent)
+        if guess:
+            report.error(
+                "unknown column",
+                f'column "{text}" is not known; did you mean "{guess}"? Rename the header',
+                sr.name,
+                f"{column_letters(ws_col)}{header_row}",
+            )
+    _check_merged(sr, header_row, first_col, len(header), len(data), report)
+
+    width = len(header)
+    last_col = first_col + width - 1
+    n = len(data)
+    if n and any(len(r) != width for r in data):
+        data = [list(r[:width]) + [None] * (width - len(r)) for r in data]
+    transposed = list(zip(*data, strict=False)) if n else [()] * width
+    raw: dict[str, np.ndarray] = {}
+    for name, ws_col in columns.items():
+        arr = np.empty(n, dtype=object)
+        if n:
+            arr[:] = transposed[ws_col - first_col]
+        raw[name] = arr
+    rows = np.arange(header_row + 1, header_row + 1 + n, dtype=np.int64)
+    table = _Table(sr.name, spec, header_row, columns, raw, rows)
+
+    col_by_ws = {ws: name for name, ws in columns.items()}
+    for cells, is_error in ((sr.error_cells, True), (sr.uncached_formulas, False)):
+        for rc in cells:
+            r, c = rc
+            name = col_by_ws.get(c)
+            if name is None or not (header_row < r <= header_row + n) or c > last_col:
+                continue
+            problem = (
+                f"is {cells[rc]} (an Excel error); fix the formula or type the {name.lower()}"  # type: ignore[index]
+                if is_error
+                else NO_SAVED_VALUE
+            )
+            table.special.setdefault(name, {})[r - header_row - 1] = problem
+    return table
+
+
+def _check_merged(
+    sr: SheetRows, header_row: int, first_col: int, width: int, n: int, report: _Report
+) -> None:
+    last_col, last_row = first_col + width - 1, header_row + n
+    for ref in sr.merged:
+        box = parse_range_ref(ref)
+        if box is None:
+            continue
+        r0, c0, r1, c1 = box
+        if c1 < first_col or c0 > last_col or r1 < header_row or r0 > last_row:
+            continue
+        if r0 <= header_row <= r1:
+            report.error(
+                "merged header",
+                f"header cells {ref} are merged; unmerge them (Home > Merge & Center > "
+                "Unmerge Cells) and give each column its own header",
+                sr.name,
+                ref.split(":")[0],
+            )
+        else:
+            report.error(
+                "merged cells",
+                f"cells {ref} are merged; unmerge them and type the value on every row",
+                sr.name,
+                ref.split(":")[0],
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# Whole-column parsing
+
+
+@dataclass
+class _Parsed:
+    values: np.ndarray  # float64, datetime64[ns], bool or object (str)
+    blank: np.ndarray  # bool: the cell is empty
+    bad: np.ndarray  # bool: a finding was reported for the cell
+
+
+def _emit(
+    report: _Report,
+    t: _Table,
+    col: str,
+    idx: np.ndarray,
+    describe: Callable[[int], tuple[str, str] | None],
+) -> None:
+    """Findings for the cells ``idx`` of one column; ``describe(i)`` -> (check, tail)."""
+    letter = t.letter(col)
+    shown = 0
+    for i in idx.tolist():
+        if shown >= MAX_FINDINGS_PER_RULE:
+            report.skipped(Severity.ERROR, "bad cell", t.sheet, letter, len(idx) - shown)
+            return
+        issue = describe(i)
+        if issue is not None:
+            check, tail = issue
+            report.error(check, f"{col} {tail}", t.sheet, t.cell(col, i), group=letter)
+            shown += 1
+
+
+_KIND_CHECK = {
+    Kind.NUMBER: "not a number",
+    Kind.PERCENT: "not a number",
+    Kind.DATE: "not a date",
+    Kind.TEXT: "bad text",
+    Kind.CHOICE: "unknown choice",
+    Kind.YESNO: "not yes/no",
+}
+
+
+def _check_of(problem: str | None, col: Column) -> tuple[str, str] | None:
+    if problem is None:
+        return None
+    return ("excel error" if "(an Excel error)" in problem else _KIND_CHECK[col.kind]), problem
+
+
+def _parse_column(t: _Table, col: Column, report: _Report) -> _Parsed:
+    arr = t.raw[col.name]
+    special = t.special.get(col.name, {})
+    if special:
+        arr = arr.copy()
+        arr[list(special)] = None
+    if col.kind in (Kind.NUMBER, Kind.PERCENT):
+        parsed = _parse_numbers(t, col, arr, report)
+    else:
+        parsed = _parse_by_value(t, col, arr, report)
+    if special:
+        idx = np.fromiter(special, dtype=np.int64, count=len(special))
+        idx.sort()
+        parsed.blank[idx] = False
+        parsed.bad[idx] = True
+        check = {NO_SAVED_VALUE: "formula without value"}
+        _emit(
+            report, t, col.name, idx, lambda i: (check.get(special[i], "excel error"), special[i])
+        )
+    return parsed
+
+
+def _parse_numbers(t: _Table, col: Column, arr: np.ndarray, report: _Report) -> _Parsed:
+    n = len(arr)
+    bad = np.zeros(n, dtype=bool)
+    values: np.ndarray | None = None
+    if pd.api.types.infer_dtype(arr, skipna=True) in (
+        "floating",
+        "integer",
+        "mixed-integer-float",
+        "empty",
+    ):
+        try:
+            values = pd.to_numeric(pd.Series(arr, dtype=object)).to_numpy(dtype=np.float64)
+        except (ValueError, TypeError, OverflowError):
+            values = None
+    if values is None:  # slow path: only the cells that are not numbers are parsed one by one
+        is_num = np.fromiter(
+            (isinstance(v, (int, float)) and not isinstance(v, bool) for v in arr), bool, n
+        )
+        values = np.full(n, np.nan)
+        values[is_num] = arr[is_num].astype(np.float64)
+        rest = np.flatnonzero(~is_num)
+        codes, uniques = pd.factorize(arr[rest])
+        u_val = np.full(len(uniques) + 1, np.nan)
+        u_msg: list[str | None] = []
+        for k, u in enumerate(uniques):
+            if _is_blank(u):
+                u_msg.append(None)
+                continue
+            x, problem = _scalar(u, col)
+            u_msg.append(problem)
+            if problem is None:
+                u_val[k] = x  # type: ignore[assignment]
+        u_msg.append(None)
+        values[rest] = u_val[codes]
+        u_bad = np.array([m is not None for m in u_msg], dtype=bool)
+        bad_rest = rest[u_bad[codes]]
+        bad[bad_rest] = True
+        cell_codes = dict(zip(rest.tolist(), codes.tolist(), strict=True))
+        _emit(report, t, col.name, bad_rest, lambda i: _check_of(u_msg[cell_codes[i]], col))
+    blank = np.isnan(values) & ~bad
+    ok = ~blank & ~bad
+    with np.errstate(invalid="ignore"):
+        wrong = ~np.isfinite(values) | (np.abs(values) > MAX_ABS_NUMBER)
+        if col.kind is Kind.PERCENT:
+            wrong |= (values > 1) | (values < 0)
+        if col.positive:
+            wrong |= values <= 0
+        if col.min_value is not None:
+            wrong |= values < col.min_value
+    wrong &= ok
+    if wrong.any():
+        idx = np.flatnonzero(wrong)
+        bad[idx] = True
+        _emit(report, t, col.name, idx, lambda i: _number_issue(float(values[i]), col))
+    return _Parsed(values, blank, bad)
+
+
+def _parse_by_value(t: _Table, col: Column, arr: np.ndarray, report: _Report) -> _Parsed:
+    """Text, choices, yes/no and dates: each distinct value is parsed once."""
+    codes, uniques = pd.factorize(arr)
+    u_val: list[object] = []
+    u_msg: list[str | None] = []
+    u_blank: list[bool] = []
+    for u in uniques:
+        if _is_blank(u):
+            u_val.append(None)
+            u_msg.append(None)
+            u_blank.append(True)
+            continue
+        x, problem = _scalar(u, col)
+        u_val.append(x)
+        u_msg.append(problem)
+        u_blank.append(False)
+    u_val.append(None)
+    u_msg.append(None)
+    u_blank.append(True)
+    blank = np.array(u_blank, dtype=bool)[codes]
+    bad = np.array([m is not None for m in u_msg], dtype=bool)[codes]
+    if bad.any():
+        _emit(report, t, col.name, np.flatnonzero(bad), lambda i: _check_of(u_msg[codes[i]], col))
+    if col.kind is Kind.DATE:
+        stamps = pd.DatetimeIndex([x if x is not None else pd.NaT for x in u_val])
+        values = stamps.astype("datetime64[ns]").to_numpy()[codes]
+    elif col.kind is Kind.YESNO:
+        default = bool(col.default) if col.default is not None else False
+        values = np.array([default if x is None else x for x in u_val], dtype=bool)[codes]
+    else:
+        default = "" if col.default is None else str(col.default)
+        values = np.array([default if x is None else x for x in u_val], dtype=object)[codes]
+    return _Parsed(values, blank, bad)
+
+
+@dataclass
+class _Frame:
+    """A parsed sheet: typed columns for the rows that are not blank."""
+
+    table: _Table
+    values: dict[str, np.ndarray]
+    bad: dict[str, np.ndarray]
+    index: np.ndarray  # row positions in table (for cell references)
+
+    @property
+    def rows(self) -> np.ndarray:
+        return self.table.rows[self.index]
+
+    def cell(self, col: str, k: int) -> str:
+        return self.table.cell(col, int(self.index[k]))
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+def _parse_table(t: _Table, report: _Report) -> _Frame:
+    """Parse every present column, drop blank rows, report blanks in required columns."""
+    parsed = {name: _parse_column(t, t.spec.column(name), report) for name in t.columns}
+    n = len(t.rows)
+    empty = np.ones(n, dtype=bool)
+    for p in parsed.values():
+        empty &= p.blank
+    keep = np.flatnonzero(~empty)
+    for name, p in parsed.items():
+        col = t.spec.column(name)
+        if col.required and col.default is None:
+            missing = keep[p.blank[keep]]
+            if len(missing):
+                hint = {
+                    Kind.TEXT: "type it",
+                    Kind.NUMBER: "type a number (0 if none)",
+                    Kind.PERCENT: "type a percentage",
+                    Kind.DATE: "type a date such as 2026-10-31",
+                }.get(col.kind, f"type one of: {', '.join(col.choices)}")
+                for i in missing:
+                    p.bad[i] = True
+                _emit(report, t, name, missing, lambda i, h=hint: ("blank", f"is blank; {h}"))
+    return _Frame(
+        t,
+        {name: p.values[keep] for name, p in parsed.items()},
+        {name: p.bad[keep] for name, p in parsed.items()},
+        keep,
+    )
+
+
+def _missing_columns(t: _Table, report: _Report) -> bool:
+    """Errors for required columns the header lacks; True when the sheet cannot be used."""
+    bad = False
+    for c in t.spec.columns:
+        if c.required and c.name not in t.columns:
+            report.error(
+                "missing column",
+                f'column "{c.name}" is missing; add a header "{c.name}" in row {t.header_row}',
+                t.sheet,
+            )
+            bad = True
+    if t.spec.one_of and not any(all(n in t.columns for n in g) for g in t.spec.one_of):
+        options = " or ".join(" and ".join(f'"{n}"' for n in g) for g in t.spec.one_of)
+        report.error(
+            "missing column",
+            f"needs {options} columns; add them in row {t.header_row}",
+            t.sheet,
+        )
+        bad = True
+    return bad
+
+
+# ---------------------------------------------------------------------------------------------
+# Sheets
+
+
+def _find_sheets(sheets: dict[str, SheetRows], report: _Report) -> dict[str, SheetRows]:
+    """Contract sheet name -> the workbook's sheet, matched by normalised name."""
+    by_key = {normalize_name(s.name): s for s in C.INPUT_SHEETS}
+    out: dict[str, SheetRows] = {}
+    unmatched: list[str] = []
+    for name, sr in sheets.items():
+        spec = by_key.get(normalize_name(name))
+        if spec is None:
+            unmatched.append(name)
+        elif spec.name in out:
+            report.error(
+                "duplicate sheet",
+                f'sheets "{out[spec.name].name}" and "{name}" both look like "{spec.name}"; '
+                "delete or rename one of them",
+                name,
+            )
+        else:
+            out[spec.name] = sr
+    results = {normalize_name(r) for r in C.RESULT_TABS}
+    absent = [s.name for s in C.INPUT_SHEETS if s.name not in out]
+    for name in unmatched:
+        if normalize_name(name) in results:
+            continue
+        guess = _closest(name, absent, cutoff=0.8)
+        if guess:
+            report.error(
+                "unknown sheet",
+                f'sheet "{name}" is not known; did you mean "{guess}"? Rename the sheet',
+                name,
+            )
+    for spec in C.INPUT_SHEETS:
+        if spec.required and spec.name not in out:
+            report.error(
+                "missing sheet",
+                f'the workbook has no "{spec.name}" sheet; add it (see the template)',
+                spec.name,
+            )
+    return out
+
+
+def _load(
+    found: dict[str, SheetRows], name: str, report: _Report, required: bool = False
+) -> _Frame | None:
+    sr = found.get(name)
+    if sr is None:
+        return None
+    spec = C.SHEETS_BY_NAME[name]
+    t = _locate(sr, spec, report)
+    if t is None:
+        if required:
+            report.error(
+                "empty sheet",
+                f"sheet is empty; add a header row ({', '.join(c.name for c in spec.columns)})"
+                " and the data",
+                sr.name,
+            )
+        return None
+    if _missing_columns(t, report):
+        return None
+    return _parse_table(t, report)
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings and accounts
+
+
+def _parse_settings(found: dict[str, SheetRows], report: _Report) -> Settings | None:
+    sr = found.get(C.SETTINGS)
+    if sr is None:
+        return None
+    t = _locate(sr, C.SHEETS_BY_NAME[C.SETTINGS], report)
+    if t is None:
+        report.error("empty sheet", "sheet is empty; add Setting and Value columns", sr.name)
+        return None
+    if _missing_columns(t, report):
+        return None
+    names = t.raw["Setting"]
+    values = t.raw.get("Value", np.full(len(names), None, dtype=object))
+    known = {normalize_name(k): c for k, c in C.SETTING_ROWS.items()}
+    got: dict[str, object] = {}
+    where: dict[str, str] = {}
+    ok = True
+    for i, (name, value) in enumerate(zip(names.tolist(), values.tolist(), strict=True)):
+        if _is_blank(name):
+            continue
+        col = known.get(normalize_name(_text(name)))
+        cell = t.cell("Setting", i)
+        if col is None:
+            guess = _closest(_text(name), C.SETTING_ROWS)
+            hint = f'; did you mean "{guess}"?' if guess else ""
+            report.add(
+                Severity.WARNING,
+                "unknown setting",
+                f'setting "{_text(name)}" is not known{hint} It is ignored',
+                sr.name,
+                cell,
+            )
+            continue
+        if col.key in got:
+            report.error(
+                "duplicate setting",
+                f'"{col.name}" is set twice (also {where[col.key]}); keep one row',
+                sr.name,
+                cell,
+            )
+            ok = False
+            continue
+        vcell = f"{t.letter('Value')}{int(t.rows[i])}" if "Value" in t.columns else cell
+        where[col.key] = cell
+        problem = t.special.get("Value", {}).get(i)
+        parsed: object = None
+        if problem is None and not _is_blank(value):
+            parsed, problem = _scalar(value, col)
+            if problem is None and col.kind in (Kind.NUMBER, Kind.PERCENT):
+                issue = _number_issue(float(parsed), col)  # type: ignore[arg-type]
+                problem = issue[1] if issue else None
+        if problem is not None:
+            report.error("bad setting", f"{col.name} {problem}", sr.name, vcell)
+            ok = False
+        elif parsed is not None:
+            got[col.key] = parsed
+    for col in C.SETTING_ROWS.values():
+        if col.key in got:
+            continue
+        if col.required and col.key not in where:
+            accepted = f" ({', '.join(col.choices)})" if col.choices else ""
+            report.error(
+                "missing setting",
+                f'setting "{col.name}" is missing; add a row with Setting "{col.name}" and its '
+                f"value{accepted}",
+                sr.name,
+            )
+            ok = False
+        elif col.required:
+            report.error(
+                "missing setting", f"{col.name} has no value; fill it in", sr.name, where[col.key]
+            )
+            ok = False
+        else:
+            got[col.key] = col.default
+    if not ok:
+        return None
+    start, end = got["period_start"], got["period_end"]
+    if end < start:  # type: ignore[operator]
+        report.error(
+            "period",
+            f"Period End {end:%Y-%m-%d} is before Period Start {start:%Y-%m-%d}; correct them",
+            sr.name,
+            where["period_end"],
+        )
+        return None
+    return Settings(
+        period_start=start.date(),  # type: ignore[attr-defined]
+        period_end=end.date(),  # type: ignore[attr-defined]
+        trigger=Trigger(got["trigger"]),
+        currency=str(got["currency"]),
+        conversion_variance=str(got["conversion_variance"]),
+        count_tolerance=float(got["count_tolerance"]),  # type: ignore[arg-type]
+        conversion_tolerance=float(got["conversion_tolerance"]),  # type: ignore[arg-type]
+        price_tolerance=float(got["price_tolerance"]),  # type: ignore[arg-type]
+        company=str(got["company"]),
+    )
+
+
+def _parse_accounts(f: _Frame | None, report: _Report) -> dict[str, Account]:
+    out: dict[str, Account] = {
+        role: Account(role, code, name) for role, (code, name) in DEFAULT_ACCOUNTS.items()
+    }
+    if f is None:
+        return out
+    seen: dict[str, str] = {}
+    names = f.values.get("Name", np.full(len(f), "", dtype=object))
+    for k in range(len(f)):
+        if f.bad["Role"][k] or f.bad["Account"][k]:
+            continue
+        role = str(f.values["Role"][k])
+        cell = f.cell("Role", k)
+        if role in seen:
+            report.error(
+                "duplicate role", f"role {role} is given twice (also {seen[role]}); keep one row",
+                f.table.sheet, cell,
+            )  # fmt: skip
+            continue
+        seen[role] = cell
+        name = str(names[k]) or DEFAULT_ACCOUNTS[role][1]
+        out[role] = Account(role, str(f.values["Account"][k]), name)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Items
+
+
+@dataclass
+class _Items:
+    canonical: dict[str, str]  # normalised code -> spelling on Standard Costs
+    types: dict[str, str]  # canonical code -> item type
+
+
+def _canonical_items(f: _Frame, report: _Report) -> tuple[_Items, np.ndarray]:
+    """The item map from Standard Costs; duplicates are errors. Returns the keep mask too."""
+    codes = f.values["Item"]
+    keys = np.array([normalize_name(c) for c in codes], dtype=object)
+    usable = ~f.bad["Item"]
+    canonical: dict[str, str] = {}
+    first: dict[str, int] = {}
+    keep = usable.copy()
+    for k in np.flatnonzero(usable).tolist():
+        key = keys[k]
+        if key in first:
+            j = first[key]
+            report.error(
+                "duplicate item",
+                f'item "{codes[k]}" is already on row {int(f.rows[j])} ("{codes[j]}"); each item '
+                "needs exactly one row: delete or merge one of them",
+                f.table.sheet,
+                f.cell("Item", k),
+                item=str(codes[j]),
+            )
+            keep[k] = False
+        else:
+            first[key] = k
+            canonical[key] = str(codes[k])
+    types = {}
+    if "Type" in f.values:
+        for k in np.flatnonzero(keep & ~f.bad["Type"]).tolist():
+            types[str(codes[k])] = str(f.values["Type"][k])
+    return _Items(canonical, types), keep
+
+
+def _map_items(f: _Frame, col: str, items: _Items, report: _Report) -> np.ndarray:
+    """Canonical codes for an item column; unknown codes become None (reported once each)."""
+    values = f.values[col]
+    out = np.array(values, dtype=object)
+    ok = ~f.bad[col]
+    codes, uniques = pd.factorize(values)
+    letter = f.table.letter(col)
+    for k, u in enumerate(uniques):
+        at = np.flatnonzero((codes == k) & ok)
+        if not len(at):
+            continue
+        canon = items.canonical.get(normalize_name(u))
+        first = f.cell(col, int(at[0]))
+        more = f" (and {len(at) - 1:,} more rows)" if len(at) > 1 else ""
+        if canon is None:
+            out[at] = None
+            report.error(
+                "unknown item",
+                f'item "{u}" is not on Standard Costs; add it there or correct the code{more}',
+                f.table.sheet,
+                first,
+                item=str(u),
+                group=letter,
+            )
+        elif canon != u:
+            out[at] = canon
+            report.add(
+                Severity.INFO,
+                "item spelling",
+                f'item "{u}" is read as "{canon}", its spelling on Standard Costs{more}',
+                f.table.sheet,
+                first,
+                item=canon,
+                group=letter,
+            )
+    out[~ok] = None
+    return out
+
+
+def _type_rule(
+    f: _Frame,
+    col: str,
+    items_col: np.ndarray,
+    items: _Items,
+    banned: tuple[str, ...],
+    why: str,
+    report: _Report,
+) -> np.ndarray:
+    """Errors for rows whose item has a banned type; returns the bad mask."""
+    types = np.array([items.types.get(c, "") if c is not None else "" for c in items_col])
+    bad = np.isin(types, banned) if len(types) else np.zeros(0, dtype=bool)
+    for k in np.flatnonzero(bad)[:MAX_FINDINGS_PER_RULE].tolist():
+        code = items_col[k]
+        report.error(
+            "item type",
+            f'item "{code}" is {types[k]}; {why}',
+            f.table.sheet,
+            f.cell(col, k),
+            item=str(code),
+            group=f.table.letter(col),
+        )
+    report.skipped(
+        Severity.ERROR, "item type", f.table.sheet, f.table.letter(col),
+        int(bad.sum()) - MAX_FINDINGS_PER_RULE,
+    )  # fmt: skip
+    return bad
+
+
+def _check_period(f: _Frame, settings: Settings | None, report: _Report) -> np.ndarray:
+    if settings is None or "Date" not in f.values:
+        return np.zeros(len(f), dtype=bool)
+    dates = f.values["Date"]
+    start = np.datetime64(settings.period_start, "ns")
+    end = np.datetime64(settings.period_end, "ns")
+    outside = ~np.isnat(dates) & ((dates < start) | (dates > end)) & ~f.bad["Date"]
+    period = f"{settings.period_start:%Y-%m-%d} to {settings.period_end:%Y-%m-%d}"
+    idx = np.flatnonzero(outside)
+    for k in idx[:MAX_FINDINGS_PER_RULE].tolist():
+        d = pd.Timestamp(dates[k])
+        report.error(
+            "outside period",
+            f"Date {d:%Y-%m-%d} is outside the period {period}; correct the date, or the "
+            "period on Settings",
+            f.table.sheet,
+            f.cell("Date", k),
+            group=f.table.letter("Date"),
+        )
+    report.skipped(
+        Severity.ERROR, "outside period", f.table.sheet, f.table.letter("Date"),
+        len(idx) - MAX_FINDINGS_PER_RULE,
+    )  # fmt: skip
+    return outside
+
+
+# ---------------------------------------------------------------------------------------------
+# Frames
+
+
+def _num(f: _Frame, col: str, default: float = np.nan) -> np.ndarray:
+    if col not in f.values:
+        return np.full(len(f), default, dtype=np.float64)
+    v = f.values[col].astype(np.float64, copy=True)
+    if not math.isnan(default):
+        v[np.isnan(v)] = default
+    return v
+
+
+def _txt(f: _Frame, col: str) -> np.ndarray:
+    if col not in f.values:
+        return np.full(len(f), "", dtype=object)
+    return f.values[col].astype(object)
+
+
+def _date(f: _Frame, col: str) -> np.ndarray:
+    if col not in f.values:
+        return np.full(len(f), np.datetime64("NaT"), dtype="datetime64[ns]")
+    return f.values[col].astype("datetime64[ns]")
+
+
+def _empty(columns: list[str], kinds: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=kinds.get(c, object)) for c in columns})
+
+
+_DTYPES = {
+    "date": "datetime64[ns]",
+    "effective_from": "datetime64[ns]",
+    "effective_to": "datetime64[ns]",
+    "quantity": "float64",
+    "unit_price": "float64",
+    "scrap_quantity": "float64",
+    "amount": "float64",
+    "counted_quantity": "float64",
+    "qty_per": "float64",
+    "scrap_pct": "float64",
+    "material": "float64",
+    "labor": "float64",
+    "overhead": "float64",
+    "conversion": "float64",
+    "backflush": "bool",
+    "source_row": "int64",
+}
+
+
+def _frame(columns: list[str], data: dict[str, np.ndarray], keep: np.ndarray) -> pd.DataFrame:
+    if not len(keep):
+        return _empty(columns, _DTYPES)
+    return pd.DataFrame({c: data[c][keep] for c in columns}).reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point
+
+
+def parse_inputs(
+    sheets: dict[str, SheetRows],
+) -> tuple[MonthEndInputs | None, list[Finding]]:
+    """Validate the input sheets into :class:`MonthEndInputs`.
+
+    Returns (None, findings) when any finding is an ERROR; otherwise the inputs and the
+    warnings/infos. Every rule runs on every sheet that could be read, so one pass lists all
+    problems.
+    """
+    report = _Report()
+    found = _find_sheets(sheets, report)
+    settings = _parse_settings(found, report)
+    std = _load(found, C.STANDARD_COSTS, report, required=True)
+    frames = {
+        name: _load(found, name, report)
+        for name in (C.BOM, C.PURCHASES, C.COMPLETIONS, C.SALES, C.CONVERSION_COSTS, C.COUNTS,
+                     C.OPENING_BALANCES, C.ACCOUNTS)
+    }  # fmt: skip
+    accounts = _parse_accounts(frames[C.ACCOUNTS], report)
+
+    standard_costs, items = _standard_costs(std, report)
+    bom = _bom(frames[C.BOM], items, report)
+    if std is not None and items is not None:
+        _phantoms_without_bom(std, items, bom, report)
+
+    def tx(name: str, builder: Callable[..., pd.DataFrame]) -> pd.DataFrame:
+        return builder(frames[name], items, settings, report)
+
+    purchases = tx(C.PURCHASES, _purchases)
+    completions = tx(C.COMPLETIONS, _completions)
+    sales = tx(C.SALES, _sales)
+    conversion_costs = tx(C.CONVERSION_COSTS, _conversion_costs)
+    counts = tx(C.COUNTS, _counts)
+    opening = tx(C.OPENING_BALANCES, _opening)
+
+    findings = report.finish()
+    if report.has_errors or settings is None or standard_costs is None:
+        return None, findings
+    return (
+        MonthEndInputs(
+            settings=settings,
+            standard_costs=standard_costs,
+            bom=bom,
+            purchases=purchases,
+            completions=completions,
+            sales=sales,
+            conversion_costs=conversion_costs,
+            counts=counts,
+            opening_balances=opening,
+            accounts=accounts,
+        ),
+        findings,
+    )
+
+
+def _standard_costs(f: _Frame | None, report: _Report) -> tuple[pd.DataFrame | None, _Items | None]:
+    if f is None:
+        return None, None
+    items, keep = _canonical_items(f, report)
+    labor, overhead = _num(f, "Labor"), _num(f, "Overhead")
+    conversion = _num(f, "Conversion")
+    split = ~np.isnan(labor) | ~np.isnan(overhead)
+    total = np.where(split, np.nan_to_num(labor) + np.nan_to_num(overhead), np.nan)
+    if "Conversion" in f.values:
+        differs = split & ~np.isnan(conversion) & (np.abs(conversion - total) > 0.005)
+        for k in np.flatnonzero(differs & keep)[:MAX_FINDINGS_PER_RULE].tolist():
+            report.error(
+                "conversion split",
+                f"Conversion {_g(conversion[k])} is not Labor + Overhead ({_g(total[k])}); "
+                "correct one of them or leave Conversion blank",
+                f.table.sheet,
+                f.cell("Conversion", k),
+                item=str(f.values["Item"][k]),
+            )
+    conversion = np.where(split, total, np.nan_to_num(conversion))
+    data = {
+        "item": _txt(f, "Item"),
+        "description": _txt(f, "Description"),
+        "item_type": _txt(f, "Type"),
+        "uom": _txt(f, "UoM"),
+        "material": _num(f, "Material", 0.0),
+        "labor": np.where(split, np.nan_to_num(labor), np.nan),
+        "overhead": np.where(split, np.nan_to_num(overhead), np.nan),
+        "conversion": conversion,
+        "backflush": f.values["Backflush"].astype(bool)
+        if "Backflush" in f.values
+        else np.ones(len(f), dtype=bool),
+        "source_row": f.rows,
+    }
+    return _frame(STANDARD_COST_COLUMNS, data, np.flatnonzero(keep)), items
+
+
+def _bom(f: _Frame | None, items: _Items | None, report: _Report) -> pd.DataFrame:
+    if f is None or items is None:
+        return _empty(BOM_COLUMNS, _DTYPES)
+    sheet = f.table.sheet
+    parent = _map_items(f, "Parent", items, report)
+    component = _map_items(f, "Component", items, report)
+    eff_from, eff_to = _date(f, "Effective From"), _date(f, "Effective To")
+    usable = np.array([p is not None for p in parent]) & np.array(
+        [c is not None for c in component]
+    )
+    self_loop = usable & (parent == component)
+    for k in np.flatnonzero(self_loop)[:MAX_FINDINGS_PER_RULE].tolist():
+        report.error(
+            "self component",
+            f'item "{parent[k]}" is its own component; delete this line',
+            sheet,
+            f.cell("Component", k),
+            item=str(parent[k]),
+        )
+    backwards = ~np.isnat(eff_from) & ~np.isnat(eff_to) & (eff_to < eff_from)
+    for k in np.flatnonzero(backwards)[:MAX_FINDINGS_PER_RULE].tolist():
+        report.error(
+            "effectivity",
+            "Effective To is before Effective From; correct the dates",
+            sheet,
+            f.cell("Effective To", k),
+            item=str(parent[k]),
+        )
+    edges = usable & ~self_loop
+    _bom_duplicates(f, parent, component, eff_from, eff_to, edges, report)
+    _bom_cycles(f, parent, component, edges, report)
+    data = {
+        "parent": parent,
+        "component": component,
+        "qty_per": _num(f, "Qty Per"),
+        "scrap_pct": _num(f, "Scrap %", 0.0),
+        "effective_from": eff_from,
+        "effective_to": eff_to,
+        "source_row": f.rows,
+    }
+    return _frame(BOM_COLUMNS, data, np.arange(len(f)))
+
+
+def _bom_duplicates(
+    f: _Frame,
+    parent: np.ndarray,
+    component: np.ndarray,
+    eff_from: np.ndarray,
+    eff_to: np.ndarray,
+    edges: np.ndarray,
+    report: _Report,
+) -> None:
+    """Two lines for the same parent and component whose effectivity periods overlap."""
+    idx = np.flatnonzero(edges)
+    if not len(idx):
+        return
+    pairs = pd.DataFrame({"p": parent[idx], "c": component[idx], "k": idx})
+    dup = pairs[pairs.duplicated(["p", "c"], keep=False)]
+    lo = np.datetime64("1000-01-01", "ns")
+    hi = np.datetime64("2262-01-01", "ns")
+    for _, group in dup.groupby(["p", "c"], sort=False):
+        ks = group["k"].tolist()
+        for a_pos, a in enumerate(ks):
+            for b in ks[a_pos + 1 :]:
+                a0 = eff_from[a] if not np.isnat(eff_from[a]) else lo
+                a1 = eff_to[a] if not np.isnat(eff_to[a]) else hi
+                b0 = eff_from[b] if not np.isnat(eff_from[b]) else lo
+                b1 = eff_to[b] if not np.isnat(eff_to[b]) else hi
+                if a0 <= b1 and b0 <= a1:
+                    report.error(
+                        "duplicate BOM line",
+                        f"{parent[b]} -> {component[b]} repeats row {int(f.rows[a])} with "
+                        "overlapping effective dates; delete one line or make their dates "
+                        "not overlap",
+                        f.table.sheet,
+                        f.cell("Parent", b),
+                        item=str(parent[b]),
+                    )
+
+
+def _bom_cycles(
+    f: _Frame, parent: np.ndarray, component: np.ndarray, edges: np.ndarray, report: _Report
+) -> None:
+    idx = np.flatnonzero(edges)
+    cycles = find_cycles(parent[idx], component[idx])
+    if not cycles:
+        return
+    on_cycle = {n for cyc in cycles for n in cyc}
+    line: dict[tuple[str, str], int] = {}
+    for k in idx.tolist():
+        p = parent[k]
+        if p in on_cycle and (p, component[k]) not in line:
+            line[(p, component[k])] = k
+    for cyc in cycles:
+        loop = [*cyc, cyc[0]]
+        cells = [
+            f"{f.table.sheet}!{f.cell('Parent', line[(a, b)])}"
+            for a, b in zip(loop, loop[1:], strict=False)
+            if (a, b) in line
+        ]
+        report.error(
+            "BOM cycle",
+            f"cycle {' -> '.join(loop)}; remove one of these lines: {', '.join(cells)}",
+            f.table.sheet,
+            item=cyc[0],
+        )
+
+
+def _phantoms_without_bom(f: _Frame, items: _Items, bom: pd.DataFrame, report: _Report) -> None:
+    parents = set(bom["parent"].dropna().tolist()) if len(bom) else set()
+    for k in range(len(f)):
+        code = str(f.values["Item"][k])
+        if items.types.get(code) == "Phantom" and code not in parents and not f.bad["Item"][k]:
+            report.error(
+                "phantom without BOM",
+                f'phantom item "{code}" has no BOM lines; add its components on BOM, or change '
+                "its Type",
+                f.table.sheet,
+                f.cell("Type", k),
+                item=code,
+            )
+
+
+_NEVER_STOCKED = "phantoms are never stocked; use its parent or its components instead"
+
+
+def _purchases(
+    f: _Frame | None, items: _Items | None, settings: Settings | None, report: _Report
+) -> pd.DataFrame:
+    if f is None or items is None:
+        return _empty(PURCHASE_COLUMNS, _DTYPES)
+    item = _map_items(f, "Item", items, report)
+    _type_rule(
+        f, "Item", item, items, ("Subassembly", "Finished", "Phantom"),
+        "only Raw items are purchased; record it on Completions, or change its Type on "
+        "Standard Costs", report,
+    )  # fmt: skip
+    _check_period(f, settings, report)
+    data = {
+        "date": _date(f, "Date"),
+        "item": item,
+        "quantity": _num(f, "Quantity"),
+        "unit_price": _num(f, "Unit Price"),
+        "reference": _txt(f, "Reference"),
+        "source_row": f.rows,
+    }
+    return _frame(PURCHASE_COLUMNS, data, np.arange(len(f)))
+
+
+def _completions(
+    f: _Frame | None, items: _Items | None, settings: Settings | None, report: _Report
+) -> pd.DataFrame:
+    if f is None or items is None:
+        return _empty(COMPLETION_COLUMNS, _DTYPES)
+    item = _map_items(f, "Item", items, report)
+    _type_rule(
+        f, "Item", item, items, ("Raw", "Phantom"),
+        "only Subassembly and Finished items are completed; correct the item or its Type "
+        "on Standard Costs", report,
+    )  # fmt: skip
+    _check_period(f, settings, report)
+    qty = _num(f, "Quantity")
+    scrap = _num(f, "Scrap Quantity", 0.0)
+    zero = (qty == 0) & (scrap == 0)
+    for k in np.flatnonzero(zero)[:MAX_FINDINGS_PER_RULE].tolist():
+        report.add(
+            Severity.WARNING,
+            "zero completion",
+            "Quantity and Scrap Quantity are both 0; the row posts nothing. Delete it or "
+            "fill in the quantity",
+            f.table.sheet,
+            f.cell("Quantity", k),
+            item=str(item[k]),
+        )
+    data = {
+        "date": _date(f, "Date"),
+        "item": item,
+        "quantity": qty,
+        "scrap_quantity": scrap,
+        "reference": _txt(f, "Reference"),
+        "source_row": f.rows,
+    }
+    return _frame(COMPLETION_COLUMNS, data, np.arange(len(f)))
+
+
+def _sales(
+    f: _Frame | None, items: _Items | None, settings: Settings | None, report: _Report
+) -> pd.DataFrame:
+    if f is None or items is None:
+        return _empty(SALE_COLUMNS, _DTYPES)
+    item = _map_items(f, "Item", items, report)
+    _type_rule(f, "Item", item, items, ("Phantom",), _NEVER_STOCKED, report)
+    _check_period(f, settings, report)
+    data = {
+        "date": _date(f, "Date"),
+        "item": item,
+        "quantity": _num(f, "Quantity"),
+        "reference": _txt(f, "Reference"),
+        "source_row": f.rows,
+    }
+    return _frame(SALE_COLUMNS, data, np.arange(len(f)))
+
+
+def _conversion_costs(
+    f: _Frame | None, items: _Items | None, settings: Settings | None, report: _Report
+) -> pd.DataFrame:
+    if f is None:
+        return _empty(CONVERSION_COST_COLUMNS, _DTYPES)
+    _check_period(f, settings, report)
+    data = {
+        "date": _date(f, "Date"),
+        "element": _txt(f, "Element")
+        if "Element" in f.values
+        else np.full(len(f), "Conversion", dtype=object),
+        "amount": _num(f, "Amount"),
+        "reference": _txt(f, "Reference"),
+        "source_row": f.rows,
+    }
+    return _frame(CONVERSION_COST_COLUMNS, data, np.arange(len(f)))
+
+
+def _counts(
+    f: _Frame | None, items: _Items | None, settings: Settings | None, report: _Report
+) -> pd.DataFrame:
+    if f is None or items is None:
+        return _empty(COUNT_COLUMNS, _DTYPES)
+    item = _map_items(f, "Item", items, report)
+    _type_rule(f, "Item", item, items, ("Phantom",), _NEVER_STOCKED, report)
+    _check_period(f, settings, report)
+    first: dict[str, int] = {}
+    for k, code in enumerate(item.tolist()):
+        if code is None:
+            continue
+        if code in first:
+            report.error(
+                "duplicate count",
+                f'item "{code}" is counted twice (also row {int(f.rows[first[code]])}); keep '
+                "one row with the total counted quantity",
+                f.table.sheet,
+                f.cell("Item", k),
+                item=code,
+            )
+        else:
+            first[code] = k
+    data = {
+        "item": item,
+        "counted_quantity": _num(f, "Counted Quantity"),
+        "date": _date(f, "Date"),
+        "source_row": f.rows,
+    }
+    return _frame(COUNT_COLUMNS, data, np.arange(len(f)))
+
+
+def _opening(
+    f: _Frame | None, items: _Items | None, settings: Settings | None, report: _Report
+) -> pd.DataFrame:
+    if f is None or items is None:
+        return _empty(OPENING_COLUMNS, _DTYPES)
+    item = _map_items(f, "Item", items, report)
+    _type_rule(f, "Item", item, items, ("Phantom",), _NEVER_STOCKED, report)
+    data = {
+        "item": item,
+        "account": _txt(f, "Account"),
+        "quantity": _num(f, "Quantity"),
+        "source_row": f.rows,
+    }
+    return _frame(OPENING_COLUMNS, data, np.arange(len(f)))
+
+
+__all__ = ["parse_inputs", "number_from_text", "EXCEL_ERRORS"]
