@@ -180,18 +180,19 @@ def explode(
     their own components and everything else is consumed as a leaf.
     """
     n = matrix.shape[0]
-    keep_pass = sp.diags(exploded.astype(np.float64), shape=(n, n), format="csr")
-    keep_leaf = sp.diags((~exploded).astype(np.float64), shape=(n, n), format="csr")
-    consumed = sp.csr_matrix(demand.shape, dtype=np.float64)
-    x = demand @ matrix
+    # rows of A kept only for items that pass their demand on: x_{k+1} = x_k @ A_pass
+    a_pass = (sp.diags(exploded.astype(np.float64), shape=(n, n), format="csr") @ matrix).tocsr()
+    leaf = (~exploded).astype(np.float64)
+    x = (demand @ matrix).tocsr()
+    reached = x
     for _ in range(n + 1):
+        x = (x @ a_pass).tocsr()
         if x.nnz == 0:
             break
-        consumed = consumed + x @ keep_leaf
-        x = (x @ keep_pass) @ matrix
-        x.eliminate_zeros()
+        reached = reached + x
+    consumed = reached.multiply(leaf).tocsr()  # demand that stops at a leaf is consumed there
     consumed.eliminate_zeros()
-    return consumed.tocsr()
+    return consumed
 
 
 def explode_demand(

@@ -89,42 +89,58 @@ class MonthEndResult:
         return int(self.journal["entry"].nunique()) if len(self.journal) else 0
 
 
-def _empty_postings() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "date": pd.Series(dtype="datetime64[ns]"),
-            "event": pd.Series(dtype=object),
-            "role": pd.Series(dtype=object),
-            "item": pd.Series(dtype=object),
-            "quantity": pd.Series(dtype=np.float64),
-            "cents": pd.Series(dtype=np.int64),
-            "kind": pd.Series(dtype=object),
-        }
-    )
+ROLES = ["MIP", "FG", "AP", "CONV_OFFSET", "CCC", "CCA", "COGS", "PPV", "USAGE", "SCRAP"]
+KINDS = ["", "output", "manual issue", "BOM change", "rounding", "price", "count", "conversion"]
+EVENT_DTYPE = pd.CategoricalDtype([*EVENT_ORDER, OPENING])
+ROLE_DTYPE = pd.CategoricalDtype(ROLES)
+KIND_DTYPE = pd.CategoricalDtype(KINDS)
 
 
-def _postings(
-    date: npt.ArrayLike,
-    event: str,
-    role: str | npt.ArrayLike,
-    item: npt.ArrayLike | str,
-    quantity: npt.ArrayLike | float,
-    cents: npt.ArrayLike,
-    kind: str = "",
-) -> pd.DataFrame:
-    cents_arr = np.atleast_1d(np.asarray(cents, dtype=np.int64))
-    n = len(cents_arr)
-    return pd.DataFrame(
-        {
-            "date": pd.to_datetime(np.broadcast_to(np.asarray(date, dtype="datetime64[ns]"), (n,))),
-            "event": np.full(n, event, dtype=object),
-            "role": np.broadcast_to(np.asarray(role, dtype=object), (n,)).copy(),
-            "item": np.broadcast_to(np.asarray(item, dtype=object), (n,)).copy(),
-            "quantity": np.broadcast_to(np.asarray(quantity, dtype=np.float64), (n,)).copy(),
-            "cents": cents_arr,
-            "kind": np.full(n, kind, dtype=object),
-        }
-    )
+def _categorical(values: object, dtype: pd.CategoricalDtype, n: int) -> pd.Categorical:
+    """Postings keep their text columns as categoricals: grouping and comparing stay fast."""
+    if isinstance(values, str):
+        code = dtype.categories.get_loc(values)
+        return pd.Categorical.from_codes(np.full(n, code, dtype=np.int32), dtype=dtype)
+    arr = np.asarray(values)
+    if arr.dtype.kind in "iu":
+        return pd.Categorical.from_codes(np.broadcast_to(arr, (n,)).astype(np.int32), dtype=dtype)
+    return pd.Categorical(np.broadcast_to(arr.astype(object), (n,)), dtype=dtype)
+
+
+class _Postings:
+    """Builds posting frames with one fixed set of categories per run, so they concatenate."""
+
+    def __init__(self, codes: npt.NDArray[np.object_]) -> None:
+        self.item_dtype = pd.CategoricalDtype([*codes, "", UNITEMIZED])
+        self.none = len(codes)  # category code of "" (no item)
+
+    def empty(self) -> pd.DataFrame:
+        return self(np.array([], dtype="datetime64[ns]"), PURCHASE, "MIP", "", 0.0, [])
+
+    def __call__(
+        self,
+        date: npt.ArrayLike,
+        event: str,
+        role: str | npt.ArrayLike,
+        item: npt.ArrayLike | str,
+        quantity: npt.ArrayLike | float,
+        cents: npt.ArrayLike,
+        kind: str | npt.ArrayLike = "",
+    ) -> pd.DataFrame:
+        """Item is a code, an array of codes, or an array of item positions (ints)."""
+        cents_arr = np.atleast_1d(np.asarray(cents, dtype=np.int64))
+        n = len(cents_arr)
+        return pd.DataFrame(
+            {
+                "date": np.broadcast_to(np.asarray(date, dtype="datetime64[ns]"), (n,)).copy(),
+                "event": _categorical(event, EVENT_DTYPE, n),
+                "role": _categorical(role, ROLE_DTYPE, n),
+                "item": _categorical(item, self.item_dtype, n),
+                "quantity": np.broadcast_to(np.asarray(quantity, dtype=np.float64), (n,)).copy(),
+                "cents": cents_arr,
+                "kind": _categorical(kind, KIND_DTYPE, n),
+            }
+        )
 
 
 class _Run:
@@ -143,6 +159,7 @@ class _Run:
         self.types = sc["item_type"].astype(str).to_numpy()
         self.flushed = sc["backflush"].astype(bool).to_numpy()
         self.findings: list[Finding] = []
+        self.post = _Postings(self.codes)
         self.consumption: list[pd.DataFrame] = []
         self._windows()
         self._stock_roles()
@@ -217,11 +234,11 @@ class _Run:
         applied, else to the output item.
         """
         if len(demand) == 0:
-            return _empty_postings()
+            return self.post.empty()
         demand = demand.groupby(["date", "item"], as_index=False, sort=True)["quantity"].sum()
         demand = demand[demand["quantity"] != 0]
         if len(demand) == 0:
-            return _empty_postings()
+            return self.post.empty()
         pos = self.index.positions(demand["item"])
         qty = demand["quantity"].to_numpy(np.float64)
         win = self.window_of(demand["date"])
@@ -242,7 +259,7 @@ class _Run:
                     {
                         "event": event,
                         "date": leaf_date,
-                        "component": self.codes[leaf_item],
+                        "component": leaf_item,
                         "quantity": leaf_qty,
                         "cents": leaf_cents,
                         "flushed": self.flushed[leaf_item],
@@ -257,11 +274,9 @@ class _Run:
                 leaf_role = np.full(len(leaf_item), material_role, dtype=object)
                 leaf_move = np.zeros(len(leaf_item))
                 kinds = np.full(len(leaf_item), "", dtype=object)
-            part = _postings(
-                leaf_date, event, leaf_role, self.codes[leaf_item], leaf_move, -leaf_cents
+            out.append(
+                self.post(leaf_date, event, leaf_role, leaf_item, leaf_move, -leaf_cents, kinds)
             )
-            part["kind"] = kinds
-            out.append(part)
             # material of the output not backed by its BOM leaves (own-level material)
             own_mat = np.bincount(
                 day, weights=qty[sel] * r.rolled["material"][pos[sel]], minlength=len(dates)
@@ -273,10 +288,10 @@ class _Run:
             nz = unitemized != 0
             if nz.any():
                 out.append(
-                    _postings(dates[nz], event, material_role, UNITEMIZED, 0.0, -unitemized[nz])
+                    self.post(dates[nz], event, material_role, UNITEMIZED, 0.0, -unitemized[nz])
                 )
             o_date = demand["date"].to_numpy()[sel]
-            o_item = self.codes[pos[sel]]
+            o_item = pos[sel]
             o_qty = qty[sel]
             flushed_unit = r.rolled["material"][pos[sel]]
             period_unit = self.material[pos[sel]]
@@ -285,17 +300,17 @@ class _Run:
                 period_unit = period_unit + self.conversion[pos[sel]]
             if apply_conversion:
                 conv = to_cents(o_qty * r.rolled["conversion"][pos[sel]])
-                out.append(_postings(o_date, event, "CCA", o_item, 0.0, -conv))
+                out.append(self.post(o_date, event, "CCA", o_item, 0.0, -conv))
             unit = period_unit if period_valued else flushed_unit
             role = debit_role if isinstance(debit_role, str) else debit_role[pos[sel]]
             out_cents = to_cents(o_qty * unit)
-            out.append(_postings(o_date, event, role, o_item, o_qty, out_cents, "output"))
+            out.append(self.post(o_date, event, role, o_item, o_qty, out_cents, "output"))
             if period_valued:
                 change = to_cents(o_qty * (period_unit - flushed_unit))
                 nzc = change != 0
                 if nzc.any():
                     out.append(
-                        _postings(
+                        self.post(
                             o_date[nzc],
                             event,
                             "USAGE",
@@ -315,7 +330,7 @@ class _Run:
         if len(residue) == 0:
             return postings
         if plug_role is not None:
-            plug = _postings(
+            plug = self.post(
                 residue.index.to_numpy(), event, plug_role, "", 0.0, -residue.to_numpy(), "rounding"
             )
             return pd.concat([postings, plug], ignore_index=True)
@@ -329,7 +344,7 @@ class _Run:
     def purchases(self) -> pd.DataFrame:
         p = self.inputs.purchases
         if len(p) == 0:
-            return _empty_postings()
+            return self.post.empty()
         if not self.trigger.records_purchases:
             self.findings.append(
                 Finding(
@@ -340,7 +355,7 @@ class _Run:
                     "Purchases",
                 )
             )
-            return _empty_postings()
+            return self.post.empty()
         pos = self.index.positions(p["item"])
         qty = p["quantity"].to_numpy(np.float64)
         frame = pd.DataFrame(
@@ -355,8 +370,8 @@ class _Run:
         g = frame.groupby(["date", "item"], as_index=False, sort=True).sum()
         return pd.concat(
             [
-                _postings(g["date"], PURCHASE, "MIP", g["item"], g["quantity"], g["std"]),
-                _postings(
+                self.post(g["date"], PURCHASE, "MIP", g["item"], g["quantity"], g["std"]),
+                self.post(
                     g["date"],
                     PURCHASE,
                     "PPV",
@@ -365,7 +380,7 @@ class _Run:
                     g["actual"] - g["std"],
                     "price",
                 ),
-                _postings(g["date"], PURCHASE, "AP", g["item"], 0.0, -g["actual"]),
+                self.post(g["date"], PURCHASE, "AP", g["item"], 0.0, -g["actual"]),
             ],
             ignore_index=True,
         )
@@ -373,7 +388,7 @@ class _Run:
     def conversion_incurred(self) -> pd.DataFrame:
         cc = self.inputs.conversion_costs
         if len(cc) == 0:
-            return _empty_postings()
+            return self.post.empty()
         cents = to_cents(cc["amount"].to_numpy(np.float64))
         g = (
             pd.DataFrame({"date": cc["date"].to_numpy(), "cents": cents})
@@ -382,8 +397,8 @@ class _Run:
         )
         return pd.concat(
             [
-                _postings(g["date"], CONVERSION, "CCC", "", 0.0, g["cents"]),
-                _postings(g["date"], CONVERSION, "CONV_OFFSET", "", 0.0, -g["cents"]),
+                self.post(g["date"], CONVERSION, "CCC", "", 0.0, g["cents"]),
+                self.post(g["date"], CONVERSION, "CONV_OFFSET", "", 0.0, -g["cents"]),
             ],
             ignore_index=True,
         )
@@ -391,7 +406,7 @@ class _Run:
     def completions(self) -> pd.DataFrame:
         c = self.inputs.completions
         if len(c) == 0:
-            return _empty_postings()
+            return self.post.empty()
         t = self.trigger
         parts = []
         good = c[["date", "item", "quantity"]]
@@ -409,12 +424,12 @@ class _Run:
             parts.append(
                 self.flush(scrap, SCRAP, "SCRAP", "total", t.material_credit_role, True, False)
             )
-        return pd.concat(parts, ignore_index=True) if parts else _empty_postings()
+        return pd.concat(parts, ignore_index=True) if parts else self.post.empty()
 
     def sales(self) -> pd.DataFrame:
         s = self.inputs.sales
         if len(s) == 0:
-            return _empty_postings()
+            return self.post.empty()
         s = s.groupby(["date", "item"], as_index=False, sort=True)["quantity"].sum()
         pos = self.index.positions(s["item"])
         role = self.stock_role[pos]
@@ -427,13 +442,13 @@ class _Run:
             relief = to_cents(q * self.unit_value[p])
             cogs = to_cents(q * self.total[p])
             part = [
-                _postings(ss["date"], SALE, "COGS", ss["item"], q, cogs),
-                _postings(ss["date"], SALE, role[stocked], ss["item"], -q, -relief),
+                self.post(ss["date"], SALE, "COGS", ss["item"], q, cogs),
+                self.post(ss["date"], SALE, role[stocked], ss["item"], -q, -relief),
             ]
             carried_conv = np.isclose(self.unit_value[p], self.total[p])
             conv = np.where(carried_conv, 0, to_cents(q * self.conversion[p]))
             if (conv != 0).any():
-                part.append(_postings(ss["date"], SALE, "CCA", ss["item"], 0.0, -conv))
+                part.append(self.post(ss["date"], SALE, "CCA", ss["item"], 0.0, -conv))
             parts.append(self._balance(pd.concat(part, ignore_index=True), SALE, "CCA"))
         if (~stocked).any():
             # Nothing is carried for these items: flush at the sale (V4, and raw items in V3).
@@ -443,7 +458,7 @@ class _Run:
     def opening(self) -> pd.DataFrame:
         ob = self.inputs.opening_balances
         if len(ob) == 0:
-            return _empty_postings()
+            return self.post.empty()
         ob = ob.groupby(["item", "account"], as_index=False, sort=True)["quantity"].sum()
         pos = self.index.positions(ob["item"])
         role = self.stock_role[pos]
@@ -459,7 +474,7 @@ class _Run:
                 )
             )
         q = ob["quantity"].to_numpy(np.float64)[carried]
-        return _postings(
+        return self.post(
             self.start,
             OPENING,
             role[carried],
@@ -472,7 +487,7 @@ class _Run:
         """Adjust book to count at each count's date (period end when blank)."""
         ct = self.inputs.counts
         if len(ct) == 0:
-            return _empty_postings()
+            return self.post.empty()
         ct = ct.copy()
         ct["date"] = pd.to_datetime(ct["date"]).fillna(self.end)
         pos = self.index.positions(ct["item"])
@@ -490,21 +505,18 @@ class _Run:
             )
         ct = ct[carried].assign(role=role[carried], pos=pos[carried])
         if len(ct) == 0:
-            return _empty_postings()
-        mv = movements[movements["role"].isin(STOCK_ROLES) & (movements["item"] != UNITEMIZED)]
-        m = (
-            ct[["item", "role", "date"]]
-            .reset_index()
-            .merge(
-                mv[["item", "role", "date", "quantity"]],
-                on=["item", "role"],
-                how="left",
-                suffixes=("", "_mv"),
-            )
-        )
-        m = m[m["date_mv"].isna() | (m["date_mv"] <= m["date"])]
-        book = m.groupby("index")["quantity"].sum().reindex(ct.index, fill_value=0.0)
-        ct["book"] = book.to_numpy()
+            return self.post.empty()
+        # book at each count's date: every stock movement of the item up to that day
+        n = len(self.codes)
+        count_day = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+        count_day[ct["pos"].to_numpy()] = ct["date"].to_numpy(dtype="datetime64[ns]")
+        stock = movements[movements["role"].isin(STOCK_ROLES)]
+        code = stock["item"].cat.codes.to_numpy()
+        real = code < n  # not "" or the unitemized pseudo-item
+        code, day = code[real], stock["date"].to_numpy(dtype="datetime64[ns]")[real]
+        upto = day <= count_day[code]  # False where the item is not counted (NaT)
+        book = np.bincount(code[upto], weights=stock["quantity"].to_numpy()[real][upto], minlength=n)
+        ct["book"] = book[ct["pos"].to_numpy()]
         diff = ct["book"].to_numpy() - ct["counted_quantity"].to_numpy(np.float64)
         diff = np.where(np.abs(diff) < 1e-9, 0.0, diff)
         ct["difference"] = diff
@@ -521,7 +533,7 @@ class _Run:
             used = used[~used["flushed"]]
             for k in np.flatnonzero(manual):
                 row = ct.iloc[k]
-                mask = (used["component"] == row["item"]) & (used["date"] <= row["date"])
+                mask = (used["component"] == row["pos"]) & (used["date"] <= row["date"])
                 expected[k] = float(used.loc[mask, "quantity"].sum())
         unexplained = diff - expected
         beyond = (np.abs(unexplained) > tol * base + 1e-9) & (unexplained != 0)
@@ -552,8 +564,8 @@ class _Run:
         items = ct["item"].to_numpy()[nz]
         return pd.concat(
             [
-                _postings(d, COUNT, "USAGE", items, diff[nz], cents[nz], "count"),
-                _postings(d, COUNT, ct["role"].to_numpy()[nz], items, -diff[nz], -cents[nz]),
+                self.post(d, COUNT, "USAGE", items, diff[nz], cents[nz], "count"),
+                self.post(d, COUNT, ct["role"].to_numpy()[nz], items, -diff[nz], -cents[nz]),
             ],
             ignore_index=True,
         )
@@ -567,11 +579,11 @@ class _Run:
         diff = ccc + cca  # > 0: under-allocated (actual above allocated)
         self.conversion_summary = (ccc, -cca, diff)
         if cca == 0 and ccc == 0:
-            return _empty_postings()
+            return self.post.empty()
         day = self.end
         parts = [
-            _postings(day, CLOSE, "CCA", "", 0.0, -cca),
-            _postings(day, CLOSE, "CCC", "", 0.0, -ccc),
+            self.post(day, CLOSE, "CCA", "", 0.0, -cca),
+            self.post(day, CLOSE, "CCC", "", 0.0, -ccc),
         ]
         tol = self.inputs.settings.conversion_tolerance
         if -cca and abs(diff) > tol * abs(cca):
@@ -603,7 +615,7 @@ class _Run:
             alloc = allocate_cents(diff, weights)
             keep = alloc != 0
             parts.append(
-                _postings(
+                self.post(
                     day,
                     CLOSE,
                     np.array(targets_role, dtype=object)[keep],
@@ -614,7 +626,7 @@ class _Run:
                 )
             )
         elif diff:
-            parts.append(_postings(day, CLOSE, "COGS", "", 0.0, np.array([diff]), "conversion"))
+            parts.append(self.post(day, CLOSE, "COGS", "", 0.0, np.array([diff]), "conversion"))
         return pd.concat(parts, ignore_index=True)
 
     def _conversion_in_cogs(self, sales: pd.DataFrame) -> float:
@@ -656,7 +668,7 @@ def run_month_end(inputs: MonthEndInputs, progress: Progress | None = None) -> M
     say("Posting sales", 0.5)
     sales = run.sales()
     parts.append(sales)
-    period = pd.concat([p for p in parts if len(p)] or [_empty_postings()], ignore_index=True)
+    period = pd.concat([p for p in parts if len(p)] or [run.post.empty()], ignore_index=True)
     say("Adjusting to counts", 0.6)
     movements = pd.concat([opening, period], ignore_index=True)
     counts = run.counts(movements)

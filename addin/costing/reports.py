@@ -348,6 +348,7 @@ def backflush(run: _Run) -> pd.DataFrame:
         ["quantity", "cents"]
     ].sum()
     sc = run.sc.set_index("item")
+    g["component"] = run.codes[g["component"].to_numpy()]
     g["description"] = g["component"].map(sc["description"])
     g["uom"] = g["component"].map(sc["uom"])
     g["standard"] = g["component"].map(pd.Series(run.material, index=run.codes))
@@ -484,6 +485,7 @@ def controls(run: _Run, opening: pd.DataFrame, postings: pd.DataFrame) -> list[F
     if run.consumption:
         c = pd.concat(run.consumption, ignore_index=True)
         nf = c[~c["flushed"]].groupby("component")[["quantity", "cents"]].sum()
+        nf.index = run.codes[nf.index.to_numpy()]
         where = (
             "the usage variance account until counted" if run.trigger.records_purchases else "AP"
         )
