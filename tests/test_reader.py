@@ -84,7 +84,9 @@ def test_csv_is_refused_with_the_fix(tmp_path: Path) -> None:
 
 def test_old_xls_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "old.xls"
-    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 1000 + "Workbook".encode("utf-16-le"))
+    path.write_bytes(
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 1000 + "Workbook".encode("utf-16-le")
+    )
     msg = only_error(read_workbook(path)[1])
     assert ".xls" in msg and "save it as .xlsx" in msg
 

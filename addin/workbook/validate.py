@@ -782,7 +782,9 @@ def _parse_settings(found: dict[str, SheetRows], report: _Report) -> Settings | 
     values = t.raw.get("Value", np.full(len(names), None, dtype=object))
     known = {normalize_name(k): c for k, c in C.SETTING_ROWS.items()}
     got: dict[str, object] = {}
-    where: dict[str, str] = {}
+    where: dict[str, str] = {}  # setting key -> cell of its name
+    value_cell: dict[str, str] = {}
+    reported: set[str] = set()
     ok = True
     for i, (name, value) in enumerate(zip(names.tolist(), values.tolist(), strict=True)):
         if _is_blank(name):
@@ -811,6 +813,7 @@ def _parse_settings(found: dict[str, SheetRows], report: _Report) -> Settings | 
             continue
         vcell = f"{t.letter('Value')}{int(t.rows[i])}" if "Value" in t.columns else cell
         where[col.key] = cell
+        value_cell[col.key] = vcell
         problem = t.special.get("Value", {}).get(i)
         parsed: object = None
         if problem is None and not _is_blank(value):
@@ -820,11 +823,12 @@ def _parse_settings(found: dict[str, SheetRows], report: _Report) -> Settings | 
                 problem = issue[1] if issue else None
         if problem is not None:
             report.error("bad setting", f"{col.name} {problem}", sr.name, vcell)
+            reported.add(col.key)
             ok = False
         elif parsed is not None:
             got[col.key] = parsed
     for col in C.SETTING_ROWS.values():
-        if col.key in got:
+        if col.key in got or col.key in reported:
             continue
         if col.required and col.key not in where:
             accepted = f" ({', '.join(col.choices)})" if col.choices else ""
@@ -837,7 +841,10 @@ def _parse_settings(found: dict[str, SheetRows], report: _Report) -> Settings | 
             ok = False
         elif col.required:
             report.error(
-                "missing setting", f"{col.name} has no value; fill it in", sr.name, where[col.key]
+                "missing setting",
+                f"{col.name} has no value; fill it in",
+                sr.name,
+                value_cell[col.key],
             )
             ok = False
         else:
@@ -850,7 +857,7 @@ def _parse_settings(found: dict[str, SheetRows], report: _Report) -> Settings | 
             "period",
             f"Period End {end:%Y-%m-%d} is before Period Start {start:%Y-%m-%d}; correct them",
             sr.name,
-            where["period_end"],
+            value_cell["period_end"],
         )
         return None
     return Settings(
@@ -904,8 +911,7 @@ class _Items:
 def _keys(values: Iterable[object]) -> list[str]:
     """``normalize_name`` for many values; plain strings take a quicker route."""
     return [
-        " ".join(v.split()).casefold() if isinstance(v, str) else normalize_name(v)
-        for v in values
+        " ".join(v.split()).casefold() if isinstance(v, str) else normalize_name(v) for v in values
     ]
 
 
@@ -1168,7 +1174,11 @@ def _standard_costs(f: _Frame | None, report: _Report) -> tuple[pd.DataFrame | N
     items, keep = _canonical_items(f, report)
     labor, overhead = _num(f, "Labor"), _num(f, "Overhead")
     conversion = _num(f, "Conversion")
+    # A row is split when it gives Labor or Overhead, or when the sheet keeps the split
+    # columns and the row has no Conversion; blanks in a split row are 0.
     split = ~np.isnan(labor) | ~np.isnan(overhead)
+    if "Labor" in f.values and "Overhead" in f.values:
+        split |= np.isnan(conversion)
     total = np.where(split, np.nan_to_num(labor) + np.nan_to_num(overhead), np.nan)
     if "Conversion" in f.values:
         differs = split & ~np.isnan(conversion) & (np.abs(conversion - total) > 0.005)
@@ -1255,7 +1265,7 @@ def _bom_duplicates(
         return
     pairs = pd.DataFrame({"p": parent[idx], "c": component[idx], "k": idx})
     dup = pairs[pairs.duplicated(["p", "c"], keep=False)]
-    lo = np.datetime64("1000-01-01", "ns")
+    lo = np.datetime64("1700-01-01", "ns")
     hi = np.datetime64("2262-01-01", "ns")
     for _, group in dup.groupby(["p", "c"], sort=False):
         ks = group["k"].tolist()
