@@ -8,7 +8,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from workbooks import horngren_book, read_table, write_book
+from result_books import horngren_book, read_table, write_book
 
 from addin.cli import main
 from addin.workbook.contract import INPUT_SHEETS, RESULT_TABS

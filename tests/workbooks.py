@@ -1,58 +1,89 @@
-"""Write small input workbooks the way a user would (openpyxl, plain ranges), and read results."""
+"""Small inline workbooks for the reader and validation tests (openpyxl, written to tmp_path)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
 
 import openpyxl
+from openpyxl.worksheet.table import Table
+
+from addin.costing.model import Finding, MonthEndInputs, Severity
+from addin.workbook.reader import read_workbook
+from addin.workbook.validate import parse_inputs
+
+Rows = list[list[object]]
 
 
-def write_book(path: Path, sheets: dict[str, list[list[Any]]]) -> Path:
-    """Each sheet: a header row then data rows, starting at A1."""
+def tidy() -> dict[str, Rows]:
+    """Horngren's keyboard example (domain spec, section 5) as sheets of rows from A1."""
+    return {
+        "Settings": [
+            ["Setting", "Value"],
+            ["Period Start", dt.date(2026, 10, 1)],
+            ["Period End", dt.date(2026, 10, 31)],
+            ["Trigger", "purchase+completion"],
+        ],
+        "Standard Costs": [
+            ["Item", "Description", "Type", "Material", "Conversion"],
+            ["KB", "Keyboard", "Finished", 0, 12],
+            ["DM", "Direct materials", "Raw", 1, 0],
+        ],
+        "BOM": [["Parent", "Component", "Qty Per", "Scrap %"], ["KB", "DM", 19, 0]],
+        "Purchases": [
+            ["Date", "Item", "Quantity", "Unit Price"],
+            [dt.date(2026, 10, 2), "DM", 1_950_000, 1],
+        ],
+        "Completions": [["Date", "Item", "Quantity"], [dt.date(2026, 10, 30), "KB", 100_000]],
+        "Sales": [["Date", "Item", "Quantity"], [dt.date(2026, 10, 31), "KB", 99_000]],
+        "Conversion Costs": [["Date", "Amount"], [dt.date(2026, 10, 31), 1_260_000]],
+    }
+
+
+def save(
+    path: Path,
+    sheets: dict[str, Rows],
+    origin: dict[str, str] | None = None,
+    tables: dict[str, str] | None = None,
+    merged: dict[str, str] | None = None,
+) -> Path:
+    """Write ``sheets`` with openpyxl. ``origin`` puts a sheet's first row at e.g. "B3";
+    ``tables`` makes the written range an Excel table with a title in the row above it."""
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
     for name, rows in sheets.items():
         ws = wb.create_sheet(name)
-        for row in rows:
-            ws.append(row)
+        r0, c0 = 1, 1
+        if origin and name in origin:
+            cell = ws[origin[name]]
+            r0, c0 = cell.row, cell.column
+        for i, row in enumerate(rows):
+            for j, v in enumerate(row):
+                if v is not None:
+                    ws.cell(r0 + i, c0 + j, v)
+        if tables and name in tables:
+            ws.cell(r0 - 1, c0, f"{name} for October")
+            last = openpyxl.utils.get_column_letter(c0 + len(rows[0]) - 1)
+            ref = f"{openpyxl.utils.get_column_letter(c0)}{r0}:{last}{r0 + len(rows) - 1}"
+            ws.add_table(Table(displayName=tables[name], ref=ref))
+        if merged and name in merged:
+            ws.merge_cells(merged[name])
     wb.save(path)
     return path
 
 
-def horngren_book(path: Path, trigger: str) -> Path:
-    """The spec's worked example, entered as section 5 suggests."""
-    d = dt.datetime(2026, 10, 31)
-    return write_book(
-        path,
-        {
-            "Settings": [
-                ["Setting", "Value"],
-                ["Period Start", dt.datetime(2026, 10, 1)],
-                ["Period End", d],
-                ["Trigger", trigger],
-            ],
-            "Standard Costs": [
-                ["Item", "Description", "Type", "Material", "Conversion"],
-                ["DM", "Direct materials", "Raw", 1.00, 0],
-                ["KB", "Keyboard", "Finished", 0, 12.00],
-            ],
-            "BOM": [["Parent", "Component", "Qty Per"], ["KB", "DM", 19]],
-            "Purchases": [["Date", "Item", "Quantity", "Unit Price"], [d, "DM", 1_950_000, 1.00]],
-            "Completions": [["Date", "Item", "Quantity"], [d, "KB", 100_000]],
-            "Sales": [["Date", "Item", "Quantity"], [d, "KB", 99_000]],
-            "Conversion Costs": [["Date", "Amount"], [d, 1_260_000]],
-        },
-    )
+def run(
+    tmp_path: Path, sheets: dict[str, Rows], **kwargs: object
+) -> tuple[MonthEndInputs | None, list[Finding]]:
+    """Write, read and validate; file-level findings come first."""
+    sheet_rows, findings = read_workbook(save(tmp_path / "book.xlsx", sheets, **kwargs))
+    inputs, more = parse_inputs(sheet_rows)
+    return inputs, findings + more
 
 
-def read_table(path: Path, sheet: str) -> list[dict[str, Any]]:
-    """The rows of the Excel table on a result tab, as dicts keyed by header (no totals row)."""
-    wb = openpyxl.load_workbook(path, data_only=True)
-    ws = wb[sheet]
-    (table,) = ws.tables.values()
-    cells = list(ws[table.ref])
-    header = [c.value for c in cells[0]]
-    body = cells[1:-1] if table.totalsRowCount else cells[1:]
-    return [dict(zip(header, (c.value for c in row), strict=True)) for row in body]
+def errors(findings: list[Finding]) -> list[str]:
+    return [str(f) for f in findings if f.severity is Severity.ERROR]
+
+
+def texts(findings: list[Finding]) -> list[str]:
+    return [str(f) for f in findings]

@@ -396,13 +396,10 @@ def _locate(sr: SheetRows, spec: SheetSpec, report: _Report) -> _Table | None:
     n = len(data)
     if n and any(len(r) != width for r in data):
         data = [list(r[:width]) + [None] * (width - len(r)) for r in data]
-    transposed = list(zip(*data, strict=False)) if n else [()] * width
-    raw: dict[str, np.ndarray] = {}
-    for name, ws_col in columns.items():
-        arr = np.empty(n, dtype=object)
-        if n:
-            arr[:] = transposed[ws_col - first_col]
-        raw[name] = arr
+    grid = np.empty((n, width), dtype=object)
+    if n and width:
+        grid[:] = data
+    raw = {name: grid[:, ws_col - first_col] for name, ws_col in columns.items()}
     rows = np.arange(header_row + 1, header_row + 1 + n, dtype=np.int64)
     table = _Table(sr.name, spec, header_row, columns, raw, rows)
 
@@ -577,8 +574,25 @@ def _parse_numbers(t: _Table, col: Column, arr: np.ndarray, report: _Report) -> 
     return _Parsed(values, blank, bad)
 
 
+def _parse_text_fast(arr: np.ndarray, col: Column) -> _Parsed | None:
+    """A text column holding only strings and blanks (the usual case), without factorising."""
+    if col.kind is not Kind.TEXT or pd.api.types.infer_dtype(arr, skipna=True) != "string":
+        return None
+    stripped = np.empty(len(arr), dtype=object)
+    stripped[:] = [v.strip() if isinstance(v, str) else "" for v in arr]
+    if pd.Series(stripped, dtype=object).isin(EXCEL_ERRORS).any():
+        return None  # the general path words the Excel-error findings
+    blank = stripped == ""
+    if blank.any() and col.default is not None:
+        stripped[blank] = str(col.default)
+    return _Parsed(stripped, np.asarray(blank, dtype=bool), np.zeros(len(arr), dtype=bool))
+
+
 def _parse_by_value(t: _Table, col: Column, arr: np.ndarray, report: _Report) -> _Parsed:
     """Text, choices, yes/no and dates: each distinct value is parsed once."""
+    fast = _parse_text_fast(arr, col)
+    if fast is not None:
+        return fast
     codes, uniques = pd.factorize(arr)
     u_val: list[object] = []
     u_msg: list[str | None] = []
@@ -768,7 +782,9 @@ def _parse_settings(found: dict[str, SheetRows], report: _Report) -> Settings | 
     values = t.raw.get("Value", np.full(len(names), None, dtype=object))
     known = {normalize_name(k): c for k, c in C.SETTING_ROWS.items()}
     got: dict[str, object] = {}
-    where: dict[str, str] = {}
+    where: dict[str, str] = {}  # setting key -> cell of its name
+    value_cell: dict[str, str] = {}
+    reported: set[str] = set()
     ok = True
     for i, (name, value) in enumerate(zip(names.tolist(), values.tolist(), strict=True)):
         if _is_blank(name):
@@ -797,6 +813,7 @@ def _parse_settings(found: dict[str, SheetRows], report: _Report) -> Settings | 
             continue
         vcell = f"{t.letter('Value')}{int(t.rows[i])}" if "Value" in t.columns else cell
         where[col.key] = cell
+        value_cell[col.key] = vcell
         problem = t.special.get("Value", {}).get(i)
         parsed: object = None
         if problem is None and not _is_blank(value):
@@ -806,11 +823,12 @@ def _parse_settings(found: dict[str, SheetRows], report: _Report) -> Settings | 
                 problem = issue[1] if issue else None
         if problem is not None:
             report.error("bad setting", f"{col.name} {problem}", sr.name, vcell)
+            reported.add(col.key)
             ok = False
         elif parsed is not None:
             got[col.key] = parsed
     for col in C.SETTING_ROWS.values():
-        if col.key in got:
+        if col.key in got or col.key in reported:
             continue
         if col.required and col.key not in where:
             accepted = f" ({', '.join(col.choices)})" if col.choices else ""
@@ -823,7 +841,10 @@ def _parse_settings(found: dict[str, SheetRows], report: _Report) -> Settings | 
             ok = False
         elif col.required:
             report.error(
-                "missing setting", f"{col.name} has no value; fill it in", sr.name, where[col.key]
+                "missing setting",
+                f"{col.name} has no value; fill it in",
+                sr.name,
+                value_cell[col.key],
             )
             ok = False
         else:
@@ -836,7 +857,7 @@ def _parse_settings(found: dict[str, SheetRows], report: _Report) -> Settings | 
             "period",
             f"Period End {end:%Y-%m-%d} is before Period Start {start:%Y-%m-%d}; correct them",
             sr.name,
-            where["period_end"],
+            value_cell["period_end"],
         )
         return None
     return Settings(
@@ -887,73 +908,94 @@ class _Items:
     types: dict[str, str]  # canonical code -> item type
 
 
+def _keys(values: Iterable[object]) -> list[str]:
+    """``normalize_name`` for many values; plain strings take a quicker route."""
+    return [
+        " ".join(v.split()).casefold() if isinstance(v, str) else normalize_name(v) for v in values
+    ]
+
+
+def _lookup(values: np.ndarray, fn: Callable[[object], object]) -> np.ndarray:
+    """``fn`` applied to each distinct value (None stays None), spread back to every cell."""
+    codes, uniques = pd.factorize(values)
+    mapped = np.empty(len(uniques) + 1, dtype=object)
+    mapped[:-1] = [fn(u) for u in uniques]
+    mapped[-1] = None
+    return mapped[codes]
+
+
 def _canonical_items(f: _Frame, report: _Report) -> tuple[_Items, np.ndarray]:
     """The item map from Standard Costs; duplicates are errors. Returns the keep mask too."""
     codes = f.values["Item"]
-    keys = np.array([normalize_name(c) for c in codes], dtype=object)
+    keys = np.empty(len(codes), dtype=object)
+    keys[:] = _keys(codes)
     usable = ~f.bad["Item"]
-    canonical: dict[str, str] = {}
-    first: dict[str, int] = {}
+    idx = np.flatnonzero(usable)
+    dup = pd.Series(keys[idx]).duplicated(keep="first").to_numpy()
     keep = usable.copy()
-    for k in np.flatnonzero(usable).tolist():
-        key = keys[k]
-        if key in first:
-            j = first[key]
-            report.error(
-                "duplicate item",
-                f'item "{codes[k]}" is already on row {int(f.rows[j])} ("{codes[j]}"); each item '
-                "needs exactly one row: delete or merge one of them",
-                f.table.sheet,
-                f.cell("Item", k),
-                item=str(codes[j]),
-            )
-            keep[k] = False
-        else:
-            first[key] = k
-            canonical[key] = str(codes[k])
-    types = {}
+    keep[idx[dup]] = False
+    firsts = idx[~dup]
+    canonical = dict(zip(keys[firsts].tolist(), codes[firsts].astype(str).tolist(), strict=True))
+    first_row = dict(zip(keys[firsts].tolist(), firsts.tolist(), strict=True))
+    for k in idx[dup].tolist():
+        j = first_row[keys[k]]
+        report.error(
+            "duplicate item",
+            f'item "{codes[k]}" is already on row {int(f.rows[j])} ("{codes[j]}"); each item '
+            "needs exactly one row: delete or merge one of them",
+            f.table.sheet,
+            f.cell("Item", k),
+            item=str(codes[j]),
+        )
+    types: dict[str, str] = {}
     if "Type" in f.values:
-        for k in np.flatnonzero(keep & ~f.bad["Type"]).tolist():
-            types[str(codes[k])] = str(f.values["Type"][k])
+        ok = np.flatnonzero(keep & ~f.bad["Type"])
+        types = dict(
+            zip(codes[ok].astype(str).tolist(), f.values["Type"][ok].tolist(), strict=True)
+        )
     return _Items(canonical, types), keep
 
 
 def _map_items(f: _Frame, col: str, items: _Items, report: _Report) -> np.ndarray:
     """Canonical codes for an item column; unknown codes become None (reported once each)."""
     values = f.values[col]
-    out = np.array(values, dtype=object)
     ok = ~f.bad[col]
     codes, uniques = pd.factorize(values)
+    canon = np.empty(len(uniques) + 1, dtype=object)
+    get = items.canonical.get
+    canon[:-1] = [get(k) for k in _keys(uniques)]
+    canon[-1] = None
+    out = canon[codes]
+    out[~ok] = None
+    flag_u = np.array([c != u for c, u in zip(canon[:-1], uniques, strict=True)] + [False])
+    idx = np.flatnonzero(flag_u[codes] & ok)
+    if not len(idx):
+        return out
     letter = f.table.letter(col)
-    for k, u in enumerate(uniques):
-        at = np.flatnonzero((codes == k) & ok)
-        if not len(at):
-            continue
-        canon = items.canonical.get(normalize_name(u))
-        first = f.cell(col, int(at[0]))
-        more = f" (and {len(at) - 1:,} more rows)" if len(at) > 1 else ""
-        if canon is None:
-            out[at] = None
+    flagged, first, count = np.unique(codes[idx], return_index=True, return_counts=True)
+    for u_code, pos, n in zip(flagged.tolist(), first.tolist(), count.tolist(), strict=True):
+        u, c = uniques[u_code], canon[u_code]
+        cell = f.cell(col, int(idx[pos]))
+        more = f" (and {n - 1:,} more rows)" if n > 1 else ""
+        if c is None:
             report.error(
                 "unknown item",
                 f'item "{u}" is not on Standard Costs; add it there or correct the code{more}',
                 f.table.sheet,
-                first,
+                cell,
                 item=str(u),
                 group=letter,
             )
-        elif canon != u:
-            out[at] = canon
+        else:
             report.add(
                 Severity.INFO,
                 "item spelling",
-                f'item "{u}" is read as "{canon}", its spelling on Standard Costs{more}',
+                f'item "{u}" is read as "{c}", its spelling on Standard Costs{more}',
                 f.table.sheet,
-                first,
-                item=canon,
+                cell,
+                item=c,
                 group=letter,
             )
-    out[~ok] = None
     return out
 
 
@@ -967,8 +1009,8 @@ def _type_rule(
     report: _Report,
 ) -> np.ndarray:
     """Errors for rows whose item has a banned type; returns the bad mask."""
-    types = np.array([items.types.get(c, "") if c is not None else "" for c in items_col])
-    bad = np.isin(types, banned) if len(types) else np.zeros(0, dtype=bool)
+    types = _lookup(items_col, lambda c: items.types.get(str(c), ""))
+    bad = pd.Series(types, dtype=object).isin(banned).to_numpy()
     for k in np.flatnonzero(bad)[:MAX_FINDINGS_PER_RULE].tolist():
         code = items_col[k]
         report.error(
@@ -1132,7 +1174,11 @@ def _standard_costs(f: _Frame | None, report: _Report) -> tuple[pd.DataFrame | N
     items, keep = _canonical_items(f, report)
     labor, overhead = _num(f, "Labor"), _num(f, "Overhead")
     conversion = _num(f, "Conversion")
+    # A row is split when it gives Labor or Overhead, or when the sheet keeps the split
+    # columns and the row has no Conversion; blanks in a split row are 0.
     split = ~np.isnan(labor) | ~np.isnan(overhead)
+    if "Labor" in f.values and "Overhead" in f.values:
+        split |= np.isnan(conversion)
     total = np.where(split, np.nan_to_num(labor) + np.nan_to_num(overhead), np.nan)
     if "Conversion" in f.values:
         differs = split & ~np.isnan(conversion) & (np.abs(conversion - total) > 0.005)
@@ -1170,9 +1216,7 @@ def _bom(f: _Frame | None, items: _Items | None, report: _Report) -> pd.DataFram
     parent = _map_items(f, "Parent", items, report)
     component = _map_items(f, "Component", items, report)
     eff_from, eff_to = _date(f, "Effective From"), _date(f, "Effective To")
-    usable = np.array([p is not None for p in parent]) & np.array(
-        [c is not None for c in component]
-    )
+    usable = ~pd.isna(parent) & ~pd.isna(component)
     self_loop = usable & (parent == component)
     for k in np.flatnonzero(self_loop)[:MAX_FINDINGS_PER_RULE].tolist():
         report.error(
@@ -1221,7 +1265,7 @@ def _bom_duplicates(
         return
     pairs = pd.DataFrame({"p": parent[idx], "c": component[idx], "k": idx})
     dup = pairs[pairs.duplicated(["p", "c"], keep=False)]
-    lo = np.datetime64("1000-01-01", "ns")
+    lo = np.datetime64("1700-01-01", "ns")
     hi = np.datetime64("2262-01-01", "ns")
     for _, group in dup.groupby(["p", "c"], sort=False):
         ks = group["k"].tolist()
@@ -1252,6 +1296,7 @@ def _bom_cycles(
         return
     on_cycle = {n for cyc in cycles for n in cyc}
     line: dict[tuple[str, str], int] = {}
+    idx = idx[pd.Series(parent[idx], dtype=object).isin(on_cycle).to_numpy()]
     for k in idx.tolist():
         p = parent[k]
         if p in on_cycle and (p, component[k]) not in line:
@@ -1273,17 +1318,21 @@ def _bom_cycles(
 
 def _phantoms_without_bom(f: _Frame, items: _Items, bom: pd.DataFrame, report: _Report) -> None:
     parents = set(bom["parent"].dropna().tolist()) if len(bom) else set()
-    for k in range(len(f)):
-        code = str(f.values["Item"][k])
-        if items.types.get(code) == "Phantom" and code not in parents and not f.bad["Item"][k]:
-            report.error(
-                "phantom without BOM",
-                f'phantom item "{code}" has no BOM lines; add its components on BOM, or change '
-                "its Type",
-                f.table.sheet,
-                f.cell("Type", k),
-                item=code,
-            )
+    phantoms = [c for c, t in items.types.items() if t == "Phantom" and c not in parents]
+    if not phantoms:
+        return
+    codes = f.values["Item"]
+    at = np.flatnonzero(pd.Series(codes, dtype=object).isin(phantoms).to_numpy() & ~f.bad["Item"])
+    for k in at.tolist():
+        code = str(codes[k])
+        report.error(
+            "phantom without BOM",
+            f'phantom item "{code}" has no BOM lines; add its components on BOM, or change '
+            "its Type",
+            f.table.sheet,
+            f.cell("Type", k),
+            item=code,
+        )
 
 
 _NEVER_STOCKED = "phantoms are never stocked; use its parent or its components instead"
