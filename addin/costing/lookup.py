@@ -23,8 +23,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -71,7 +72,7 @@ def _frozen(rows: object) -> tuple[tuple[object, ...], ...]:
     return tuple(map(tuple, rows))
 
 
-def _cached(key: Hashable, build):  # type: ignore[no-untyped-def]
+def _cached(key: Hashable, build: Callable[[], Any]) -> Any:
     hit = _CACHE.get(key)
     if hit is not None:
         _CACHE.move_to_end(key)
@@ -186,7 +187,7 @@ class Costs:
 
 def parse_costs(rows: object) -> Costs:
     key = ("costs", _frozen(rows))
-    return _cached(key, lambda: _parse_costs(key[1]))  # type: ignore[no-any-return]
+    return _cached(key, lambda: _parse_costs(key[1]))
 
 
 def _parse_costs(rows: tuple[tuple[object, ...], ...]) -> Costs:
@@ -264,7 +265,7 @@ class Bom:
 
 def parse_bom(rows: object) -> Bom:
     key = ("bom", _frozen(rows))
-    return _cached(key, lambda: _parse_bom(key[1]))  # type: ignore[no-any-return]
+    return _cached(key, lambda: _parse_bom(key[1]))
 
 
 def _parse_bom(rows: tuple[tuple[object, ...], ...]) -> Bom:
@@ -343,7 +344,7 @@ def catalog(costs_rows: object, bom_rows: object, on: dt.date | None = None) -> 
     hit = _CACHE.get(key)  # the hot path: one hash of the values, no parsing
     if isinstance(hit, Catalog):
         return hit
-    return _cached(  # type: ignore[no-any-return]
+    return _cached(
         key,
         lambda: _catalog(
             _cached(("costs", ck), lambda: _parse_costs(ck)),
