@@ -186,6 +186,7 @@ def run_month_end(book: xw.Book | None = None) -> str | None:
 
     def work(book: xw.Book, bar: StatusBar) -> str:
         result, tabs, _checked = _month_end(book, bar, "nothing was written")
+        sheets.delete_result_sheets(book)  # all tabs are rewritten, in the contract's order
         _write(book, bar, tabs)
         with sheets.unsupported_skipped():
             first = sheets.find_sheet(book, C.RESULT_TABS[0])
