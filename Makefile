@@ -17,16 +17,16 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/ensure-libreoffice.sh
-	$(PY) -m ruff check addin tests benchmarks
+	$(PY) -m ruff check addin tests $(wildcard benchmarks)
 	$(PY) -m pytest
 
 lint: $(STAMP)
-	$(PY) -m ruff check addin tests benchmarks
-	$(PY) -m ruff format --check addin tests benchmarks
+	$(PY) -m ruff check addin tests $(wildcard benchmarks)
+	$(PY) -m ruff format --check addin tests $(wildcard benchmarks)
 
 format: $(STAMP)
-	$(PY) -m ruff format addin tests benchmarks
-	$(PY) -m ruff check --fix addin tests benchmarks
+	$(PY) -m ruff format addin tests $(wildcard benchmarks)
+	$(PY) -m ruff check --fix addin tests $(wildcard benchmarks)
 
 templates: $(STAMP)
 	$(PY) -m addin.templates workbook_templates

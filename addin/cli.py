@@ -22,8 +22,8 @@ from addin.workbook.writer import OutputError
 class ConsoleProgress:
     """One line per step with the elapsed time; a bar when standard error is a terminal."""
 
-    def __init__(self, stream=sys.stderr, quiet: bool = False) -> None:
-        self.stream = stream
+    def __init__(self, stream=None, quiet: bool = False) -> None:
+        self.stream = stream or sys.stderr
         self.quiet = quiet
         self.start = time.perf_counter()
         self.tty = hasattr(stream, "isatty") and stream.isatty()
@@ -42,7 +42,8 @@ class ConsoleProgress:
         self.stream.flush()
 
 
-def _print_findings(findings: list[Finding], stream=sys.stderr, limit: int = 200) -> None:
+def _print_findings(findings: list[Finding], stream=None, limit: int = 200) -> None:
+    stream = stream or sys.stderr
     errors = [f for f in findings if f.severity is Severity.ERROR]
     for f in errors[:limit]:
         stream.write(f"error: {f}\n")

@@ -671,7 +671,7 @@ def run_month_end(inputs: MonthEndInputs, progress: Progress | None = None) -> M
     from addin.costing import reports
 
     result = reports.assemble(run, opening, period)
-    say("Done", 1.0)
+    say("Computed", 0.85)
     return result
 
 

@@ -222,7 +222,7 @@ def variances(run: _Run, postings: pd.DataFrame) -> pd.DataFrame:
                 cnt["quantity"],
                 run.unit_value[pos],
                 "USAGE",
-            )
+            ).assign(product=True)  # amount = ROUND(quantity x standard, 2) exactly
         )
     man = postings[(postings["role"] == "USAGE") & (postings["kind"] == "manual issue")]
     man = man.groupby("item")[["quantity", "cents"]].sum()
@@ -302,9 +302,13 @@ def variances(run: _Run, postings: pd.DataFrame) -> pd.DataFrame:
                 "role",
                 "account",
                 "memo",
+                "product",
             ]
         )
     v = pd.concat(rows, ignore_index=True)
+    v["product"] = (
+        v["product"].astype("boolean").fillna(False).astype(bool) if "product" in v else False
+    )
     v["description"] = v["item"].map(desc).fillna("")
     v["fu"] = np.where(v["amount_cents"] > 0, "U", np.where(v["amount_cents"] < 0, "F", ""))
     v["account"] = [run.inputs.account(r).code if r in ROLE_ORDER else r for r in v["role"]]
@@ -320,6 +324,7 @@ def variances(run: _Run, postings: pd.DataFrame) -> pd.DataFrame:
             "role",
             "account",
             "memo",
+            "product",
         ]
     ]
 

@@ -7,7 +7,7 @@ same descriptions, so a tab looks the same whichever face produced it. No file o
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -43,6 +43,17 @@ class Col:
     # "={Opening Qty}+{In Qty}"; writers turn the names into cell addresses (E5+F5). Cached
     # values still come from ``Tab.data`` so every reader sees the engine's figure.
     formula: str | None = None
+    # Name of a boolean column of ``Tab.data`` saying on which rows the formula applies
+    # (None: every row). Rows without it get the plain value.
+    formula_rows: str | None = None
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A cell formula (A1 references) with the engine's figure as its cached value."""
+
+    text: str
+    value: object
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,40 @@ class Tab:
     table_name: str = ""
 
     HEADER_ROW = 3  # 0-based worksheet row of the table header (title, subtitle, blank above)
+    # Rows under the table: (label, formula with {Column:total} placeholders, cached value).
+    checks: tuple[tuple[str, str, object], ...] = ()
+
+    @property
+    def n_rows(self) -> int:
+        """Data rows the writers use (an empty table still gets one blank row)."""
+        return max(len(self.data), 1)
+
+    def _letter(self, header: str) -> str:
+        j = [c.header for c in self.columns].index(header)
+        return _col_letter(j)
+
+    def ref(self, header: str) -> str:
+        """Absolute reference to a column's data cells, e.g. 'Journal'!$E$5:$E$60."""
+        col = self._letter(header)
+        first = self.HEADER_ROW + 2
+        return f"{_sheet(self.name)}!${col}${first}:${col}${first + self.n_rows - 1}"
+
+    def total_ref(self, header: str) -> str:
+        """Absolute reference to a column's totals-row cell."""
+        return f"{_sheet(self.name)}!${self._letter(header)}${self.HEADER_ROW + 2 + self.n_rows}"
+
+
+def _col_letter(j: int) -> str:
+    out = ""
+    j += 1
+    while j:
+        j, r = divmod(j - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def _sheet(name: str) -> str:
+    return f"'{name}'" if " " in name else name
 
 
 def _money(cents: pd.Series | np.ndarray) -> np.ndarray:
@@ -89,7 +134,10 @@ def _money(cents: pd.Series | np.ndarray) -> np.ndarray:
 
 
 def _table(name: str, title: str, subtitle: str, cols: list[Col], data: dict[str, object]) -> Tab:
-    frame = pd.DataFrame({c.header: data[c.header] for c in cols})
+    extra = [k for k in data if k.startswith("_")]  # row masks for formula_rows, not written
+    frame = pd.DataFrame(
+        {**{c.header: data[c.header] for c in cols}, **{k: data[k] for k in extra}}
+    )
     return Tab(name, title, subtitle, tuple(cols), frame, table_name=name.replace(" ", ""))
 
 
@@ -111,8 +159,7 @@ def result_tabs(result: MonthEndResult, info: RunInfo | None = None) -> list[Tab
     company = s.company or "Backflush month-end"
     period = f"{s.period_start:%d %b %Y} to {s.period_end:%d %b %Y}"
     sub = f"{period} · trigger: {s.trigger.value} · {s.currency} · run {info.run_at:%Y-%m-%d %H:%M}"
-    return [
-        summary_tab(result, info, company, sub),
+    tabs = [
         journal_tab(result, company, sub),
         variances_tab(result, company, sub),
         backflush_tab(result, company, sub),
@@ -121,6 +168,8 @@ def result_tabs(result: MonthEndResult, info: RunInfo | None = None) -> list[Tab
         exceptions_tab(result, company, sub),
         run_log_tab(result, info, company, sub),
     ]
+    summary = summary_tab(result, info, company, sub, {t.name: t for t in tabs})
+    return [summary, *tabs]
 
 
 def journal_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
@@ -145,7 +194,13 @@ def journal_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
         "Memo": j["memo"],
         "Reference": j["reference"],
     }
-    return _table("Journal", f"{company}: journal entries", sub, cols, data)
+    tab = _table("Journal", f"{company}: journal entries", sub, cols, data)
+    return replace(
+        tab,
+        checks=(
+            ("Debits less credits (must be 0.00)", "=ROUND({Debit:total}-{Credit:total},2)", 0.0),
+        ),
+    )
 
 
 def variances_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
@@ -156,12 +211,19 @@ def variances_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
         Col("Description", width=30),
         Col("Quantity", "qty"),
         Col("Standard", "price"),
-        Col("Amount", "money", total=True),
+        Col(
+            "Amount",
+            "money",
+            total=True,
+            formula="=ROUND({Quantity}*{Standard},2)",
+            formula_rows="_product",
+        ),
         Col("F/U"),
         Col("Account"),
         Col("Memo", width=50),
     ]
     data = {
+        "_product": v["product"].astype(bool) if "product" in v else np.zeros(len(v), bool),
         "Type": v["type"],
         "Item": v["item"],
         "Description": v["description"],
@@ -216,7 +278,7 @@ def inventory_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
         Col("Count Date", "date"),
         Col("Book at Count", "qty"),
         Col("Counted Qty", "qty"),
-        Col("Difference", "qty"),
+        Col("Difference", "qty", formula="={Book at Count}-{Counted Qty}", formula_rows="_counted"),
         Col("Ending Qty", "qty", formula="={Book Qty}-N({Difference})"),
         Col("Opening Value", "money", total=True),
         Col("In Value", "money", total=True),
@@ -232,6 +294,7 @@ def inventory_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
         ),
     ]
     data = {
+        "_counted": i["counted_qty"].notna(),
         "Account": [r.inputs.account(x).code for x in i["role"]],
         "Item": i["item"],
         "Description": i["description"],
@@ -318,65 +381,133 @@ def exceptions_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
     return _table("Exceptions", f"{company}: exceptions to review", sub, cols, data)
 
 
-def summary_tab(r: MonthEndResult, info: RunInfo, company: str, sub: str) -> Tab:
+def block_row(blocks: tuple[Block, ...] | list[Block], k: int, i: int) -> int:
+    """0-based worksheet row of data row ``i`` of block ``k`` (caption, header, rows, blank)."""
+    row = Tab.HEADER_ROW
+    for b in list(blocks)[:k]:
+        row += len(b.rows) + 3
+    return row + 2 + i
+
+
+def summary_tab(
+    r: MonthEndResult, info: RunInfo, company: str, sub: str, tabs: dict[str, Tab]
+) -> Tab:
+    """Key figures, ledger, variances and checks: live formulas over the other tabs.
+
+    Each formula's cached value is the engine's figure; recalculating in Excel or LibreOffice
+    must give the same number (the test suite checks it in LibreOffice).
+    """
     j = r.journal
+    jt, it, vt, et = tabs["Journal"], tabs["Inventory"], tabs["Variances"], tabs["Exceptions"]
+    has_journal = len(j) > 0
     tb = r.trial_balance
     tb = tb[(tb["opening_cents"] != 0) | (tb["debit_cents"] != 0) | (tb["credit_cents"] != 0)]
     inputs = r.inputs
+    debits, credits = int(j["debit_cents"].sum()) / 100, int(j["credit_cents"].sum()) / 100
+    n_warn = sum(f.severity is Severity.WARNING for f in r.findings)
+    n_info = sum(f.severity is Severity.INFO for f in r.findings)
+    sev = et.ref("Severity")
     key = Block(
         "Key figures",
         ("Figure", "Value"),
         [
-            ("Journal entries posted", r.entries, "int"),
-            ("Total debits", int(j["debit_cents"].sum()) / 100),
-            ("Total credits", int(j["credit_cents"].sum()) / 100),
+            (
+                "Journal entries posted",
+                Formula(f"=SUMPRODUCT(1/COUNTIF({jt.ref('Entry')},{jt.ref('Entry')}))", r.entries)
+                if has_journal
+                else 0,
+                "int",
+            ),
+            ("Total debits", Formula(f"={jt.total_ref('Debit')}", debits)),
+            ("Total credits", Formula(f"={jt.total_ref('Credit')}", credits)),
             ("Units completed", float(inputs.completions["quantity"].sum()), "qty"),
             ("Units scrapped", float(inputs.completions["scrap_quantity"].fillna(0).sum()), "qty"),
             ("Units sold", float(inputs.sales["quantity"].sum()), "qty"),
-            (
-                "Exceptions: warnings",
-                sum(f.severity is Severity.WARNING for f in r.findings),
-                "int",
-            ),
-            (
-                "Exceptions: information",
-                sum(f.severity is Severity.INFO for f in r.findings),
-                "int",
-            ),
+            ("Exceptions: warnings", Formula(f'=COUNTIF({sev},"Warning")', n_warn), "int"),
+            ("Exceptions: information", Formula(f'=COUNTIF({sev},"Info")', n_info), "int"),
         ],
         ("text", "money"),
     )
-    ledger = Block(
-        "Ledger balances",
-        ("Account", "Account Name", "Opening", "Debits", "Credits", "Closing"),
-        [
+    ledger_rows: list[tuple[object, ...]] = []
+    first_ledger = block_row([key], 1, 0) + 1  # 1-based row of the first ledger line
+    for i, row in enumerate(tb.itertuples()):
+        n = first_ledger + i
+        opening = row.opening_cents / 100
+        if row.role in ("MIP", "FG"):
+            opening = Formula(
+                f"=SUMIFS({it.ref('Opening Value')},{it.ref('Account')},A{n})", opening
+            )
+        ledger_rows.append(
             (
                 row.account,
                 row.account_name,
-                row.opening_cents / 100,
-                row.debit_cents / 100,
-                row.credit_cents / 100,
-                row.closing_cents / 100,
+                opening,
+                Formula(
+                    f"=SUMIFS({jt.ref('Debit')},{jt.ref('Account')},A{n})", row.debit_cents / 100
+                ),
+                Formula(
+                    f"=SUMIFS({jt.ref('Credit')},{jt.ref('Account')},A{n})", row.credit_cents / 100
+                ),
+                Formula(f"=C{n}+D{n}-E{n}", row.closing_cents / 100),
             )
-            for row in tb.itertuples()
-        ],
+        )
+    ledger = Block(
+        "Ledger balances",
+        ("Account", "Account Name", "Opening", "Debits", "Credits", "Closing"),
+        ledger_rows,
         ("text", "text", "money", "money", "money", "money"),
     )
     v = r.variances
     by_type = v.groupby("type", sort=False)["amount_cents"].sum()
-    var_rows = []
-    for t in ("price", "usage", "scrap", "conversion"):
+    var_rows: list[tuple[object, ...]] = []
+    first_var = block_row([key, ledger], 2, 0) + 1
+    for i, t in enumerate(("price", "usage", "scrap", "conversion")):
+        n = first_var + i
         cents = int(by_type.get(t, 0))
-        var_rows.append((t, cents / 100, "U" if cents > 0 else "F" if cents < 0 else ""))
+        var_rows.append(
+            (
+                t,
+                Formula(f'=SUMIFS({vt.ref("Amount")},{vt.ref("Type")},"{t}")', cents / 100),
+                Formula(
+                    f'=IF(ROUND(B{n},2)>0,"U",IF(ROUND(B{n},2)<0,"F",""))',
+                    "U" if cents > 0 else "F" if cents < 0 else "",
+                ),
+            )
+        )
     variances = Block(
         "Variances by type", ("Type", "Amount", "F/U"), var_rows, ("text", "money", "text")
     )
-    checks = Block(
-        "Checks",
-        ("Check", "Result", "Detail"),
-        [(name, "PASS" if ok else "FAIL", detail) for name, ok, detail in r.checks],
-        ("text", "text", "text"),
-    )
+    # the checks: formulas where a spreadsheet can re-check them, the engine's verdict elsewhere
+    closing = {row.role: first_ledger + i for i, row in enumerate(tb.itertuples())}
+    accounts = {role: inputs.account(role).code for role in ("MIP", "FG", "CCA", "CCC")}
+
+    def verdict(ok: bool) -> str:
+        return "PASS" if ok else "FAIL"
+
+    check_rows: list[tuple[object, ...]] = []
+    for name, ok, detail in r.checks:
+        cell: object = verdict(ok)
+        if name == "Total debits equal total credits":
+            cell = Formula(
+                f'=IF(ROUND({jt.total_ref("Debit")}-{jt.total_ref("Credit")},2)=0,"PASS","FAIL")',
+                verdict(ok),
+            )
+        elif name.startswith("Inventory ties to the ledger"):
+            role = name[name.index("(") + 1 : -1]
+            inv = f'SUMIFS({it.ref("Ending Value")},{it.ref("Account")},"{accounts[role]}")'
+            ledger_cell = f"F{closing[role]}" if role in closing else "0"
+            cell = Formula(f'=IF(ROUND({inv}-{ledger_cell},2)=0,"PASS","FAIL")', verdict(ok))
+        elif name == "Conversion cost accounts closed" and has_journal:
+            parts = [
+                f'ROUND(SUMIFS({jt.ref("Debit")},{jt.ref("Account")},"{accounts[x]}")'
+                f'-SUMIFS({jt.ref("Credit")},{jt.ref("Account")},"{accounts[x]}"),2)=0'
+                for x in ("CCA", "CCC")
+            ]
+            cell = Formula(f'=IF(AND({parts[0]},{parts[1]}),"PASS","FAIL")', verdict(ok))
+        elif name == "No blocking exceptions":
+            cell = Formula(f'=IF(COUNTIF({sev},"Error")=0,"PASS","FAIL")', verdict(ok))
+        check_rows.append((name, cell, detail))
+    checks = Block("Checks", ("Check", "Result", "Detail"), check_rows, ("text", "text", "text"))
     return Tab(
         "Summary",
         f"{company}: backflush month-end summary",

@@ -22,7 +22,7 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
-from addin.workbook.tabs import NUMBER_FORMATS, Tab
+from addin.workbook.tabs import NUMBER_FORMATS, Formula, Tab
 
 EXCEL_MAX_ROWS = 1_048_576
 
@@ -156,11 +156,16 @@ def _write_table(wb: xlsxwriter.Workbook, ws, tab: Tab, fmt: _Formats) -> None:
         f = fmt.kind(c.kind)
         vals = values[c.header]
         if c.formula:
+            mask = (
+                data[c.formula_rows].to_numpy(bool) if c.formula_rows else np.ones(len(vals), bool)
+            )
             for i, v in enumerate(vals):
                 r = first_data + i
-                ws.write_formula(
-                    r, j, _row_formula(c.formula, letters, r), f, "" if v is None else v
-                )
+                if mask[i]:
+                    text = _row_formula(c.formula, letters, r)
+                    ws.write_formula(r, j, text, f, "" if v is None else v)
+                elif v is not None:
+                    ws.write(r, j, v, f)
         elif c.kind == "date":
             for i, v in enumerate(vals):
                 if v is not None:
@@ -174,6 +179,14 @@ def _write_table(wb: xlsxwriter.Workbook, ws, tab: Tab, fmt: _Formats) -> None:
                 if v is not None:
                     ws.write_number(first_data + i, j, v, f)
         ws.set_column(j, j, _width(c.header, vals, c.kind, c.width))
+    total_row = last_data + 1  # 0-based row of the totals row
+    for k, (label, formula, value) in enumerate(tab.checks):
+        r = total_row + 2 + k
+        text = re.sub(
+            r"\{([^}:]+):total\}", lambda m: f"{letters[m.group(1)]}{total_row + 1}", formula
+        )
+        ws.write_string(r, 0, label, fmt.header)
+        ws.write_formula(r, 1, text, fmt.kind("money", bold=True), value)
     ws.set_row(top, 30)
     ws.freeze_panes(top + 1, 1 if len(cols) > 6 else 0)
     ws.repeat_rows(top)
@@ -202,7 +215,22 @@ def _write_blocks(
             for j, (v, kind) in enumerate(zip(values[:n_cols], kinds, strict=False)):
                 if v is None or (isinstance(v, float) and math.isnan(v)):
                     continue
-                if isinstance(v, str):
+                if isinstance(v, Formula):
+                    cached = v.value
+                    if isinstance(cached, str):
+                        style = (
+                            fmt.passed
+                            if cached == "PASS"
+                            else fmt.failed
+                            if cached == "FAIL"
+                            else None
+                        )
+                    else:
+                        k = kind if kind != "text" else "qty"
+                        style = fmt.kind(k)
+                    ws.write_formula(row, j, v.text, style, cached)
+                    widths[j] = max(widths.get(j, 0), 16)
+                elif isinstance(v, str):
                     style = fmt.passed if v == "PASS" else fmt.failed if v == "FAIL" else None
                     ws.write_string(row, j, v, style) if style else ws.write_string(row, j, v)
                     widths[j] = max(widths.get(j, 0), min(len(v) + 2, 70))

@@ -1,0 +1,164 @@
+"""End to end through the command line: workbook in, result workbook out, read back."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from pathlib import Path
+
+import openpyxl
+import pytest
+from workbooks import horngren_book, read_table, write_book
+
+from addin.cli import main
+from addin.workbook.contract import INPUT_SHEETS, RESULT_TABS
+
+
+def entries(path: Path) -> dict[str, dict[str, float]]:
+    """Journal tab -> {event: {account: signed amount}} (debit +), summed over dates."""
+    out: dict[str, dict[str, float]] = defaultdict(dict)
+    for row in read_table(path, "Journal"):
+        event = row["Memo"].split(":")[0]
+        amount = (row["Debit"] or 0) - (row["Credit"] or 0)
+        out[event][row["Account"]] = round(out[event].get(row["Account"], 0) + amount, 2)
+    return dict(out)
+
+
+MIP, FG, AP, COGS, CCC, CCA, VARIOUS = "1300", "1400", "2000", "5000", "5100", "5200", "2100"
+
+# backflush-domain.md section 5, column by column
+SPEC = {
+    "purchase+completion": {
+        "Purchase": {MIP: 1_950_000, AP: -1_950_000},
+        "Conversion incurred": {CCC: 1_260_000, VARIOUS: -1_260_000},
+        "Completion": {FG: 3_100_000, MIP: -1_900_000, CCA: -1_200_000},
+        "Sale": {COGS: 3_069_000, FG: -3_069_000},
+        "Period-end close": {CCA: 1_200_000, COGS: 60_000, CCC: -1_260_000},
+    },
+    "purchase+sale": {
+        "Purchase": {MIP: 1_950_000, AP: -1_950_000},
+        "Conversion incurred": {CCC: 1_260_000, VARIOUS: -1_260_000},
+        "Sale": {COGS: 3_069_000, MIP: -1_881_000, CCA: -1_188_000},
+        "Period-end close": {CCA: 1_188_000, COGS: 72_000, CCC: -1_260_000},
+    },
+    "completion": {
+        "Conversion incurred": {CCC: 1_260_000, VARIOUS: -1_260_000},
+        "Completion": {FG: 3_100_000, AP: -1_900_000, CCA: -1_200_000},
+        "Sale": {COGS: 3_069_000, FG: -3_069_000},
+        "Period-end close": {CCA: 1_200_000, COGS: 60_000, CCC: -1_260_000},
+    },
+}
+ENDING = {
+    "purchase+completion": {MIP: 50_000, FG: 31_000},
+    "purchase+sale": {MIP: 69_000},
+    "completion": {FG: 31_000},
+}
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("trigger", list(SPEC))
+def test_worked_example_through_the_cli(tmp_path, trigger):
+    book = horngren_book(tmp_path / "keyboards.xlsx", trigger)
+    before = digest(book)
+    out = tmp_path / "results.xlsx"
+    assert main(["run", str(book), "--out", str(out), "--quiet"]) == 0
+    assert digest(book) == before  # the input is left byte-for-byte untouched
+    assert entries(out) == SPEC[trigger]
+    inventory = read_table(out, "Inventory")
+    for account, value in ENDING[trigger].items():
+        assert sum(r["Ending Value"] for r in inventory if r["Account"] == account) == value
+
+
+def test_rerun_replaces_the_results(tmp_path):
+    book = horngren_book(tmp_path / "k.xlsx", "purchase+completion")
+    out = tmp_path / "r.xlsx"
+    assert main(["run", str(book), "--out", str(out), "--quiet"]) == 0
+    first = read_table(out, "Journal")
+    assert main(["run", str(book), "--out", str(out), "--quiet"]) == 0
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == list(RESULT_TABS)
+    assert read_table(out, "Journal") == first
+    assert not list(tmp_path.glob(".*.tmp.xlsx"))  # no temporary files left behind
+
+
+def test_default_output_goes_beside_the_input(tmp_path, capsys):
+    book = horngren_book(tmp_path / "oct.xlsx", "completion")
+    assert main(["run", str(book), "--quiet"]) == 0
+    assert (tmp_path / "oct - results.xlsx").exists()
+    assert "separate workbook" in capsys.readouterr().err
+
+
+def test_errors_are_listed_with_their_cells_and_nothing_is_written(tmp_path, capsys):
+    book = write_book(
+        tmp_path / "bad.xlsx",
+        {
+            "Settings": [
+                ["Setting", "Value"],
+                ["Period Start", "2026-10-01"],
+                ["Period End", "2026-10-31"],
+                ["Trigger", "completion"],
+            ],
+            "Standard Costs": [
+                ["Item", "Type", "Material", "Conversion"],
+                ["DM", "Raw", 1, 0],
+                ["KB", "Finished", 0, 12],
+            ],
+            "BOM": [["Parent", "Component", "Qty Per"], ["KB", "DM", "abc"], ["KB", "X12", 2]],
+        },
+    )
+    out = tmp_path / "r.xlsx"
+    assert main(["run", str(book), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "BOM!C2" in err and "abc" in err
+    assert "BOM!B3" in err and "X12" in err
+    assert "Traceback" not in err
+    assert not out.exists()
+    assert main(["validate", str(book)]) == 1
+
+
+def test_validate_passes_a_clean_book(tmp_path, capsys):
+    book = horngren_book(tmp_path / "k.xlsx", "sale")
+    assert main(["validate", str(book)]) == 0
+    assert "no errors" in capsys.readouterr().out
+
+
+def test_template_has_every_input_sheet_and_header(tmp_path):
+    path = tmp_path / "t.xlsx"
+    assert main(["template", str(path)]) == 0
+    wb = openpyxl.load_workbook(path)
+    for spec in INPUT_SHEETS:
+        ws = wb[spec.name]
+        header = [c.value for c in ws[1] if c.value]
+        required = [c.name for c in spec.columns if c.required]
+        assert set(required) <= set(header), spec.name
+
+
+def test_usage_errors_exit_2(tmp_path):
+    with pytest.raises(SystemExit) as e:
+        main(["run"])
+    assert e.value.code == 2
+    book = horngren_book(tmp_path / "k.xlsx", "sale")
+    assert main(["run", str(book), "--out", str(book)]) == 2
+
+
+def test_demo_balances_and_ties(tmp_path):
+    assert main(["demo", str(tmp_path), "--quiet"]) == 0
+    out = tmp_path / "demo-plant - results.xlsx"
+    journal = read_table(out, "Journal")
+    by_entry: dict[str, float] = defaultdict(float)
+    for r in journal:
+        by_entry[r["Entry"]] += round((r["Debit"] or 0) * 100) - round((r["Credit"] or 0) * 100)
+    assert by_entry and all(v == 0 for v in by_entry.values())
+    # Inventory tab ties to the ledger balances on the Summary
+    ledger: dict[str, float] = defaultdict(float)
+    for r in journal:
+        ledger[r["Account"]] += (r["Debit"] or 0) - (r["Credit"] or 0)
+    inventory = read_table(out, "Inventory")
+    for account in (MIP, FG):
+        opening = sum(r["Opening Value"] for r in inventory if r["Account"] == account)
+        ending = sum(r["Ending Value"] for r in inventory if r["Account"] == account)
+        assert ending == pytest.approx(opening + ledger[account], abs=0.005)
+    assert len(inventory) > 30

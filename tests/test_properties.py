@@ -1,0 +1,181 @@
+"""Invariants under random plants: random multi-level BOMs without cycles, random months.
+
+Each property is checked against arithmetic done independently in the test (a per-record
+recursive explosion, sums of inputs), not against the engine's own intermediate figures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+
+from builders import make_inputs
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from addin.costing.engine import run_month_end
+
+TRIGGERS = ["purchase+completion", "purchase+sale", "completion", "sale"]
+DAYS = [dt.date(2026, 10, d) for d in (1, 2, 9, 15, 30, 31)]
+
+
+@st.composite
+def plants(draw, whole_cents: bool = False):
+    """A random plant and month. With whole_cents, every posting is an exact number of cents."""
+    n_raw = draw(st.integers(1, 5))
+    n_made = draw(st.integers(1, 5))
+    price = (
+        st.integers(1, 500).map(lambda c: c / 100)
+        if whole_cents
+        else st.decimals("0.0001", "50", places=4).map(float)
+    )
+    qty = (
+        st.integers(1, 4).map(float) if whole_cents else st.sampled_from([0.5, 1, 1.25, 2, 3, 7.5])
+    )
+    items = [
+        {
+            "item": f"R{i}",
+            "item_type": "Raw",
+            "material": draw(price),
+            "backflush": whole_cents or draw(st.booleans()) or True,
+        }
+        for i in range(n_raw)
+    ]
+    bom = []
+    for k in range(n_made):
+        name = f"M{k}"
+        is_top = k == n_made - 1 or draw(st.booleans())
+        kind = "Finished" if is_top else draw(st.sampled_from(["Subassembly", "Phantom"]))
+        items.append({"item": name, "item_type": kind, "conversion": draw(price)})
+        lower = [it["item"] for it in items[:-1]]
+        for comp in draw(st.lists(st.sampled_from(lower), min_size=1, max_size=4, unique=True)):
+            scrap = 0.0 if whole_cents else draw(st.sampled_from([0.0, 0.0, 0.05, 0.1]))
+            bom.append(
+                {"parent": name, "component": comp, "qty_per": draw(qty), "scrap_pct": scrap}
+            )
+    finished = [it["item"] for it in items if it["item_type"] == "Finished"]
+    completions = [
+        {
+            "item": draw(st.sampled_from(finished)),
+            "quantity": float(draw(st.integers(1, 40))),
+            "scrap_quantity": 0.0 if whole_cents else float(draw(st.integers(0, 2))),
+            "date": draw(st.sampled_from(DAYS)),
+        }
+        for _ in range(draw(st.integers(1, 6)))
+    ]
+    raws = [it["item"] for it in items if it["item_type"] == "Raw"]
+    purchases = [
+        {
+            "item": draw(st.sampled_from(raws)),
+            "quantity": float(draw(st.integers(1, 500))),
+            "unit_price": draw(price),
+            "date": draw(st.sampled_from(DAYS)),
+        }
+        for _ in range(draw(st.integers(0, 5)))
+    ]
+    conversion = [
+        {"amount": float(draw(st.integers(0, 100_000))) / 100, "date": dt.date(2026, 10, 31)}
+    ]
+    return {
+        "items": items,
+        "bom": bom,
+        "completions": completions,
+        "purchases": purchases,
+        "conversion": conversion,
+    }
+
+
+def explode(bom, item, qty, out):
+    """Per-record recursive explosion (independent of the engine's sparse one)."""
+    lines = [b for b in bom if b["parent"] == item]
+    for b in lines:
+        q = qty * b["qty_per"] * (1 + b["scrap_pct"])
+        if any(x["parent"] == b["component"] for x in bom):
+            explode(bom, b["component"], q, out)
+        else:
+            out[b["component"]] += q
+    return out
+
+
+def cents(x: float) -> int:
+    return int(Decimal(repr(x)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) * 100)
+
+
+FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FAST
+@given(plant=plants(), trigger=st.sampled_from(TRIGGERS))
+def test_entries_balance_and_inventory_ties(plant, trigger):
+    r = run_month_end(make_inputs(trigger, **plant))
+    per_entry = r.journal.groupby("entry")[["debit_cents", "credit_cents"]].sum()
+    assert (per_entry["debit_cents"] == per_entry["credit_cents"]).all()
+    tb = r.trial_balance.set_index("role")["closing_cents"]
+    for role in ("MIP", "FG"):
+        items = r.inventory.loc[r.inventory["role"] == role, "ending_cents"].sum()
+        assert items == tb[role]
+    assert tb["CCA"] == 0 and tb["CCC"] == 0
+    assert all(ok for _, ok, _ in r.checks), r.checks
+
+
+@FAST
+@given(plant=plants())
+def test_flushed_quantities_match_a_recursive_explosion(plant):
+    r = run_month_end(make_inputs("purchase+completion", **plant))
+    expected: dict[str, float] = defaultdict(float)
+    for c in plant["completions"]:
+        explode(plant["bom"], c["item"], c["quantity"] + c["scrap_quantity"], expected)
+    got = r.backflush.groupby("component")["quantity"].sum().to_dict()
+    assert set(got) == {k for k, v in expected.items() if v}
+    for k, v in expected.items():
+        assert abs(got[k] - v) <= 1e-9 * max(1.0, v)
+
+
+@FAST
+@given(plant=plants())
+def test_standard_of_output_equals_flushed_material_plus_allocated_conversion(plant):
+    """For each completion entry: FG debit = material credited + conversion allocated."""
+    r = run_month_end(make_inputs("purchase+completion", **plant))
+    std = {it["item"]: it.get("material", 0.0) for it in plant["items"] if it["item_type"] == "Raw"}
+    flushed = defaultdict(float)
+    for c in plant["completions"]:
+        explode(plant["bom"], c["item"], c["quantity"], flushed)
+    material = sum(q * std[k] for k, q in flushed.items())
+    j = r.journal[r.journal["event"] == "Completion"]
+    fg = j.loc[j["role"] == "FG", "debit_cents"].sum() / 100
+    mip = j.loc[j["role"] == "MIP", "credit_cents"].sum() / 100
+    cca = j.loc[j["role"] == "CCA", "credit_cents"].sum() / 100
+    assert round(fg, 2) == round(mip + cca, 2)
+    n_lines = len(r.postings)
+    assert abs(mip - material) <= 0.005 * n_lines + 1e-9  # per-item rounding only
+
+
+@FAST
+@given(plant=plants(whole_cents=True))
+def test_all_sold_the_four_triggers_give_the_same_cogs(plant):
+    """No opening stock, everything completed is sold: COGS does not depend on the trigger."""
+    sales = [
+        {"item": c["item"], "quantity": c["quantity"], "date": dt.date(2026, 10, 31)}
+        for c in plant["completions"]
+    ]
+    totals = set()
+    for trigger in TRIGGERS:
+        r = run_month_end(make_inputs(trigger, sales=sales, **plant))
+        totals.add(int(r.trial_balance.set_index("role").loc["COGS", "closing_cents"]))
+    assert len(totals) == 1
+
+
+@FAST
+@given(plant=plants())
+def test_all_sold_cogs_agrees_across_triggers_within_rounding(plant):
+    sales = [
+        {"item": c["item"], "quantity": c["quantity"], "date": dt.date(2026, 10, 31)}
+        for c in plant["completions"]
+    ]
+    totals = []
+    for trigger in TRIGGERS:
+        r = run_month_end(make_inputs(trigger, sales=sales, **plant))
+        totals.append(int(r.trial_balance.set_index("role").loc["COGS", "closing_cents"]))
+    # each trigger rounds at different postings; at most a cent per completion/sale line
+    assert max(totals) - min(totals) <= 2 * (len(plant["completions"]) + len(sales))
