@@ -30,7 +30,7 @@ import xlwings as xw
 from addin.workbook import contract as C
 from addin.workbook.contract import normalize_name
 from addin.workbook.reader import SheetRows, column_letters
-from addin.workbook.tabs import NUMBER_FORMATS, Block, Tab
+from addin.workbook.tabs import NUMBER_FORMATS, Block, Formula, Tab
 
 TABLE_STYLE = "TableStyleMedium2"
 INPUT_KEYS = frozenset(normalize_name(s.name) for s in C.INPUT_SHEETS)
@@ -247,9 +247,13 @@ def _write_table(book: xw.Book, sheet: xw.Sheet, tab: Tab) -> None:
 
     for j, c in enumerate(cols):
         if c.formula and n:
-            sheet.range((first, j + 1), (last, j + 1)).formula = row_formulas(
-                c.formula, letters, first, last
-            )
+            column = row_formulas(c.formula, letters, first, last)
+            if c.formula_rows:  # rows without a formula keep the engine's figure
+                mask = tab.data[c.formula_rows].to_numpy(bool)
+                for i in np.flatnonzero(~mask):
+                    v = values[j][i]
+                    column[i] = ["" if v is None else v]  # type: ignore[list-item]
+            sheet.range((first, j + 1), (last, j + 1)).formula = column
 
     source = sheet.range((top, 1), (last, ncols))
     table = None
@@ -270,6 +274,23 @@ def _write_table(book: xw.Book, sheet: xw.Sheet, tab: Tab) -> None:
         sheet.range((last + 1, 1), (last + 1, ncols)).formula = [totals]
         sheet.range((last + 1, 1), (last + 1, ncols)).font.bold = True
 
+    if tab.checks:  # label and formula rows under the totals row, as the file writer does
+        total = last + 1
+
+        def at_total(m: re.Match[str]) -> str:
+            return f"{letters[m.group(1)]}{total}"
+
+        checks = [
+            [_text(label), re.sub(r"\{([^}:]+):total\}", at_total, formula)]
+            for label, formula, _value in tab.checks
+        ]
+        rows = sheet.range((total + 2, 1), (total + 1 + len(checks), 2))
+        sheet.range((total + 2, 2), (total + 1 + len(checks), 2)).number_format = NUMBER_FORMATS[
+            "money"
+        ]
+        rows.formula = checks
+        rows.font.bold = True
+
     for j, c in enumerate(cols):
         sheet.range((top, j + 1)).column_width = column_width(c.header, values[j], c.kind, c.width)
     sheet.range((top, 1)).row_height = 30
@@ -286,13 +307,23 @@ def _write_blocks(sheet: xw.Sheet, tab: Tab) -> list[tuple[int, int]]:
         matrix: list[list[object]] = [[_text(block.caption)] + [None] * (width - 1)]
         matrix.append([_text(h) for h in block.header])
         cell_kinds: list[tuple[int, int, str]] = []  # (row, col, kind) where a row names it
+        formulas: list[tuple[int, int, str]] = []  # (row, col, formula): a few Summary cells
         for i, values in enumerate(block.rows):
-            line = [_block_value(v) for v in values[:width]]
+            line = []
+            for j, v in enumerate(values[:width]):
+                if isinstance(v, Formula):
+                    formulas.append((row + 2 + i, j + 1, v.text))
+                    if block.kinds[j] == "text" and not isinstance(v.value, str):
+                        cell_kinds.append((row + 2 + i, j + 1, "qty"))
+                    v = v.value
+                line.append(_block_value(v))
             line += [None] * (width - len(line))
             matrix.append(line)
             if len(values) > width:
                 cell_kinds.append((row + 2 + i, width, str(values[width])))
         sheet.range((row, 1), (row + len(matrix) - 1, width)).value = matrix
+        for r, c, text in formulas:
+            sheet.range((r, c)).formula = text
         caption = sheet.range((row, 1))
         caption.font.bold = True
         caption.font.size = 12
@@ -329,6 +360,8 @@ def _colour_checks(sheet: xw.Sheet, block: Block, first: int) -> None:
     """PASS green, FAIL red, as on the xlsxwriter Summary (a handful of cells)."""
     for i, values in enumerate(block.rows):
         for j, v in enumerate(values[: len(block.header)]):
+            if isinstance(v, Formula):
+                v = v.value
             if v in ("PASS", "FAIL"):
                 cell = sheet.range((first + i, j + 1))
                 with unsupported_skipped():
