@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format templates bench addin clean
+.PHONY: demo test lint format templates bench addin lite clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ bench: $(STAMP)
 
 addin: $(STAMP)
 	$(PY) -m addin.excel.build_addin workbook_templates
+	$(PY) -m addin.excel.build_lite workbook_templates/lite
+
+lite: $(STAMP)
+	$(PY) -m addin.excel.build_lite workbook_templates/lite
 
 clean:
 	rm -rf $(VENV) demo out test-artifacts

@@ -1,0 +1,311 @@
+"""What the Backflush ribbon buttons run (through ``addin.excel.ribbon.on_button``).
+
+Each entry point takes the workbook to work on (default: ``xw.Book.caller()``, the workbook
+that was active when the button was clicked), reads the input sheets through the same contract
+as the command line, runs the same engine and writes the same result tabs. Progress goes to
+Excel's status bar, which is handed back to Excel at the end. Problems are shown in a message
+box naming sheet and cell; no traceback ever reaches the user.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+import xlwings as xw
+
+from addin import app
+from addin.costing.engine import InputError, MonthEndResult
+from addin.costing.model import Finding, Severity
+from addin.excel import sheets
+from addin.workbook import contract as C
+from addin.workbook.tabs import Tab
+
+TITLE = "Backflush"
+MAX_LISTED = 12
+CSV_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class Problems(Exception):
+    """The inputs have errors: nothing is written; ``findings`` say where and what to do."""
+
+    def __init__(self, findings: list[Finding], action: str) -> None:
+        self.findings = findings
+        self.action = action
+        super().__init__(action)
+
+
+class Stop(Exception):
+    """A plain message for the user (e.g. run the month-end first)."""
+
+
+class StatusBar:
+    """``Progress`` for the engine: writes ``Backflush: step (40%)`` to the status bar."""
+
+    def __init__(self, excel: xw.App) -> None:
+        self.excel = excel
+
+    def __call__(self, step: str, fraction: float) -> None:
+        text = f"{TITLE}: {step} ({fraction:.0%})"
+        try:
+            self.excel.status_bar = text
+        except NotImplementedError:  # xlwings Lite has no status bar: its output pane
+            print(text)
+
+    def close(self) -> None:
+        with sheets.unsupported_skipped():
+            self.excel.status_bar = False  # False hands the status bar back to Excel
+
+
+def _alert(excel: xw.App, prompt: str, critical: bool = False) -> None:
+    try:
+        excel.alert(prompt, title=TITLE, mode="critical" if critical else "info")
+    except Exception:  # noqa: BLE001 - no message box (e.g. no Excel): the console
+        print(prompt, file=sys.stderr)
+
+
+def _listing(findings: list[Finding]) -> str:
+    errors = [f for f in findings if f.severity is Severity.ERROR] or findings
+    lines = [f"- {f}" for f in errors[:MAX_LISTED]]
+    if len(errors) > MAX_LISTED:
+        lines.append(f"... and {len(errors) - MAX_LISTED} more")
+    return "\n".join(lines)
+
+
+def _entry(action: str, work: Callable[[xw.Book, StatusBar], str | None], book: xw.Book | None):
+    """Run ``work`` on the book; show its message, or the problems, in a message box."""
+    book = book if book is not None else xw.Book.caller()
+    excel = book.app
+    bar = StatusBar(excel)
+    with sheets.unsupported_skipped():
+        excel.screen_updating = False
+    try:
+        message = work(book, bar)
+    except Problems as e:
+        n = sum(f.severity is Severity.ERROR for f in e.findings)
+        _alert(
+            excel,
+            f"{action}: {n} problem(s) in the input sheets; {e.action}.\n\n{_listing(e.findings)}",
+            critical=True,
+        )
+        return None
+    except Stop as e:
+        _alert(excel, f"{action}: {e}", critical=True)
+        return None
+    except Exception as e:  # noqa: BLE001 - the last line of defence: no tracebacks for users
+        traceback.print_exc(file=sys.stderr)
+        _alert(
+            excel,
+            f"{action} stopped on an internal error: {type(e).__name__}: {e}\n"
+            "Nothing was changed in the input sheets. Please report this message.",
+            critical=True,
+        )
+        return None
+    finally:
+        bar.close()
+        with sheets.unsupported_skipped():
+            excel.screen_updating = True
+    if message:
+        _alert(excel, message)
+    return message
+
+
+# ---- the steps shared by the buttons -----------------------------------------------------
+
+
+def _checked(book: xw.Book, bar: StatusBar, action: str) -> tuple[app.Checked, str]:
+    from addin.workbook.validate import parse_inputs
+
+    bar("Reading the input sheets", 0.02)
+    found = sheets.read_input_sheets(book)
+    inputs, findings = parse_inputs(found)
+    if inputs is None or any(f.severity is Severity.ERROR for f in findings):
+        raise Problems(findings, action)
+    return app.Checked(inputs, findings), book.name
+
+
+def _month_end(
+    book: xw.Book, bar: StatusBar, action: str
+) -> tuple[MonthEndResult, list[Tab], app.Checked]:
+    checked, name = _checked(book, bar, action)
+    assert checked.inputs is not None
+    try:
+        result, tabs = app.month_end(checked.inputs, name, bar, checked.findings)
+    except InputError as e:
+        raise Problems(e.findings, action) from e
+    return result, tabs, checked
+
+
+def _write(book: xw.Book, bar: StatusBar, tabs: list[Tab]) -> None:
+    for k, tab in enumerate(tabs):
+        bar(f"Writing the {tab.name} tab", 0.9 + 0.1 * k / max(len(tabs), 1))
+        sheets.write_tab(book, tab)
+
+
+def _notes(findings: list[Finding]) -> str:
+    warn = sum(f.severity is Severity.WARNING for f in findings)
+    info = sum(f.severity is Severity.INFO for f in findings)
+    return f"{warn} warning(s) and {info} note(s) to review"
+
+
+# ---- the buttons ------------------------------------------------------------------------
+
+
+def validate_inputs(book: xw.Book | None = None) -> str | None:
+    """Check the input sheets (and the BOM for loops); nothing is written."""
+
+    def work(book: xw.Book, bar: StatusBar) -> str:
+        result, _tabs, checked = _month_end(book, bar, "nothing was changed")
+        return (
+            f"The input sheets have no errors: ready to run the month-end.\n"
+            f"{_notes(result.findings)} (they will be on the Exceptions tab)."
+        )
+
+    return _entry("Validate Inputs", work, book)
+
+
+def roll_up_standards(book: xw.Book | None = None) -> str | None:
+    """Roll standard costs up the BOM; writes the Cost Rollup tab only."""
+
+    def work(book: xw.Book, bar: StatusBar) -> str:
+        _result, tabs, _checked = _month_end(book, bar, "nothing was written")
+        rollup = [t for t in tabs if t.name == "Cost Rollup"]
+        _write(book, bar, rollup)
+        return f"Standard costs rolled up for {len(rollup[0].data)} items: see the Cost Rollup tab."
+
+    return _entry("Roll Up Standards", work, book)
+
+
+def run_month_end(book: xw.Book | None = None) -> str | None:
+    """Run the month-end and write every result tab (a re-run replaces them)."""
+
+    def work(book: xw.Book, bar: StatusBar) -> str:
+        result, tabs, _checked = _month_end(book, bar, "nothing was written")
+        sheets.delete_result_sheets(book)  # all tabs are rewritten, in the contract's order
+        _write(book, bar, tabs)
+        with sheets.unsupported_skipped():
+            first = sheets.find_sheet(book, C.RESULT_TABS[0])
+            if first is not None:
+                first.activate()
+        j = result.journal
+        failed = [name for name, ok, _ in result.checks if not ok]
+        lines = [
+            f"Month-end posted: {result.entries} journal entries, debits "
+            f"{j['debit_cents'].sum() / 100:,.2f} = credits {j['credit_cents'].sum() / 100:,.2f}.",
+            f"{_notes(result.findings)} on the Exceptions tab.",
+        ]
+        if failed:
+            lines.append(f"Checks FAILED: {', '.join(failed)} (see the Summary tab).")
+        return "\n".join(lines)
+
+    return _entry("Run Month-End", work, book)
+
+
+def clear_results(book: xw.Book | None = None) -> str | None:
+    """Delete the result tabs written by a run; input sheets are never touched."""
+
+    def work(book: xw.Book, bar: StatusBar) -> str:
+        bar("Removing the result tabs", 0.5)
+        names = sheets.delete_result_sheets(book)
+        if not names:
+            return "There were no result tabs to remove."
+        return f"Removed {len(names)} result tab(s): {', '.join(names)}."
+
+    return _entry("Clear Results", work, book)
+
+
+def export_journal(book: xw.Book | None = None) -> str | None:
+    """Save the Journal tab as CSV next to the workbook, for import into the general ledger."""
+
+    def work(book: xw.Book, bar: StatusBar) -> str:
+        bar("Reading the Journal tab", 0.3)
+        sheet = sheets.find_sheet(book, "Journal")
+        if sheet is None:
+            raise Stop("the workbook has no Journal tab; click Run Month-End first.")
+        header, rows = journal_rows(sheet.used_range.options(ndim=2).value)
+        folder = Path(book.fullname).parent
+        if not str(folder) or str(folder) == "." or not folder.is_dir():
+            raise Stop("save the workbook first: the CSV file is written next to it.")
+        path = folder / f"{Path(book.name).stem} - journal.csv"
+        bar(f"Writing {path.name}", 0.7)
+        write_journal_csv(header, rows, path)
+        return f"{len(rows)} journal lines saved to\n{path}"
+
+    return _entry("Export Journal", work, book)
+
+
+def new_template(book: xw.Book | None = None) -> str | None:
+    """Open a new, empty input workbook (the contract's sheets, headers and drop-downs)."""
+    from addin.workbook.inputs_writer import write_input_workbook
+
+    def work(book: xw.Book, bar: StatusBar) -> None:
+        bar("Writing a new input workbook", 0.5)
+        folder = Path(tempfile.mkdtemp(prefix="backflush-"))
+        path = folder / f"Backflush inputs {dt.date.today():%Y-%m-%d}.xlsx"
+        write_input_workbook(None, path)
+        book.app.books.open(str(path))
+        return None
+
+    return _entry("New Template", work, book)
+
+
+# ---- the journal as CSV -------------------------------------------------------------------
+
+JOURNAL_HEADER = "Entry"
+MONEY_COLUMNS = ("Debit", "Credit")
+
+
+def journal_rows(values: list[list[object]]) -> tuple[list[str], list[list[object]]]:
+    """The Journal table out of the tab's used range: its header and lines, totals left out."""
+    for i, row in enumerate(values):
+        if row and row[0] == JOURNAL_HEADER:
+            header = [str(h) for h in row if h is not None]
+            lines = []
+            for line in values[i + 1 :]:
+                if not line or line[0] in (None, "", "Total"):
+                    break
+                lines.append(list(line[: len(header)]))
+            return header, lines
+    raise Stop("the Journal tab has no table with an Entry column; run the month-end again.")
+
+
+def csv_cell(value: object, money: bool = False) -> str:
+    """One CSV field: money with 2 decimals, dates ISO, text that could run as a formula quoted."""
+    if value is None:
+        return ""
+    if money and isinstance(value, (int, float)):
+        return f"{value:.2f}"
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value)
+    return "'" + text if text.startswith(CSV_DANGEROUS) else text
+
+
+def write_journal_csv(header: list[str], rows: list[list[object]], path: Path) -> None:
+    money = [h in MONEY_COLUMNS for h in header]
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow([csv_cell(h) for h in header])
+        for row in rows:
+            w.writerow([csv_cell(v, m) for v, m in zip(row, money, strict=False)])
+    tmp.replace(path)
+
+
+__all__ = [
+    "clear_results",
+    "export_journal",
+    "new_template",
+    "roll_up_standards",
+    "run_month_end",
+    "validate_inputs",
+]
