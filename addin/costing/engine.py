@@ -267,13 +267,14 @@ class _Run:
                 )
             )
             if material_role == "MIP":
-                leaf_role = np.where(self.flushed[leaf_item], "MIP", "USAGE").astype(object)
-                leaf_move = np.where(self.flushed[leaf_item], -leaf_qty, leaf_qty)
-                kinds = np.where(self.flushed[leaf_item], "", "manual issue")
+                is_flushed = self.flushed[leaf_item]
+                leaf_role = np.where(is_flushed, ROLES.index("MIP"), ROLES.index("USAGE"))
+                leaf_move = np.where(is_flushed, -leaf_qty, leaf_qty)
+                kinds = np.where(is_flushed, KINDS.index(""), KINDS.index("manual issue"))
             else:
-                leaf_role = np.full(len(leaf_item), material_role, dtype=object)
+                leaf_role = material_role
                 leaf_move = np.zeros(len(leaf_item))
-                kinds = np.full(len(leaf_item), "", dtype=object)
+                kinds = ""
             out.append(
                 self.post(leaf_date, event, leaf_role, leaf_item, leaf_move, -leaf_cents, kinds)
             )
@@ -325,7 +326,11 @@ class _Run:
 
     def _balance(self, postings: pd.DataFrame, event: str, plug_role: str | None) -> pd.DataFrame:
         """Put each day's rounding residue on ``plug_role`` (or on the day's last output line)."""
-        residue = postings.groupby("date")["cents"].sum()
+        day_codes, days = pd.factorize(postings["date"], sort=True)
+        sums = np.bincount(
+            day_codes, weights=postings["cents"].to_numpy(np.float64), minlength=len(days)
+        )
+        residue = pd.Series(np.rint(sums).astype(np.int64), index=pd.DatetimeIndex(days))
         residue = residue[residue != 0]
         if len(residue) == 0:
             return postings
@@ -511,11 +516,13 @@ class _Run:
         count_day = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
         count_day[ct["pos"].to_numpy()] = ct["date"].to_numpy(dtype="datetime64[ns]")
         stock = movements[movements["role"].isin(STOCK_ROLES)]
-        code = stock["item"].cat.codes.to_numpy()
+        code = stock["item"].cat.codes.to_numpy().astype(np.int64)
         real = code < n  # not "" or the unitemized pseudo-item
         code, day = code[real], stock["date"].to_numpy(dtype="datetime64[ns]")[real]
         upto = day <= count_day[code]  # False where the item is not counted (NaT)
-        book = np.bincount(code[upto], weights=stock["quantity"].to_numpy()[real][upto], minlength=n)
+        book = np.bincount(
+            code[upto], weights=stock["quantity"].to_numpy()[real][upto], minlength=n
+        )
         ct["book"] = book[ct["pos"].to_numpy()]
         diff = ct["book"].to_numpy() - ct["counted_quantity"].to_numpy(np.float64)
         diff = np.where(np.abs(diff) < 1e-9, 0.0, diff)

@@ -397,19 +397,29 @@ def controls(run: _Run, opening: pd.DataFrame, postings: pd.DataFrame) -> list[F
         stock["role"].isin(STOCK_ROLES) & (stock["item"] != UNITEMIZED) & (stock["quantity"] != 0)
     ]
     if len(stock):
-        daily = stock.groupby(["role", "item", "date"], as_index=False)["quantity"].sum()
-        daily["on_hand"] = daily.groupby(["role", "item"])["quantity"].cumsum()
-        neg = daily[daily["on_hand"] < -1e-9]
-        first = neg.groupby(["role", "item"], as_index=False).first()
-        for r in first.itertuples():
+        # on hand per item at the end of each day: a dense items x days grid, cumulated
+        item = stock["item"].cat.codes.to_numpy().astype(np.int64)
+        day, days = pd.factorize(stock["date"], sort=True)
+        n_items = len(run.codes)
+        grid = np.bincount(
+            item * len(days) + day,
+            weights=stock["quantity"].to_numpy(),
+            minlength=n_items * len(days),
+        ).reshape(n_items, len(days))
+        on_hand = np.cumsum(grid, axis=1)
+        below = on_hand < -1e-9
+        for i in np.flatnonzero(below.any(axis=1)):
+            d = int(np.argmax(below[i]))
+            code = str(run.codes[i])
             found.append(
                 Finding(
                     Severity.WARNING,
                     "below zero on hand",
-                    f"{r.item} in {r.role} goes below zero on {pd.Timestamp(r.date):%Y-%m-%d} "
-                    f"({r.on_hand:,.4g}). Backflushing used more than was recorded: check the BOM, "
-                    "the completions reported and missing purchases or receipts.",
-                    item=r.item,
+                    f"{code} in {run.stock_role[i]} goes below zero on "
+                    f"{pd.Timestamp(days[d]):%Y-%m-%d} ({on_hand[i, d]:,.4g}). Backflushing used "
+                    "more than was recorded: check the BOM, the completions reported and missing "
+                    "purchases or receipts.",
+                    item=code,
                 )
             )
     # completed without a BOM
