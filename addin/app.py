@@ -19,6 +19,9 @@ from addin.workbook.tabs import RunInfo, Tab, result_tabs
 
 Progress = Callable[[str, float], None]
 
+# a sheet holds 1,048,576 rows; the tab's title rows, header and totals take the rest
+DETAIL_ROW_LIMIT = 1_048_576 - 10
+
 FRAME_NAMES = {
     "standard_costs": "Standard Costs",
     "bom": "BOM",
@@ -87,9 +90,23 @@ def month_end(
     input_name: str = "",
     progress: Progress | None = None,
     warnings: list[Finding] | None = None,
+    detail: bool = False,
 ) -> tuple[MonthEndResult, list[Tab]]:
-    """Run the engine and build the result tabs. Raises InputError when the BOM has a cycle."""
+    """Run the engine and build the result tabs. Raises InputError when the BOM has a cycle.
+
+    With ``detail`` the Backflush tab lists every source row's components; raises
+    DetailTooLarge (before any work is written) when that would not fit on a sheet.
+    """
     result = run_month_end(inputs, progress)
+    if detail:
+        from dataclasses import replace
+
+        from addin.costing.detail import backflush_detail
+
+        if progress:
+            progress("Backflush detail per source row", 0.86)
+        lines = backflush_detail(inputs, max_rows=DETAIL_ROW_LIMIT)
+        result = replace(result, backflush_detail=lines)
     if warnings:
         result.findings[:0] = [w for w in warnings if w.severity is not Severity.ERROR]
     info = RunInfo(

@@ -128,12 +128,24 @@ def _run(path: Path, out: Path, args: argparse.Namespace) -> int:
         _print_findings(checked.findings)
         sys.stderr.write(f"{len(checked.errors)} problem(s) in {path.name}; nothing was written.\n")
         return 1
+    from addin.costing.detail import DetailTooLarge
+
     try:
-        result, tabs = app.month_end(checked.inputs, path.name, progress, checked.findings)
+        result, tabs = app.month_end(
+            checked.inputs, path.name, progress, checked.findings, getattr(args, "detail", False)
+        )
+    except DetailTooLarge as e:
+        sys.stderr.write(f"error: {e}\nNothing was written.\n")
+        return 1
     except InputError as e:
         _print_findings(e.findings)
         sys.stderr.write(f"{len(e.findings)} problem(s) in {path.name}; nothing was written.\n")
         return 1
+    if result.backflush_detail is not None and len(result.backflush_detail) > 100_000:
+        sys.stderr.write(
+            f"note: the detailed Backflush tab has {len(result.backflush_detail):,} lines; "
+            "writing it takes a while and makes a large file.\n"
+        )
     progress("Writing result tabs", 0.9)
     try:
         app.write_result_workbook(result, tabs, out)
@@ -179,6 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("input")
     r.add_argument("--out", help="result workbook (default: '<input> - results.xlsx' beside it)")
     r.add_argument("--quiet", action="store_true", help="no progress lines")
+    r.add_argument(
+        "--detail",
+        action="store_true",
+        help="Backflush tab: one line per source row and component (large; refused past the "
+        "sheet's 1,048,576 rows) instead of one per component",
+    )
     r.set_defaults(func=cmd_run)
     return p
 

@@ -162,3 +162,60 @@ def test_demo_balances_and_ties(tmp_path):
         ending = sum(r["Ending Value"] for r in inventory if r["Account"] == account)
         assert ending == pytest.approx(opening + ledger[account], abs=0.005)
     assert len(inventory) > 30
+
+
+def test_backflush_detail_lists_each_source_row(tmp_path):
+    from result_books import write_book
+
+    book = write_book(
+        tmp_path / "two.xlsx",
+        {
+            "Settings": [
+                ["Setting", "Value"],
+                ["Period Start", "2026-10-01"],
+                ["Period End", "2026-10-31"],
+                ["Trigger", "purchase+completion"],
+            ],
+            "Standard Costs": [
+                ["Item", "Type", "Material", "Conversion"],
+                ["R1", "Raw", 2, 0],
+                ["R2", "Raw", 0.5, 0],
+                ["SA", "Subassembly", 0, 1],
+                ["FG", "Finished", 0, 3],
+            ],
+            "BOM": [
+                ["Parent", "Component", "Qty Per", "Scrap %"],
+                ["FG", "SA", 2, 0],
+                ["FG", "R2", 4, 0],
+                ["SA", "R1", 3, 0.1],
+            ],
+            "Completions": [
+                ["Date", "Item", "Quantity", "Scrap Quantity", "Reference"],
+                ["2026-10-05", "FG", 10, 1, "WO-1"],
+                ["2026-10-06", "FG", 5, 0, "WO-2"],
+            ],
+        },
+    )
+    out = tmp_path / "r.xlsx"
+    assert main(["run", str(book), "--out", str(out), "--quiet", "--detail"]) == 0
+    rows = read_table(out, "Backflush")
+    got = {(r["Reference"], r["Component"]): r["Quantity"] for r in rows}
+    # WO-1 flushes 11 units (10 good + 1 scrap): R1 = 11 x 2 x 3 x 1.1, R2 = 11 x 4
+    assert got == pytest.approx(
+        {("WO-1", "R1"): 11 * 6.6, ("WO-1", "R2"): 44, ("WO-2", "R1"): 5 * 6.6, ("WO-2", "R2"): 20}
+    )
+    assert {r["Source Row"] for r in rows} == {2, 3}
+
+
+def test_backflush_detail_too_large_is_refused_before_writing(tmp_path, monkeypatch, capsys):
+    from addin import app
+
+    monkeypatch.setattr(app, "DETAIL_ROW_LIMIT", 1)
+    book = horngren_book(tmp_path / "k.xlsx", "purchase+completion")
+    out = tmp_path / "r.xlsx"
+    assert main(["run", str(book), "--out", str(out), "--detail"]) == 0  # 1 line fits
+    monkeypatch.setattr(app, "DETAIL_ROW_LIMIT", 0)
+    out2 = tmp_path / "r2.xlsx"
+    assert main(["run", str(book), "--out", str(out2), "--detail"]) == 1
+    assert "more than the" in capsys.readouterr().err
+    assert not out2.exists()

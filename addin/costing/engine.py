@@ -83,6 +83,8 @@ class MonthEndResult:
     trial_balance: pd.DataFrame  # per role: opening, debits, credits, closing (cents)
     findings: list[Finding] = field(default_factory=list)  # controls: warnings and infos
     checks: list[tuple[str, bool, str]] = field(default_factory=list)  # (check, passed, detail)
+    # optional: one line per source row and component (addin.costing.detail), else None
+    backflush_detail: pd.DataFrame | None = None
 
     @property
     def entries(self) -> int:

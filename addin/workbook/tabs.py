@@ -238,6 +238,8 @@ def variances_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
 
 
 def backflush_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
+    if r.backflush_detail is not None:
+        return backflush_detail_tab(r, company, sub)
     b = r.backflush
     cols = [
         Col("Trigger Event"),
@@ -262,6 +264,40 @@ def backflush_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
         "Credited To": [r.inputs.account(x).code for x in b["credited_to"]],
     }
     return _table("Backflush", f"{company}: components consumed at standard", sub, cols, data)
+
+
+def backflush_detail_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
+    b = r.backflush_detail
+    assert b is not None
+    src = "Sales" if r.inputs.settings.trigger.value == "sale" else "Completions"
+    cols = [
+        Col("Trigger Event"),
+        Col("Date", "date"),
+        Col("Source Row", "int"),
+        Col("Reference"),
+        Col("Parent"),
+        Col("Parent Qty", "qty"),
+        Col("Component"),
+        Col("Quantity", "qty", total=True),
+        Col("Standard Cost", "price"),
+        Col("Amount", "money", total=True),
+        Col("Flushed"),
+    ]
+    data = {
+        "Trigger Event": b["event"],
+        "Date": b["date"],
+        "Source Row": b["source_row"],
+        "Reference": b["reference"],
+        "Parent": b["parent"],
+        "Parent Qty": b["parent_quantity"],
+        "Component": b["component"],
+        "Quantity": b["quantity"],
+        "Standard Cost": b["standard"],
+        "Amount": _money(b["amount_cents"]),
+        "Flushed": np.where(b["flushed"].astype(bool), "Yes", "No"),
+    }
+    title = f"{company}: components flushed per {src} row (detail)"
+    return _table("Backflush", title, sub, cols, data)
 
 
 def inventory_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
