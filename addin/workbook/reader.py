@@ -134,7 +134,13 @@ def _sniff(path: Path) -> tuple[bytes, list[Finding]]:
         with path.open("rb") as fh:
             head = fh.read(8)
     except OSError as exc:
-        return b"", [_file_error("file unreadable", f"cannot open {path.name}: {exc.strerror}")]
+        return b"", [
+            _file_error(
+                "file unreadable",
+                f"cannot open {path.name}: {exc.strerror or exc}; check that you may read it "
+                "and that no other program holds it locked, then run again",
+            )
+        ]
     return head, []
 
 
