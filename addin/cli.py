@@ -16,7 +16,7 @@ from pathlib import Path
 from addin import app
 from addin.costing.engine import InputError, MonthEndResult
 from addin.costing.model import Finding, Severity
-from addin.workbook.writer import OutputError
+from addin.workbook.writer import OutputError, lock_file, remove_stale_temps
 
 
 class ConsoleProgress:
@@ -119,9 +119,28 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _locked_message(out: Path) -> str | None:
+    """Why ``out`` cannot be replaced now (Excel or LibreOffice has it open), or None."""
+    lock = lock_file(out)
+    if lock is None:
+        return None
+    program = "LibreOffice" if lock.name.startswith(".~lock.") else "Excel"
+    return (
+        f"{out.name} is open in {program} (lock file {lock.name}); close it and run again, "
+        "or use --out to write the results to another file. Nothing was written."
+    )
+
+
 def _run(path: Path, out: Path, args: argparse.Namespace) -> int:
     progress = ConsoleProgress(quiet=getattr(args, "quiet", False))
     start = time.perf_counter()
+    started = time.time()
+    locked = _locked_message(out)
+    if locked:  # before any work: the user closes the file and runs again
+        sys.stderr.write(f"error: {locked}\n")
+        return 1
+    for stale in remove_stale_temps(out, older_than=started):
+        sys.stderr.write(f"Removed {stale.name}, left by an interrupted earlier run.\n")
     progress("Reading and checking the workbook", 0.0)
     checked = app.check_workbook(path)
     if checked.errors or checked.inputs is None:
@@ -147,6 +166,10 @@ def _run(path: Path, out: Path, args: argparse.Namespace) -> int:
             "writing it takes a while and makes a large file.\n"
         )
     progress("Writing result tabs", 0.9)
+    locked = _locked_message(out)  # opened while the month-end was computed
+    if locked:
+        sys.stderr.write(f"error: {locked}\n")
+        return 1
     try:
         app.write_result_workbook(result, tabs, out)
     except OutputError as e:

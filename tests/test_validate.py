@@ -535,3 +535,15 @@ def test_big_bom_in_memory_is_fast_enough() -> None:
     }
     inputs, findings = parse_inputs(sheets)
     assert findings == [] and len(inputs.bom) == n - 100
+
+
+def test_far_out_effectivity_dates_mean_no_limit(tmp_path: Path) -> None:
+    """SAP's 9999-12-31 "valid to" (beyond what datetime64[ns] holds) reads as a blank date."""
+    sheets = tidy()
+    sheets["BOM"] = [
+        ["Parent", "Component", "Qty Per", "Effective From", "Effective To"],
+        ["KB", "DM", 19, "0001-01-01", dt.datetime(9999, 12, 31)],
+    ]
+    inputs, findings = run(tmp_path, sheets)
+    assert errors(findings) == []
+    assert inputs.bom[["effective_from", "effective_to"]].isna().all().all()

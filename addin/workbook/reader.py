@@ -134,7 +134,13 @@ def _sniff(path: Path) -> tuple[bytes, list[Finding]]:
         with path.open("rb") as fh:
             head = fh.read(8)
     except OSError as exc:
-        return b"", [_file_error("file unreadable", f"cannot open {path.name}: {exc.strerror}")]
+        return b"", [
+            _file_error(
+                "file unreadable",
+                f"cannot open {path.name}: {exc.strerror or exc}; check that you may read it "
+                "and that no other program holds it locked, then run again",
+            )
+        ]
     return head, []
 
 
@@ -219,6 +225,16 @@ def _check_package(zf: zipfile.ZipFile, name: str, suffix: str) -> list[Finding]
                     f" times (limit {MAX_RATIO}); refused as a possible zip bomb",
                 )
             ]
+    for i in infos:
+        if i.filename.lower().endswith(_XML_SUFFIXES) and not _safe_prolog(zf, i):
+            return [
+                _file_error(
+                    "unsafe file",
+                    f"{name}: part {i.filename} declares a DOCTYPE (XML entities), which Excel "
+                    "never writes; refused as unsafe to open. Open the file in Excel, save it "
+                    "as .xlsx, and run again",
+                )
+            ]
     names = {i.filename for i in infos}
     if "xl/workbook.xml" in names:
         return []
@@ -239,6 +255,35 @@ def _check_package(zf: zipfile.ZipFile, name: str, suffix: str) -> list[Finding]
             f"{SAVE_AS_XLSX}",
         )
     ]
+
+
+_XML_SUFFIXES = (".xml", ".rels", ".vml")
+_PROLOG_BYTES = 64 * 1024
+_PROLOG_SKIP = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->)", re.S)
+
+
+def _safe_prolog(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """False when the XML part's prolog holds a DOCTYPE (the door to external entities and
+    "billion laughs" expansion) or does not reach the root element within 64 KiB. Only the
+    prolog is read: a DOCTYPE can appear nowhere else."""
+    try:
+        with zf.open(info) as fh:
+            head = fh.read(_PROLOG_BYTES)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+        return True  # damaged parts are reported when the workbook is read
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with a byte order mark
+        head = head.decode("utf-16", "replace").encode("utf-8", "replace")
+    elif head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    pos = 0
+    while m := _PROLOG_SKIP.match(head, pos):
+        if m.end() == pos:
+            break
+        pos = m.end()
+    rest = head[pos:].lstrip()
+    if not rest:
+        return len(head) < _PROLOG_BYTES  # an empty part is harmless; an endless prolog is not
+    return not rest[:9].upper().startswith(b"<!DOCTYPE")
 
 
 # ---------------------------------------------------------------------------------------------

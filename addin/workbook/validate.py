@@ -76,6 +76,8 @@ MAX_ABS_NUMBER = 1e12  # larger numbers are taken as typing or unit mistakes
 FIRST_SERIAL = 32874  # Excel serial of 1990-01-01: smaller numbers are not taken as dates
 LAST_SERIAL = 73415  # Excel serial of 2100-12-31
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)  # serial 0 in Excel's 1900 date system
+FIRST_DATE = dt.date(1900, 1, 1)  # typed dates outside these are refused (or, for effectivity,
+LAST_DATE = dt.date(2261, 12, 31)  # read as blank): beyond them no datetime64[ns] holds them
 MAX_FINDINGS_PER_RULE = 50
 HEADER_CUTOFF = 0.75  # difflib ratio from which an unknown header is taken as a misspelling
 
@@ -264,7 +266,7 @@ def _scalar(v: object, col: Column) -> tuple[object, str | None]:
         return None, f'is "{_text(v)}"; type Yes or No'
     if kind in (Kind.NUMBER, Kind.PERCENT):
         return _scalar_number(v, col)
-    return _scalar_date(v)
+    return _scalar_date(v, col)
 
 
 def _scalar_number(v: object, col: Column) -> tuple[object, str | None]:
@@ -275,6 +277,8 @@ def _scalar_number(v: object, col: Column) -> tuple[object, str | None]:
         return float(v), None
     if isinstance(v, (dt.date, dt.datetime)):
         return None, f"is a date ({v:%Y-%m-%d}), not a number; type {what}"
+    if isinstance(v, (dt.time, dt.timedelta)):
+        return None, f"is a time ({_time_text(v)}), not a number; type {what}"
     if isinstance(v, str):
         x = number_from_text(v, percent=col.kind is Kind.PERCENT)
         if x is not None:
@@ -285,12 +289,34 @@ def _scalar_number(v: object, col: Column) -> tuple[object, str | None]:
     return None, f"is {v!r}, not a number; type {what}"
 
 
-def _scalar_date(v: object) -> tuple[object, str | None]:
+def _time_text(v: object) -> str:
+    if isinstance(v, dt.timedelta):
+        minutes = int(v.total_seconds() // 60)
+        return f"{minutes // 60}:{minutes % 60:02d}"
+    return f"{v:%H:%M}" if isinstance(v, dt.time) else str(v)
+
+
+def _date_in_range(d: dt.date, col: Column | None) -> tuple[object, str | None]:
+    """A calendar date as a day Timestamp, or why it is refused (outside FIRST_DATE..LAST_DATE).
+
+    An effectivity date far out (SAP's 9999-12-31 "no end", or 0001-01-01 "always") means the
+    same as a blank cell and is read as blank; elsewhere it is a typing mistake."""
+    if isinstance(d, dt.datetime):
+        d = d.date()
+    if FIRST_DATE <= d <= LAST_DATE:
+        return pd.Timestamp(d.year, d.month, d.day), None
+    if col is not None and col.name in ("Effective From", "Effective To"):
+        return None, None
+    return None, (
+        f"is {d.isoformat()}, a date outside {FIRST_DATE.year} to {LAST_DATE.year}; "
+        "type a date such as 2026-10-31"
+    )
+
+
+def _scalar_date(v: object, col: Column | None = None) -> tuple[object, str | None]:
     hint = "type a date such as 2026-10-31"
-    if isinstance(v, dt.datetime):
-        return pd.Timestamp(v).normalize(), None
-    if isinstance(v, dt.date):
-        return pd.Timestamp(v), None
+    if isinstance(v, (dt.date, dt.datetime)):  # a datetime's time of day is dropped
+        return _date_in_range(v, col)
     if isinstance(v, bool):
         return None, f"is {'TRUE' if v else 'FALSE'}, not a date; {hint}"
     if isinstance(v, (int, float)):
@@ -300,9 +326,12 @@ def _scalar_date(v: object) -> tuple[object, str | None]:
     if isinstance(v, str):
         s = v.strip()
         try:
-            return pd.Timestamp(dt.datetime.fromisoformat(s)).normalize(), None
+            parsed = dt.datetime.fromisoformat(s)
         except ValueError:
             return None, f'is "{s}", not a date; {hint} (or as an Excel date)'
+        return _date_in_range(parsed, col)
+    if isinstance(v, (dt.time, dt.timedelta)):
+        return None, f"is a time ({_time_text(v)}) with no date; {hint}"
     return None, f"is {v!r}, not a date; {hint}"
 
 
@@ -363,6 +392,19 @@ def _locate(sr: SheetRows, spec: SheetSpec, report: _Report) -> _Table | None:
     columns: dict[str, int] = {}
     unknown: list[tuple[int, str]] = []
     for j, v in enumerate(header):
+        rc = (header_row, first_col + j)
+        if rc in sr.error_cells or rc in sr.uncached_formulas:
+            what = (
+                f"is {sr.error_cells[rc]} (an Excel error)"
+                if rc in sr.error_cells
+                else "is a formula with no saved value"
+            )
+            report.error(
+                "bad header",
+                f"the header cell {what}; type the column name there",
+                sr.name,
+                f"{column_letters(rc[1])}{header_row}",
+            )
         if _is_blank(v):
             continue
         col = by_key.get(normalize_name(_text(v)))

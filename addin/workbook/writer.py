@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import glob
 import math
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import xlsxwriter
+import xlsxwriter.exceptions
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from addin.workbook.tabs import NUMBER_FORMATS, Formula, Tab
@@ -31,23 +34,103 @@ class OutputError(OSError):
     """The result file could not be written; the message says why and what to do."""
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` then move tmp over ``path``; on any failure remove tmp, keep path."""
+TEMP_SUFFIX = ".tmp.xlsx"
+
+
+def temp_pattern(path: Path) -> str:
+    """The glob of ``atomic_write``'s temporary files for ``path``: hidden, ``.tmp.xlsx``."""
+    return f".{glob.escape(Path(path).stem)}.*{TEMP_SUFFIX}"
+
+
+def lock_file(path: Path) -> Path | None:
+    """The lock file Excel or LibreOffice keeps beside ``path`` while it is open, if any.
+
+    Excel: ``~$NAME.xlsx`` (for longer names the first two characters of NAME are replaced);
+    LibreOffice: ``.~lock.NAME.xlsx#``.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.xlsx", dir=path.parent)
+    name = path.name
+    for candidate in (f"~${name}", f"~${name[2:]}", f".~lock.{name}#"):
+        lock = path.with_name(candidate)
+        if lock.is_file():
+            return lock
+    return None
+
+
+def remove_stale_temps(path: Path, older_than: float) -> list[Path]:
+    """Delete temporary files an earlier, killed run left beside ``path`` (modified before
+    ``older_than``, a ``time.time()``); returns those removed. A concurrent run's newer
+    temporary file is left alone."""
+    removed = []
+    folder = Path(path).parent
+    if not folder.is_dir():
+        return removed
+    for tmp in folder.glob(temp_pattern(path)):
+        try:
+            if tmp.is_file() and tmp.stat().st_mtime < older_than:
+                tmp.unlink()
+                removed.append(tmp)
+        except OSError:
+            continue
+    return removed
+
+
+def _file_mode(path: Path) -> int:
+    """The mode the results file gets: the old file's, else 0o666 less the umask (mkstemp
+    would leave 0o600, which colleagues on a shared folder could not open)."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` then move tmp over ``path``; on any failure remove tmp, keep path.
+
+    The temporary file is hidden (``.<stem>.<random>.tmp.xlsx``) in the target folder, so the
+    move is a rename on the same file system: a crash or kill at any moment leaves either the
+    old file or the new one. Errors of the file system come back as :class:`OutputError`.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{path.stem}.", suffix=TEMP_SUFFIX, dir=path.parent
+        )
+    except OSError as e:
+        raise OutputError(
+            f"cannot create a file in {path.parent} ({e.strerror or e}); choose a folder you "
+            "can write to with --out"
+        ) from e
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        write(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
+        try:
+            write(tmp)
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.chmod(tmp, _file_mode(path))
+        except OutputError:
+            raise
+        except (OSError, xlsxwriter.exceptions.FileCreateError) as e:
+            reason = getattr(e, "strerror", None) or str(e)
+            raise OutputError(
+                f"cannot write {path.name} ({reason}); free some disk space or choose another "
+                "folder with --out. The previous results file, if any, is unchanged"
+            ) from e
         try:
             os.replace(tmp, path)
         except PermissionError as e:
             raise OutputError(
                 f"{path.name} is open or locked by another program (Excel?). Close it and run "
                 "again, or choose another output file with --out."
+            ) from e
+        except OSError as e:
+            raise OutputError(
+                f"cannot replace {path.name} ({e.strerror or e}); close any program using it "
+                "and run again, or choose another output file with --out"
             ) from e
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -311,4 +394,13 @@ def _escape(text: str) -> str:
     return text.replace("&", "&&")
 
 
-__all__ = ["EXCEL_MAX_ROWS", "OutputError", "atomic_write", "write_tabs", "xl_rowcol_to_cell"]
+__all__ = [
+    "EXCEL_MAX_ROWS",
+    "OutputError",
+    "atomic_write",
+    "lock_file",
+    "remove_stale_temps",
+    "temp_pattern",
+    "write_tabs",
+    "xl_rowcol_to_cell",
+]

@@ -1,0 +1,218 @@
+"""Hostile files: XML entities (XXE, billion laughs), zip bombs, formula-looking text, and the
+CSV journal export's formula neutralising. Each refusal is a clear finding, fast, no traceback.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from result_books import read_table
+
+from addin.cli import main
+from addin.excel.macros import csv_cell
+from addin.workbook import reader
+from addin.workbook.reader import read_workbook
+from tests.workbooks import save, tidy
+
+SECRET = "TOPSECRET-4711"
+BILLION_LAUGHS = (
+    '<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">'
+    + "".join(f'<!ENTITY {chr(98 + i)} "{f"&{chr(97 + i)};" * 10}">' for i in range(9))
+    + "]>"
+)
+
+
+def _xxe(folder: Path) -> str:
+    secret = folder / "secret.txt"
+    secret.write_text(SECRET)
+    return f'<!DOCTYPE x [<!ENTITY e SYSTEM "file://{secret}">]>'
+
+
+def hostile(folder: Path, name: str, doctype: str, ref: str, part: str) -> Path:
+    """The tidy workbook with ``doctype`` put before the root of ``part`` and the text
+    "Keyboard" (or, in workbook.xml, the sheet name "BOM") replaced by ``ref``."""
+    src = save(folder / "src.xlsx", tidy())
+    out = folder / name
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == part:
+                text = data.decode()
+                decl = re.match(r"<\?xml[^>]*\?>", text)
+                cut = decl.end() if decl else 0
+                text = text[:cut] + doctype + text[cut:]
+                text = text.replace(">Keyboard<", f">{ref}<").replace('name="BOM"', f'name="{ref}"')
+                data = text.encode()
+            zout.writestr(info, data)
+    return out
+
+
+SHEET = "xl/worksheets/sheet2.xml"  # Standard Costs, where "Keyboard" is
+CASES = [
+    ("xxe-in-sheet", "xxe", SHEET),
+    ("xxe-in-workbook-part", "xxe", "xl/workbook.xml"),
+    ("billion-laughs-in-sheet", "lol", SHEET),
+    ("billion-laughs-in-workbook-part", "lol", "xl/workbook.xml"),
+]
+
+
+def _doctype(kind: str, folder: Path) -> tuple[str, str]:
+    return (_xxe(folder), "&e;") if kind == "xxe" else (BILLION_LAUGHS, "&j;")
+
+
+@pytest.mark.parametrize(("kind", "part"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_entity_attacks_are_refused_through_the_cli(tmp_path: Path, capsys, kind, part) -> None:
+    doctype, ref = _doctype(kind, tmp_path)
+    path = hostile(tmp_path, "evil.xlsx", doctype, ref, part)
+    before = path.read_bytes()
+    t0 = time.perf_counter()
+    assert main(["run", str(path), "--out", str(tmp_path / "r.xlsx"), "--quiet"]) == 1
+    assert time.perf_counter() - t0 < 10
+    err = capsys.readouterr().err
+    assert f"evil.xlsx: part {part} declares a DOCTYPE (XML entities)" in err
+    assert "refused as unsafe to open" in err and "Traceback" not in err
+    assert SECRET not in err
+    assert path.read_bytes() == before and not (tmp_path / "r.xlsx").exists()
+
+
+@pytest.mark.parametrize(("kind", "part"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_without_the_doctype_rule_nothing_is_resolved_either(
+    tmp_path: Path, monkeypatch, kind, part
+) -> None:
+    """Defence in depth: python-calamine (quick-xml) and ElementTree (expat) do not resolve
+    external entities nor expand billions of them; the read fails or drops the text, fast."""
+    monkeypatch.setattr(reader, "_safe_prolog", lambda zf, info: True)
+    doctype, ref = _doctype(kind, tmp_path)
+    path = hostile(tmp_path, "evil.xlsx", doctype, ref, part)
+    t0 = time.perf_counter()
+    sheets, findings = read_workbook(path)
+    assert time.perf_counter() - t0 < 10
+    values = repr([s.rows for s in sheets.values()]) + repr(findings)
+    assert SECRET not in values
+    assert "a" * 1000 not in values
+
+
+def test_doctype_after_a_long_comment_is_still_found(tmp_path: Path) -> None:
+    doctype = "<!-- " + "padding " * 2000 + "-->" + BILLION_LAUGHS
+    path = hostile(tmp_path, "evil.xlsx", doctype, "&j;", SHEET)
+    (finding,) = read_workbook(path)[1]
+    assert "declares a DOCTYPE" in finding.message
+
+
+def test_ordinary_xml_declarations_and_comments_are_fine(tmp_path: Path) -> None:
+    path = hostile(tmp_path, "ok.xlsx", "<!-- written by a tool --><?pi x?>", "Keyboard", SHEET)
+    sheets, findings = read_workbook(path)
+    assert findings == [] and sheets["Standard Costs"].rows[1][1] == "Keyboard"
+
+
+# --- zip bombs ----------------------------------------------------------------------------------
+
+
+def test_zip_bomb_is_refused_through_the_cli(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/workbook.xml", "<workbook/>")
+        zf.writestr("xl/worksheets/sheet1.xml", b"\0" * (24 * 1024**2))  # 24 MiB in ~24 KiB
+    assert main(["run", str(path), "--out", str(tmp_path / "r.xlsx"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "part xl/worksheets/sheet1.xml expands" in err and "possible zip bomb" in err
+    assert "Traceback" not in err
+
+
+def test_declared_total_size_and_part_count_limits(tmp_path: Path, monkeypatch) -> None:
+    path = save(tmp_path / "book.xlsx", tidy())
+    monkeypatch.setattr(reader, "MAX_PARTS", 5)
+    (finding,) = read_workbook(path)[1]
+    assert "parts; refused as unsafe to open" in finding.message
+    monkeypatch.setattr(reader, "MAX_PARTS", 20_000)
+    monkeypatch.setattr(reader, "MAX_UNCOMPRESSED_BYTES", 10_000)
+    (finding,) = read_workbook(path)[1]
+    assert "would expand to" in finding.message and "refused as unsafe" in finding.message
+
+
+# --- cell contents are never evaluated -----------------------------------------------------------
+
+FORMULA_TEXTS = ["=cmd|' /C calc'!A0", "=1+1", "+SUM(1,2)", "@SUM(1)", '=HYPERLINK("http://x")']
+
+
+def _text_cells_book(path: Path) -> Path:
+    """Formula-looking text stored as TEXT (what a ' prefix in Excel gives)."""
+    save(path, tidy())
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Standard Costs"]
+    ws["B2"] = FORMULA_TEXTS[0]
+    ws["B2"].data_type = "s"
+    ws = wb["Purchases"]
+    ws["E1"] = "Reference"
+    ws["E2"] = FORMULA_TEXTS[1]
+    ws["E2"].data_type = "s"
+    wb.save(path)
+    return path
+
+
+def test_formula_looking_text_is_read_as_text(tmp_path: Path) -> None:
+    path = _text_cells_book(tmp_path / "b.xlsx")
+    sheets, findings = read_workbook(path)
+    assert findings == []
+    assert sheets["Standard Costs"].rows[1][1] == "=cmd|' /C calc'!A0"
+    assert sheets["Purchases"].rows[1][4] == "=1+1"
+    assert not sheets["Purchases"].uncached_formulas  # a text cell, not a formula
+
+
+def test_formula_looking_text_goes_to_the_results_as_text(tmp_path: Path) -> None:
+    path = _text_cells_book(tmp_path / "b.xlsx")
+    out = tmp_path / "r.xlsx"
+    assert main(["run", str(path), "--out", str(out), "--quiet"]) == 0
+    with zipfile.ZipFile(out) as zf:
+        xml = b"".join(zf.read(n) for n in zf.namelist() if n.endswith(".xml"))
+    assert not re.search(rb"<f>[^<]*cmd\|", xml) and not re.search(rb"<f>1\+1</f>", xml)
+    purchases = [r for r in read_table(out, "Journal") if r["Reference"]]
+    assert any("=1+1" in str(r["Reference"]) for r in purchases)
+    rollup = openpyxl.load_workbook(out)["Cost Rollup"]
+    texts = [c.value for row in rollup.iter_rows() for c in row if isinstance(c.value, str)]
+    assert "=cmd|' /C calc'!A0" in texts  # a string cell (openpyxl would show a formula too)
+    cell = next(c for row in rollup.iter_rows() for c in row if c.value == FORMULA_TEXTS[0])
+    assert cell.data_type == "s"
+
+
+def test_formula_text_in_a_number_cell_is_not_evaluated(tmp_path: Path, capsys) -> None:
+    path = save(tmp_path / "b.xlsx", tidy())
+    wb = openpyxl.load_workbook(path)
+    wb["Purchases"]["C2"] = "=1+1"
+    wb["Purchases"]["C2"].data_type = "s"
+    wb.save(path)
+    assert main(["run", str(path), "--out", str(tmp_path / "r.xlsx"), "--quiet"]) == 1
+    assert 'Purchases!C2: Quantity is "=1+1", not a number' in capsys.readouterr().err
+
+
+# --- the CSV journal export ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [*FORMULA_TEXTS, "-2+3", "\t=1+1", "\r=1+1", "-", "@", "=", "+"],
+    ids=lambda t: repr(t)[1:-1] or "empty",
+)
+def test_csv_neutralises_text_a_spreadsheet_would_run(text: str) -> None:
+    assert csv_cell(text) == "'" + text
+
+
+@pytest.mark.parametrize(
+    ("value", "money", "expected"),
+    [
+        (-12.5, True, "-12.50"),  # a negative amount stays a number
+        (1234.0, True, "1234.00"),
+        (-3.0, False, "-3"),
+        ("Purchase: 2026-10-02", False, "Purchase: 2026-10-02"),
+        ("1300", False, "1300"),
+        (" =1+1", False, " =1+1"),  # a leading space: no spreadsheet runs it
+        (None, False, ""),
+    ],
+)
+def test_csv_leaves_ordinary_values_alone(value, money, expected) -> None:
+    assert csv_cell(value, money) == expected
