@@ -385,3 +385,20 @@ def test_opening_balances_roll_forward():
     assert tb.loc["FG", "closing_cents"] == 6 * 31 * 100
     assert tb.loc["MIP", "closing_cents"] == 500 * 100
     assert np.isclose(r.inventory.set_index("item").loc["KB", "ending_qty"], 6)
+
+
+def test_opening_balance_in_the_wrong_account_is_carried_where_the_trigger_keeps_it():
+    inputs = make_inputs(
+        "purchase+sale",
+        items=[
+            {"item": "DM", "item_type": "Raw", "material": 1.0},
+            {"item": "KB", "item_type": "Finished", "conversion": 12.0},
+        ],
+        bom=[{"parent": "KB", "component": "DM", "qty_per": 19}],
+        opening=[{"item": "KB", "account": "FG", "quantity": 10}],
+    )
+    r = run_month_end(inputs)
+    tb = r.trial_balance.set_index("role")
+    assert tb.loc["MIP", "opening_cents"] == 10 * 19 * 100  # V2 carries finished units in MIP at DM
+    assert tb.loc["FG", "opening_cents"] == 0
+    assert [f.item for f in r.findings if f.check == "opening balance account"] == ["KB"]

@@ -480,6 +480,23 @@ class _Run:
                     "Opening Balances",
                 )
             )
+        moved = carried & (ob["account"].to_numpy() != role)
+        for item, given, used in zip(
+            ob["item"].to_numpy()[moved], ob["account"].to_numpy()[moved], role[moved], strict=True
+        ):
+            basis = "material standard" if used == "MIP" and given == "FG" else "standard"
+            self.findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "opening balance account",
+                    f"{item}: opening balance given in {given}, but under the "
+                    f"'{self.trigger.value}' trigger it is carried in {used} at its {basis}; "
+                    f"it was opened in {used}. Check the account on Opening Balances.",
+                    "Opening Balances",
+                    "",
+                    str(item),
+                )
+            )
         q = ob["quantity"].to_numpy(np.float64)[carried]
         return self.post(
             self.start,
