@@ -137,7 +137,8 @@ def test_result_tab_layout_matches_the_file_writer(demo_book: FakeBook) -> None:
     s = demo_book.sheets["Summary"]
     assert s.range("A4").value == "Key figures"
     assert s.range("A5:B5").value == ["Figure", "Value"]
-    assert len(s.charts) == 1
+    assert len(s.charts) == 2  # variances by type, and the largest by item
+    assert [c.chart_type for c in s.charts._items] == ["column_clustered", "bar_clustered"]
 
 
 def test_each_table_is_written_in_bulk(demo_book: FakeBook) -> None:

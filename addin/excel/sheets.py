@@ -207,16 +207,18 @@ def write_tab(book: xw.Book, tab: Tab) -> xw.Sheet:
         _write_table(book, sheet, tab)
     if tab.blocks:
         spans = _write_blocks(sheet, tab)
-        for spec in tab.charts:
+        for k, spec in enumerate(tab.charts):
             first, last = spans[spec.block]
+            if last < first:
+                continue  # nothing to draw
             with unsupported_skipped():
-                anchor = sheet.range((Tab.HEADER_ROW + 1, 8))
+                anchor = sheet.range((Tab.HEADER_ROW + 1 + 17 * k, 8))
                 sheet.charts.add(
                     anchor.left,
                     anchor.top,
                     560,
                     300,
-                    chart_type="column_clustered",
+                    chart_type="bar_clustered" if spec.kind == "bar" else "column_clustered",
                     source=sheet.range((first, 1), (last, spec.value_column + 1)),
                 )
     return sheet

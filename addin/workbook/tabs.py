@@ -77,6 +77,8 @@ class Chart:
     title: str
     block: int  # index into Tab.blocks
     value_column: int
+    kind: str = "column"  # Excel chart type: "column" or "bar"
+    category_column: int = 0
 
 
 @dataclass(frozen=True)
@@ -548,8 +550,32 @@ def summary_tab(
         "Summary",
         f"{company}: backflush month-end summary",
         sub,
-        blocks=(key, ledger, variances, checks),
-        charts=(Chart("Variances by type (positive = unfavourable)", 2, 1),),
+        blocks=(key, ledger, variances, checks, top_items_block(r, vt)),
+        charts=(
+            Chart("Variances by type (positive = unfavourable)", 2, 1),
+            Chart("Largest variances by item", 4, 1, kind="bar"),
+        ),
+    )
+
+
+def top_items_block(r: MonthEndResult, vt: Tab, n: int = 10) -> Block:
+    """The items with the largest variances (absolute), each a SUMIFS over the Variances tab."""
+    v = r.variances[r.variances["item"] != ""]
+    g = v.groupby(["item", "type"], as_index=False)["amount_cents"].sum()
+    g = g[g["amount_cents"] != 0]
+    g = g.reindex(g["amount_cents"].abs().sort_values(ascending=False).index).head(n)
+    rows: list[tuple[object, ...]] = []
+    for item, vtype, cents in zip(g["item"], g["type"], g["amount_cents"], strict=True):
+        label = f"{item} ({vtype})"
+        formula = (
+            f'=SUMIFS({vt.ref("Amount")},{vt.ref("Item")},"{item}",{vt.ref("Type")},"{vtype}")'
+        )
+        rows.append((label, Formula(formula, int(cents) / 100), item, vtype))
+    return Block(
+        "Largest variances by item",
+        ("Item and type", "Amount", "Item", "Type"),
+        rows,
+        ("text", "money", "text", "text"),
     )
 
 

@@ -357,13 +357,21 @@ def write_tabs(
             if tab.columns:
                 _write_table(wb, ws, tab, fmt)
             spans = _write_blocks(wb, ws, tab, fmt) if tab.blocks else []
-            for chart_spec in tab.charts:
+            for k, chart_spec in enumerate(tab.charts):
                 first, last, ncols = spans[chart_spec.block]
-                chart = wb.add_chart({"type": "column"})
+                if last < first:
+                    continue  # nothing to draw
+                chart = wb.add_chart({"type": chart_spec.kind})
                 chart.add_series(
                     {
                         "name": chart_spec.title,
-                        "categories": [tab.name, first, 0, last, 0],
+                        "categories": [
+                            tab.name,
+                            first,
+                            chart_spec.category_column,
+                            last,
+                            chart_spec.category_column,
+                        ],
                         "values": [
                             tab.name,
                             first,
@@ -377,9 +385,14 @@ def write_tabs(
                 )
                 chart.set_title({"name": chart_spec.title, "name_font": {"size": 11}})
                 chart.set_legend({"none": True})
-                chart.set_y_axis({"num_format": "#,##0", "major_gridlines": {"visible": True}})
+                axis = {"num_format": "#,##0", "major_gridlines": {"visible": True}}
+                if chart_spec.kind == "bar":  # values across, item labels kept clear of bars
+                    chart.set_x_axis(axis)
+                    chart.set_y_axis({"label_position": "low", "reverse": True})
+                else:
+                    chart.set_y_axis(axis)
                 chart.set_size({"width": 560, "height": 300})
-                ws.insert_chart(Tab.HEADER_ROW, 7, chart)
+                ws.insert_chart(Tab.HEADER_ROW + 17 * k, 7, chart)
             ws.set_landscape()
             ws.set_paper(9)
             ws.fit_to_pages(1, 0)
