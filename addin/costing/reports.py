@@ -116,23 +116,52 @@ def inventory(run: _Run, opening: pd.DataFrame, postings: pd.DataFrame) -> pd.Da
     """Roll-forward per stocked item and account: quantities and values (cents)."""
     from addin.costing.engine import CLOSE, COUNT, STOCK_ROLES, UNITEMIZED
 
+    # one slot per (account, item) pair: bincounts over category codes, no string grouping
+    n_items = len(postings["item"].cat.categories)
+    roles = list(postings["role"].cat.categories)
+
+    def slots(frame: pd.DataFrame) -> np.ndarray:
+        role = frame["role"].cat.codes.to_numpy().astype(np.int64)
+        return role * n_items + frame["item"].cat.codes.to_numpy().astype(np.int64)
+
+    size = len(roles) * n_items
+
+    def total(frame: pd.DataFrame, column: str) -> np.ndarray:
+        return np.bincount(slots(frame), weights=frame[column].to_numpy(np.float64), minlength=size)
+
     stock = postings[postings["role"].isin(STOCK_ROLES)]
-    key = ["role", "item"]
-    op = opening.groupby(key)[["quantity", "cents"]].sum()
+    opening = opening[opening["role"].isin(STOCK_ROLES)]
     flows = stock[~stock["event"].isin([COUNT, CLOSE])]
-    inflow = flows[flows["quantity"] > 0].groupby(key)[["quantity", "cents"]].sum()
-    outflow = flows[flows["quantity"] < 0].groupby(key)[["quantity", "cents"]].sum()
-    other = (
-        stock[(stock["quantity"] == 0) & ~stock["event"].isin([COUNT])].groupby(key)["cents"].sum()
+    ins = flows[flows["quantity"] > 0]
+    outs = flows[flows["quantity"] < 0]
+    others = stock[(stock["quantity"] == 0) & (stock["event"] != COUNT)]
+    counted = stock[stock["event"] == COUNT]
+    used = np.zeros(size, dtype=bool)
+    for frame in (opening, stock):
+        used[slots(frame)] = True
+    slot = np.flatnonzero(used)
+    measures = {
+        "opening_qty": total(opening, "quantity"),
+        "in_qty": total(ins, "quantity"),
+        "out_qty": -total(outs, "quantity"),
+    }
+    cents = {
+        "opening_cents": total(opening, "cents"),
+        "in_cents": total(ins, "cents"),
+        "out_cents": -total(outs, "cents"),
+        "count_cents": total(counted, "cents"),
+        "other_cents": total(others, "cents"),
+    }
+    categories = postings["item"].cat.categories.to_numpy()
+    inv = pd.DataFrame(
+        {
+            "role": np.asarray(roles, dtype=object)[slot // n_items],
+            "item": categories[slot % n_items],
+            **{k: v[slot] for k, v in measures.items()},
+        }
     )
-    count = stock[stock["event"] == COUNT].groupby(key)[["quantity", "cents"]].sum()
-    idx = op.index.union(inflow.index).union(outflow.index).union(other.index).union(count.index)
-    inv = pd.DataFrame(index=idx)
-    inv["opening_qty"] = op["quantity"].reindex(idx, fill_value=0.0)
-    inv["in_qty"] = inflow["quantity"].reindex(idx, fill_value=0.0)
-    inv["out_qty"] = -outflow["quantity"].reindex(idx, fill_value=0.0)
     inv["book_qty"] = inv["opening_qty"] + inv["in_qty"] - inv["out_qty"]
-    inv = inv.reset_index()
+    key = ["role", "item"]
     ct = getattr(run, "count_table", None)
     if ct is not None and len(ct):
         c = ct.set_index(["role", "item"])
@@ -151,14 +180,8 @@ def inventory(run: _Run, opening: pd.DataFrame, postings: pd.DataFrame) -> pd.Da
     pos[real.to_numpy()] = run.index.positions(inv.loc[real, "item"])
     inv["standard"] = np.where(pos >= 0, run.unit_value[pos], np.nan)
     inv.loc[~real, ["opening_qty", "in_qty", "out_qty", "book_qty", "ending_qty"]] = 0.0
-    inv["opening_cents"] = (
-        op["cents"].reindex(pd.MultiIndex.from_frame(inv[key]), fill_value=0).to_numpy(np.int64)
-    )
-    mi = pd.MultiIndex.from_frame(inv[key])
-    inv["in_cents"] = inflow["cents"].reindex(mi, fill_value=0).to_numpy(np.int64)
-    inv["out_cents"] = (-outflow["cents"]).reindex(mi, fill_value=0).to_numpy(np.int64)
-    inv["count_cents"] = count["cents"].reindex(mi, fill_value=0).to_numpy(np.int64)
-    inv["other_cents"] = other.reindex(mi, fill_value=0).to_numpy(np.int64)
+    for k, v in cents.items():
+        inv[k] = np.rint(v[slot]).astype(np.int64)
     inv["ending_cents"] = (
         inv["opening_cents"]
         + inv["in_cents"]
