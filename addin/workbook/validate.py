@@ -1259,32 +1259,47 @@ def _bom_duplicates(
     edges: np.ndarray,
     report: _Report,
 ) -> None:
-    """Two lines for the same parent and component whose effectivity periods overlap."""
+    """Two lines for the same parent and component whose effectivity periods overlap.
+
+    Vectorised: every pair (a, b), a above b, of lines with the same parent and component is
+    built with one self-merge and tested at once; findings come in the order of a loop over
+    the pairs (groups by first line, then a, then b), the first MAX_FINDINGS_PER_RULE built.
+    """
     idx = np.flatnonzero(edges)
     if not len(idx):
         return
     pairs = pd.DataFrame({"p": parent[idx], "c": component[idx], "k": idx})
     dup = pairs[pairs.duplicated(["p", "c"], keep=False)]
+    if dup.empty:
+        return
+    # Groups numbered in order of their first line (k ascends within dup).
+    left = pd.DataFrame({"g": dup.groupby(["p", "c"], sort=False).ngroup().to_numpy(),
+                         "a": dup["k"].to_numpy()})  # fmt: skip
+    both = left.merge(left.rename(columns={"a": "b"}), on="g")
+    both = both[both["a"].to_numpy() < both["b"].to_numpy()]
+    both = both.sort_values(["g", "a", "b"], kind="stable")
+    a = both["a"].to_numpy()
+    b = both["b"].to_numpy()
     lo = np.datetime64("1700-01-01", "ns")
     hi = np.datetime64("2262-01-01", "ns")
-    for _, group in dup.groupby(["p", "c"], sort=False):
-        ks = group["k"].tolist()
-        for a_pos, a in enumerate(ks):
-            for b in ks[a_pos + 1 :]:
-                a0 = eff_from[a] if not np.isnat(eff_from[a]) else lo
-                a1 = eff_to[a] if not np.isnat(eff_to[a]) else hi
-                b0 = eff_from[b] if not np.isnat(eff_from[b]) else lo
-                b1 = eff_to[b] if not np.isnat(eff_to[b]) else hi
-                if a0 <= b1 and b0 <= a1:
-                    report.error(
-                        "duplicate BOM line",
-                        f"{parent[b]} -> {component[b]} repeats row {int(f.rows[a])} with "
-                        "overlapping effective dates; delete one line or make their dates "
-                        "not overlap",
-                        f.table.sheet,
-                        f.cell("Parent", b),
-                        item=str(parent[b]),
-                    )
+    start = np.where(np.isnat(eff_from), lo, eff_from)
+    stop = np.where(np.isnat(eff_to), hi, eff_to)
+    overlap = np.flatnonzero((start[a] <= stop[b]) & (start[b] <= stop[a]))
+    for j in overlap[:MAX_FINDINGS_PER_RULE].tolist():
+        ka, kb = int(a[j]), int(b[j])
+        report.error(
+            "duplicate BOM line",
+            f"{parent[kb]} -> {component[kb]} repeats row {int(f.rows[ka])} with "
+            "overlapping effective dates; delete one line or make their dates "
+            "not overlap",
+            f.table.sheet,
+            f.cell("Parent", kb),
+            item=str(parent[kb]),
+        )
+    report.skipped(
+        Severity.ERROR, "duplicate BOM line", f.table.sheet, "",
+        len(overlap) - MAX_FINDINGS_PER_RULE,
+    )  # fmt: skip
 
 
 def _bom_cycles(
