@@ -26,6 +26,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter, not_
 
 import numpy as np
 import pandas as pd
@@ -394,12 +395,9 @@ def _locate(sr: SheetRows, spec: SheetSpec, report: _Report) -> _Table | None:
     width = len(header)
     last_col = first_col + width - 1
     n = len(data)
-    if n and any(len(r) != width for r in data):
+    if n and set(map(len, data)) != {width}:
         data = [list(r[:width]) + [None] * (width - len(r)) for r in data]
-    grid = np.empty((n, width), dtype=object)
-    if n and width:
-        grid[:] = data
-    raw = {name: grid[:, ws_col - first_col] for name, ws_col in columns.items()}
+    raw = {name: _column(data, ws_col - first_col) for name, ws_col in columns.items()}
     rows = np.arange(header_row + 1, header_row + 1 + n, dtype=np.int64)
     table = _Table(sr.name, spec, header_row, columns, raw, rows)
 
@@ -417,6 +415,11 @@ def _locate(sr: SheetRows, spec: SheetSpec, report: _Report) -> _Table | None:
             )
             table.special.setdefault(name, {})[r - header_row - 1] = problem
     return table
+
+
+def _column(data: list[list[object]], j: int) -> np.ndarray:
+    """Column ``j`` of equal-length rows as an object array (only the columns read are built)."""
+    return np.fromiter(map(itemgetter(j), data), dtype=object, count=len(data))
 
 
 def _check_merged(
@@ -517,18 +520,17 @@ def _parse_column(t: _Table, col: Column, report: _Report) -> _Parsed:
     return parsed
 
 
+_PLAIN_NUMBER_TYPES = frozenset({float, int, type(None)})
+_TEXT_TYPES = frozenset({str, type(None)})
+
+
 def _parse_numbers(t: _Table, col: Column, arr: np.ndarray, report: _Report) -> _Parsed:
     n = len(arr)
     bad = np.zeros(n, dtype=bool)
     values: np.ndarray | None = None
-    if pd.api.types.infer_dtype(arr, skipna=True) in (
-        "floating",
-        "integer",
-        "mixed-integer-float",
-        "empty",
-    ):
+    if set(map(type, arr.tolist())) <= _PLAIN_NUMBER_TYPES:  # the usual case: floats, blanks
         try:
-            values = pd.to_numeric(pd.Series(arr, dtype=object)).to_numpy(dtype=np.float64)
+            values = np.array(arr.tolist(), dtype=np.float64)  # None -> NaN
         except (ValueError, TypeError, OverflowError):
             values = None
     if values is None:  # slow path: only the cells that are not numbers are parsed one by one
@@ -576,16 +578,23 @@ def _parse_numbers(t: _Table, col: Column, arr: np.ndarray, report: _Report) -> 
 
 def _parse_text_fast(arr: np.ndarray, col: Column) -> _Parsed | None:
     """A text column holding only strings and blanks (the usual case), without factorising."""
-    if col.kind is not Kind.TEXT or pd.api.types.infer_dtype(arr, skipna=True) != "string":
+    if col.kind is not Kind.TEXT:
         return None
-    stripped = np.empty(len(arr), dtype=object)
-    stripped[:] = [v.strip() if isinstance(v, str) else "" for v in arr]
-    if pd.Series(stripped, dtype=object).isin(EXCEL_ERRORS).any():
+    cells = arr.tolist()
+    types = set(map(type, cells))
+    if str not in types or not types <= _TEXT_TYPES:
+        return None
+    if type(None) in types:
+        cells = [v.strip() if v is not None else "" for v in cells]
+    else:
+        cells = list(map(str.strip, cells))
+    if not EXCEL_ERRORS.isdisjoint(cells):
         return None  # the general path words the Excel-error findings
-    blank = stripped == ""
-    if blank.any() and col.default is not None:
+    stripped = np.fromiter(cells, dtype=object, count=len(cells))
+    blank = np.fromiter(map(not_, cells), dtype=bool, count=len(cells))
+    if col.default is not None and blank.any():
         stripped[blank] = str(col.default)
-    return _Parsed(stripped, np.asarray(blank, dtype=bool), np.zeros(len(arr), dtype=bool))
+    return _Parsed(stripped, blank, np.zeros(len(arr), dtype=bool))
 
 
 def _parse_by_value(t: _Table, col: Column, arr: np.ndarray, report: _Report) -> _Parsed:
@@ -906,6 +915,11 @@ def _parse_accounts(f: _Frame | None, report: _Report) -> dict[str, Account]:
 class _Items:
     canonical: dict[str, str]  # normalised code -> spelling on Standard Costs
     types: dict[str, str]  # canonical code -> item type
+    numbers: dict[str, int] = field(default_factory=dict)  # canonical code -> 0, 1, 2, ...
+
+    def __post_init__(self) -> None:
+        if not self.numbers:
+            self.numbers = {c: i for i, c in enumerate(self.canonical.values())}
 
 
 def _keys(values: Iterable[object]) -> list[str]:
@@ -958,6 +972,14 @@ def _canonical_items(f: _Frame, report: _Report) -> tuple[_Items, np.ndarray]:
 
 def _map_items(f: _Frame, col: str, items: _Items, report: _Report) -> np.ndarray:
     """Canonical codes for an item column; unknown codes become None (reported once each)."""
+    return _map_item_ids(f, col, items, report)[0]
+
+
+def _map_item_ids(
+    f: _Frame, col: str, items: _Items, report: _Report
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_map_items`, plus each row's item as an int (its row among the canonical items;
+    -1 for none), for grouping by item without hashing the strings again."""
     values = f.values[col]
     ok = ~f.bad[col]
     codes, uniques = pd.factorize(values)
@@ -967,10 +989,14 @@ def _map_items(f: _Frame, col: str, items: _Items, report: _Report) -> np.ndarra
     canon[-1] = None
     out = canon[codes]
     out[~ok] = None
+    number = items.numbers.get
+    u_ids = np.array([number(c, -1) for c in canon[:-1].tolist()] + [-1], dtype=np.int64)
+    ids = u_ids[codes]
+    ids[~ok] = -1
     flag_u = np.array([c != u for c, u in zip(canon[:-1], uniques, strict=True)] + [False])
     idx = np.flatnonzero(flag_u[codes] & ok)
     if not len(idx):
-        return out
+        return out, ids
     letter = f.table.letter(col)
     flagged, first, count = np.unique(codes[idx], return_index=True, return_counts=True)
     for u_code, pos, n in zip(flagged.tolist(), first.tolist(), count.tolist(), strict=True):
@@ -996,7 +1022,7 @@ def _map_items(f: _Frame, col: str, items: _Items, report: _Report) -> np.ndarra
                 item=c,
                 group=letter,
             )
-    return out
+    return out, ids
 
 
 def _type_rule(
@@ -1213,8 +1239,8 @@ def _bom(f: _Frame | None, items: _Items | None, report: _Report) -> pd.DataFram
     if f is None or items is None:
         return _empty(BOM_COLUMNS, _DTYPES)
     sheet = f.table.sheet
-    parent = _map_items(f, "Parent", items, report)
-    component = _map_items(f, "Component", items, report)
+    parent, parent_id = _map_item_ids(f, "Parent", items, report)
+    component, component_id = _map_item_ids(f, "Component", items, report)
     eff_from, eff_to = _date(f, "Effective From"), _date(f, "Effective To")
     usable = ~pd.isna(parent) & ~pd.isna(component)
     self_loop = usable & (parent == component)
@@ -1236,7 +1262,8 @@ def _bom(f: _Frame | None, items: _Items | None, report: _Report) -> pd.DataFram
             item=str(parent[k]),
         )
     edges = usable & ~self_loop
-    _bom_duplicates(f, parent, component, eff_from, eff_to, edges, report)
+    key = parent_id * (len(items.numbers) + 1) + component_id
+    _bom_duplicates(f, parent, component, key, eff_from, eff_to, edges, report)
     _bom_cycles(f, parent, component, edges, report)
     data = {
         "parent": parent,
@@ -1254,12 +1281,14 @@ def _bom_duplicates(
     f: _Frame,
     parent: np.ndarray,
     component: np.ndarray,
+    key: np.ndarray,
     eff_from: np.ndarray,
     eff_to: np.ndarray,
     edges: np.ndarray,
     report: _Report,
 ) -> None:
     """Two lines for the same parent and component whose effectivity periods overlap.
+    ``key`` numbers the (parent, component) pairs (int64; equal pairs, equal keys).
 
     Vectorised: every pair (a, b), a above b, of lines with the same parent and component is
     built with one self-merge and tested at once; findings come in the order of a loop over
@@ -1268,13 +1297,14 @@ def _bom_duplicates(
     idx = np.flatnonzero(edges)
     if not len(idx):
         return
-    pairs = pd.DataFrame({"p": parent[idx], "c": component[idx], "k": idx})
-    dup = pairs[pairs.duplicated(["p", "c"], keep=False)]
-    if dup.empty:
+    keys = pd.Series(key[idx])
+    dup = keys.duplicated(keep=False).to_numpy()
+    if not dup.any():
         return
-    # Groups numbered in order of their first line (k ascends within dup).
-    left = pd.DataFrame({"g": dup.groupby(["p", "c"], sort=False).ngroup().to_numpy(),
-                         "a": dup["k"].to_numpy()})  # fmt: skip
+    # Each group is known by its first line (k ascends), so sorting by it keeps group order.
+    lines = idx[dup]
+    first = pd.Series(lines).groupby(key[lines]).transform("min").to_numpy()
+    left = pd.DataFrame({"g": first, "a": lines})
     both = left.merge(left.rename(columns={"a": "b"}), on="g")
     both = both[both["a"].to_numpy() < both["b"].to_numpy()]
     both = both.sort_values(["g", "a", "b"], kind="stable")
