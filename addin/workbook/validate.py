@@ -26,7 +26,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from operator import itemgetter, not_
+from operator import is_, itemgetter, not_
 
 import numpy as np
 import pandas as pd
@@ -528,9 +528,10 @@ def _parse_numbers(t: _Table, col: Column, arr: np.ndarray, report: _Report) -> 
     n = len(arr)
     bad = np.zeros(n, dtype=bool)
     values: np.ndarray | None = None
-    if set(map(type, arr.tolist())) <= _PLAIN_NUMBER_TYPES:  # the usual case: floats, blanks
+    cells = arr.tolist()
+    if set(map(type, cells)) <= _PLAIN_NUMBER_TYPES:  # the usual case: floats, blanks
         try:
-            values = np.array(arr.tolist(), dtype=np.float64)  # None -> NaN
+            values = np.array(cells, dtype=np.float64)  # None -> NaN
         except (ValueError, TypeError, OverflowError):
             values = None
     if values is None:  # slow path: only the cells that are not numbers are parsed one by one
@@ -584,14 +585,21 @@ def _parse_text_fast(arr: np.ndarray, col: Column) -> _Parsed | None:
     types = set(map(type, cells))
     if str not in types or not types <= _TEXT_TYPES:
         return None
+    n = len(cells)
     if type(None) in types:
-        cells = [v.strip() if v is not None else "" for v in cells]
+        stripped_cells = [v.strip() if v is not None else "" for v in cells]
     else:
-        cells = list(map(str.strip, cells))
-    if not EXCEL_ERRORS.isdisjoint(cells):
+        stripped_cells = list(map(str.strip, cells))
+    if not EXCEL_ERRORS.isdisjoint(stripped_cells):
         return None  # the general path words the Excel-error findings
-    stripped = np.fromiter(cells, dtype=object, count=len(cells))
-    blank = np.fromiter(map(not_, cells), dtype=bool, count=len(cells))
+    if "" in stripped_cells:
+        blank = np.fromiter(map(not_, stripped_cells), dtype=bool, count=n)
+    else:
+        blank = np.zeros(n, dtype=bool)
+    if all(map(is_, stripped_cells, cells)):  # str.strip returns the string itself if unchanged
+        stripped = arr.copy() if blank.any() and col.default is not None else arr
+    else:
+        stripped = np.fromiter(stripped_cells, dtype=object, count=n)
     if col.default is not None and blank.any():
         stripped[blank] = str(col.default)
     return _Parsed(stripped, blank, np.zeros(len(arr), dtype=bool))
