@@ -682,9 +682,15 @@ def _parse_table(t: _Table, report: _Report) -> _Frame:
                     Kind.PERCENT: "type a percentage",
                     Kind.DATE: "type a date such as 2026-10-31",
                 }.get(col.kind, f"type one of: {', '.join(col.choices)}")
-                for i in missing:
-                    p.bad[i] = True
+                p.bad[missing] = True
                 _emit(report, t, name, missing, lambda i, h=hint: ("blank", f"is blank; {h}"))
+    if len(keep) == n:  # no blank rows: the parsed columns are used as they are
+        return _Frame(
+            t,
+            {name: p.values for name, p in parsed.items()},
+            {name: p.bad for name, p in parsed.items()},
+            keep,
+        )
     return _Frame(
         t,
         {name: p.values[keep] for name, p in parsed.items()},
@@ -1140,6 +1146,8 @@ _DTYPES = {
 def _frame(columns: list[str], data: dict[str, np.ndarray], keep: np.ndarray) -> pd.DataFrame:
     if not len(keep):
         return _empty(columns, _DTYPES)
+    if len(keep) == len(data[columns[0]]) and keep[-1] == len(keep) - 1:  # every row, in order
+        return pd.DataFrame({c: data[c] for c in columns})
     return pd.DataFrame({c: data[c][keep] for c in columns}).reset_index(drop=True)
 
 
