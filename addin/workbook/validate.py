@@ -1280,7 +1280,7 @@ def _bom(f: _Frame | None, items: _Items | None, report: _Report) -> pd.DataFram
     edges = usable & ~self_loop
     key = parent_id * (len(items.numbers) + 1) + component_id
     _bom_duplicates(f, parent, component, key, eff_from, eff_to, edges, report)
-    _bom_cycles(f, parent, component, edges, report)
+    _bom_cycles(f, parent, component, parent_id, component_id, edges, report)
     data = {
         "parent": parent,
         "component": component,
@@ -1348,11 +1348,39 @@ def _bom_duplicates(
     )  # fmt: skip
 
 
+_MAX_PRUNE_ROUNDS = 64
+
+
+def _cycle_candidates(
+    idx: np.ndarray, parent_id: np.ndarray, component_id: np.ndarray
+) -> np.ndarray:
+    """The lines of ``idx`` that can be on a cycle: round by round, a line is dropped when its
+    parent is no line's component or its component is no line's parent (on item numbers, so
+    cheap). Every line of every cycle survives; on a sound BOM (a DAG) none does."""
+    src, dst = parent_id[idx], component_id[idx]
+    n = int(max(src.max(), dst.max())) + 1 if len(idx) else 0
+    for _ in range(_MAX_PRUNE_ROUNDS):
+        if not len(idx):
+            break
+        keep = (np.bincount(dst, minlength=n)[src] > 0) & (np.bincount(src, minlength=n)[dst] > 0)
+        if keep.all():
+            break
+        idx, src, dst = idx[keep], src[keep], dst[keep]
+    return idx
+
+
 def _bom_cycles(
-    f: _Frame, parent: np.ndarray, component: np.ndarray, edges: np.ndarray, report: _Report
+    f: _Frame,
+    parent: np.ndarray,
+    component: np.ndarray,
+    parent_id: np.ndarray,
+    component_id: np.ndarray,
+    edges: np.ndarray,
+    report: _Report,
 ) -> None:
     idx = np.flatnonzero(edges)
-    cycles = find_cycles(parent[idx], component[idx])
+    near = _cycle_candidates(idx, parent_id, component_id)
+    cycles = find_cycles(parent[near], component[near])
     if not cycles:
         return
     on_cycle = {n for cyc in cycles for n in cyc}
