@@ -9,8 +9,11 @@ is concerned, and ends with what to do.
 Conventions:
 - Sheet, column and setting names, item codes and choices match case-insensitively with
   surrounding spaces ignored (``contract.normalize_name``).
-- Whole columns are converted at once (numbers via ``pd.to_numeric``; text, dates and choices
-  through their distinct values), so per-cell Python work happens only for bad cells.
+- Whole columns are converted at once, so per-cell Python work happens only for bad cells:
+  only the contract's columns are taken out of the rows; a number column whose cells are all
+  float/int/blank becomes float64 in one ``np.array`` call and a text column of plain strings is
+  stripped with one C-level ``map``; anything else (text in a number column, dates, choices)
+  goes through its distinct values.
 - Dates are day precision: a time of day is dropped. Frames carry ``source_row``, the 1-based
   worksheet row.
 - A rule that fires on very many cells of one column reports the first
