@@ -37,7 +37,7 @@ SAVE_AS_XLSX = "save it as .xlsx (Excel Workbook) and run again"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
-_CHUNK = 16 * 1024**2
+_CHUNK = 1024**2  # small enough to stay in the CPU cache across the scan's byte searches
 
 
 @dataclass(frozen=True)
@@ -380,10 +380,10 @@ def scan_sheet_xml(
 ) -> tuple[dict[tuple[int, int], str], frozenset[tuple[int, int]], bool]:
     """Error cells (``t="e"``) and formula cells without a saved value in one worksheet part.
 
-    A streaming byte-level scan (16 MiB chunks), never a full XML parse: a chunk is only
+    A streaming byte-level scan (1 MiB chunks), never a full XML parse: a chunk is only
     searched with the regexes when a plain byte search finds a quoted ``e`` or a formula
-    element in it, so on a sheet of constants the scan is decompression plus three byte
-    searches (on a 1M-row sheet, about a tenth of calamine's own read). Returns
+    element in it, so on a sheet of constants the scan costs little more than decompressing
+    the part (on a 1M-row sheet, under a tenth of calamine's own read). Returns
     (errors, uncached, complete);
     ``complete`` is False when such a cell had no ``r`` attribute, so its place is unknown.
     """
@@ -408,8 +408,8 @@ def scan_sheet_xml(
                 end = buf.find(b"c>", m.end())
                 v = _V_TEXT.search(buf, m.end(), end if end > 0 else len(buf))
                 errors[rc] = v.group(1).decode("utf-8", "replace").strip() if v else "#ERROR"
-        if formula not in buf:
-            continue  # no formula in the chunk (a plain byte search): nothing uncached
+        if b"f" not in buf or formula not in buf:
+            continue  # no formula in the chunk (a memchr, then a byte search): nothing uncached
         for pattern in patterns:
             for m in pattern.finditer(buf):
                 rc = _cell_at(buf, m.start())
