@@ -16,12 +16,15 @@ from __future__ import annotations
 import gc
 import posixpath
 import re
+import threading
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from addin.costing.model import Finding, Severity
 
@@ -38,6 +41,7 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 _CHUNK = 1024**2  # small enough to stay in the CPU cache across the scan's byte searches
+_READ_BLOCK = 32 * 1024**2  # inflated at once by the scan
 
 
 @dataclass(frozen=True)
@@ -344,23 +348,29 @@ def _no_value_patterns(prefix: bytes) -> tuple[re.Pattern[bytes], re.Pattern[byt
 
 
 def _chunks(zf: zipfile.ZipFile, part: str) -> Iterator[bytes]:
-    """The part's bytes in chunks that each end at a row tag boundary (``row>``)."""
+    """The part's bytes in chunks of about ``_CHUNK`` that each end at a row tag boundary
+    (``row>``; a longer row is one chunk). The part is inflated ``_READ_BLOCK`` at a time: one
+    zlib call each, which runs without the GIL (see :func:`read_workbook`)."""
     carry = b""
     with zf.open(part) as fh:
         while True:
-            data = fh.read(_CHUNK)
+            data = fh.read(max(_READ_BLOCK, _CHUNK))
             if not data:
                 if carry:
                     yield carry
                 return
             buf = carry + data
-            cut = buf.rfind(b"row>")
-            if cut < 0:
-                carry = buf
-                continue
-            cut += 4
-            yield buf[:cut]
-            carry = buf[cut:]
+            start = 0
+            while len(buf) - start > _CHUNK:
+                cut = buf.rfind(b"row>", start, start + _CHUNK)
+                if cut < 0:
+                    cut = buf.find(b"row>", start + _CHUNK)
+                    if cut < 0:
+                        break
+                cut += 4
+                yield buf[start:cut]
+                start = cut
+            carry = buf[start:]
 
 
 def _cell_at(buf: bytes, pos: int) -> tuple[int, int] | None:
@@ -479,52 +489,102 @@ def read_workbook(path: str | Path) -> tuple[dict[str, SheetRows], list[Finding]
             findings = _check_package(zf, path.name, path.suffix.lower())
             if findings:
                 return {}, findings
-            parts = _sheet_parts(zf)
-            extras: dict[str, tuple[dict, frozenset, str | None]] = {}
-            for name, part in parts.items():
-                if part not in zf.NameToInfo:
-                    continue
-                errors, uncached, complete = scan_sheet_xml(zf, part)
-                if not complete:
-                    findings.append(
-                        Finding(
-                            Severity.WARNING,
-                            "unlocated cells",
-                            "some error or formula cells have no cell address in the file; "
-                            "save the workbook in Excel and run again to have them located",
-                            sheet=name,
-                        )
-                    )
-                extras[name] = (errors, uncached, _table_ref(zf, part))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
-        return {}, [
-            _file_error(
-                "corrupt workbook",
-                f"{path.name} is damaged and cannot be read ({exc}); open it in Excel, "
-                "let Excel repair it, save, and run again",
+            parts = {n: p for n, p in _sheet_parts(zf).items() if p in zf.NameToInfo}
+            tables = {name: _table_ref(zf, part) for name, part in parts.items()}
+    except _ZIP_ERRORS as exc:
+        return {}, [_damaged(path, exc)]
+    # The XML scan runs in a thread while calamine reads the values: calamine holds the GIL
+    # while it parses, but the scan's inflating does not need it, so on two cores the
+    # decompression is (mostly) hidden behind calamine's parse.
+    scan = _Background(_scan_parts, path, parts)
+    values, more = _read_values(path)
+    try:
+        scanned = scan.result()
+    except _ZIP_ERRORS as exc:
+        return {}, [_damaged(path, exc)]
+    sheets: dict[str, SheetRows] = {}
+    for name, (_, _, complete) in scanned.items():
+        if not complete:
+            findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "unlocated cells",
+                    "some error or formula cells have no cell address in the file; "
+                    "save the workbook in Excel and run again to have them located",
+                    sheet=name,
+                )
             )
-        ]
-    sheets, more = _read_values(path, extras)
+    for name, rows, merged in values:
+        errors, uncached, _ = scanned.get(name, ({}, frozenset(), True))
+        sheets[name] = SheetRows(
+            name=name,
+            rows=rows,
+            error_cells=errors,
+            uncached_formulas=uncached,
+            table_ref=tables.get(name),
+            merged=merged,
+        )
     return sheets, findings + more
 
 
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, zlib.error)
+
+
+def _damaged(path: Path, exc: BaseException) -> Finding:
+    return _file_error(
+        "corrupt workbook",
+        f"{path.name} is damaged and cannot be read ({exc}); open it in Excel, "
+        "let Excel repair it, save, and run again",
+    )
+
+
+def _scan_parts(
+    path: Path, parts: dict[str, str]
+) -> dict[str, tuple[dict[tuple[int, int], str], frozenset[tuple[int, int]], bool]]:
+    """:func:`scan_sheet_xml` of every worksheet part, on its own handle of the file."""
+    with zipfile.ZipFile(path) as zf:
+        return {name: scan_sheet_xml(zf, part) for name, part in parts.items()}
+
+
+class _Background:
+    """``fn(*args)`` in a daemon thread; :meth:`result` waits and returns it or re-raises."""
+
+    def __init__(self, fn: Callable[..., Any], *args: object) -> None:
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[..., Any], args: tuple[object, ...]) -> None:
+        try:
+            self._value = fn(*args)
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 def _read_values(
-    path: Path, extras: dict[str, tuple[dict, frozenset, str | None]]
-) -> tuple[dict[str, SheetRows], list[Finding]]:
-    """Cell values through python-calamine, joined with the XML scan's results."""
+    path: Path,
+) -> tuple[list[tuple[str, list[list[object]], tuple[str, ...]]], list[Finding]]:
+    """Cell values through python-calamine: (sheet name, rows, merged ranges) per worksheet."""
     from python_calamine import CalamineWorkbook, SheetTypeEnum
 
     try:
         wb = CalamineWorkbook.from_path(str(path), load_tables=False)
     except Exception as exc:  # calamine raises its own error types for damaged files
-        return {}, [
+        return [], [
             _file_error(
                 "corrupt workbook",
                 f"{path.name} cannot be read ({type(exc).__name__}: {exc}); open it in Excel, "
                 "save it as .xlsx, and run again",
             )
         ]
-    sheets: dict[str, SheetRows] = {}
+    sheets: list[tuple[str, list[list[object]], tuple[str, ...]]] = []
     findings: list[Finding] = []
     with wb, _no_cyclic_gc():
         for meta in wb.sheets_metadata:
@@ -545,15 +605,7 @@ def _read_values(
                     )
                 )
                 continue
-            errors, uncached, table_ref = extras.get(meta.name, ({}, frozenset(), None))
-            sheets[meta.name] = SheetRows(
-                name=meta.name,
-                rows=rows,
-                error_cells=errors,
-                uncached_formulas=uncached,
-                table_ref=table_ref,
-                merged=merged,
-            )
+            sheets.append((meta.name, rows, merged))
     return sheets, findings
 
 
