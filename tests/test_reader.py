@@ -184,3 +184,22 @@ def test_scan_single_quotes_and_prefixed_elements(
     assert errors == {(40, 2): "#DIV/0!"}
     assert uncached == frozenset({(40, 3), (40, 4)})
     assert complete
+
+
+def test_read_without_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where threads cannot start (Pyodide), the scan runs in line with the same result."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["a", "=B9*2", "#N/A"])
+    path = tmp_path / "n.xlsx"
+    wb.save(path)
+    expected = read_workbook(path)
+
+    def refuse(self: object) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(reader.threading.Thread, "start", refuse)
+    got = read_workbook(path)
+    assert got == expected
+    assert got[0]["Sheet"].uncached_formulas == frozenset({(1, 2)})
+    assert got[0]["Sheet"].error_cells == {(1, 3): "#N/A"}

@@ -552,8 +552,14 @@ class _Background:
     def __init__(self, fn: Callable[..., Any], *args: object) -> None:
         self._value: Any = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = threading.Thread(
+            target=self._run, args=(fn, args), daemon=True
+        )
+        try:
+            self._thread.start()
+        except RuntimeError:  # no threads here (e.g. Pyodide in xlwings Lite): run it now
+            self._thread = None
+            self._run(fn, args)
 
     def _run(self, fn: Callable[..., Any], args: tuple[object, ...]) -> None:
         try:
@@ -562,7 +568,8 @@ class _Background:
             self._error = exc
 
     def result(self) -> Any:
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
         if self._error is not None:
             raise self._error
         return self._value
