@@ -156,3 +156,50 @@ def test_scan_finds_cells_across_chunks(tmp_path: Path, monkeypatch: pytest.Monk
     sheet = read_workbook(path)[0]["Sheet"]
     assert sheet.uncached_formulas == frozenset((r, 3) for r in (7, 14, 21, 28, 35))
     assert sheet.error_cells == {(11, 4): "#REF!", (22, 4): "#REF!", (33, 4): "#REF!"}
+
+
+def test_scan_single_quotes_and_prefixed_elements(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scan's quick byte checks (memchr for ' and f, then a byte search) let through error
+    cells written with single quotes and formulas with a namespace prefix, in any chunk."""
+    monkeypatch.setattr(reader, "_CHUNK", 200)
+    filler = "".join(
+        f"<x:row r='{r}'><x:c r='A{r}'><x:v>{r}</x:v></x:c></x:row>" for r in range(2, 40)
+    )
+    sheet = (
+        "<?xml version='1.0'?><x:worksheet xmlns:x='http://schemas.openxmlformats.org/"
+        "spreadsheetml/2006/main'><x:sheetData>" + filler
+        + "<x:row r='40'><x:c r='B40' t = 'e'><x:v>#DIV/0!</x:v></x:c>"
+        "<x:c r='C40'><x:f>A1/0</x:f></x:c><x:c r='D40'><x:f t='shared' si='0'/><x:v/></x:c>"
+        "</x:row></x:sheetData></x:worksheet>"
+    )  # fmt: skip
+    path = tmp_path / "q.xlsx"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("xl/worksheets/sheet1.xml", sheet)
+        with zf.open("xl/worksheets/sheet1.xml") as fh:
+            assert b"#DIV/0!" in fh.read()
+    with zipfile.ZipFile(path) as zf:
+        errors, uncached, complete = reader.scan_sheet_xml(zf, "xl/worksheets/sheet1.xml")
+    assert errors == {(40, 2): "#DIV/0!"}
+    assert uncached == frozenset({(40, 3), (40, 4)})
+    assert complete
+
+
+def test_read_without_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where threads cannot start (Pyodide), the scan runs in line with the same result."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["a", "=B9*2", "#N/A"])
+    path = tmp_path / "n.xlsx"
+    wb.save(path)
+    expected = read_workbook(path)
+
+    def refuse(self: object) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(reader.threading.Thread, "start", refuse)
+    got = read_workbook(path)
+    assert got == expected
+    assert got[0]["Sheet"].uncached_formulas == frozenset({(1, 2)})
+    assert got[0]["Sheet"].error_cells == {(1, 3): "#N/A"}

@@ -9,8 +9,11 @@ is concerned, and ends with what to do.
 Conventions:
 - Sheet, column and setting names, item codes and choices match case-insensitively with
   surrounding spaces ignored (``contract.normalize_name``).
-- Whole columns are converted at once (numbers via ``pd.to_numeric``; text, dates and choices
-  through their distinct values), so per-cell Python work happens only for bad cells.
+- Whole columns are converted at once, so per-cell Python work happens only for bad cells:
+  only the contract's columns are taken out of the rows; a number column whose cells are all
+  float/int/blank becomes float64 in one ``np.array`` call and a text column of plain strings is
+  stripped with one C-level ``map``; anything else (text in a number column, dates, choices)
+  goes through its distinct values.
 - Dates are day precision: a time of day is dropped. Frames carry ``source_row``, the 1-based
   worksheet row.
 - A rule that fires on very many cells of one column reports the first
@@ -26,6 +29,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from operator import is_, itemgetter, not_
 
 import numpy as np
 import pandas as pd
@@ -436,12 +440,9 @@ def _locate(sr: SheetRows, spec: SheetSpec, report: _Report) -> _Table | None:
     width = len(header)
     last_col = first_col + width - 1
     n = len(data)
-    if n and any(len(r) != width for r in data):
+    if n and set(map(len, data)) != {width}:
         data = [list(r[:width]) + [None] * (width - len(r)) for r in data]
-    grid = np.empty((n, width), dtype=object)
-    if n and width:
-        grid[:] = data
-    raw = {name: grid[:, ws_col - first_col] for name, ws_col in columns.items()}
+    raw = {name: _column(data, ws_col - first_col) for name, ws_col in columns.items()}
     rows = np.arange(header_row + 1, header_row + 1 + n, dtype=np.int64)
     table = _Table(sr.name, spec, header_row, columns, raw, rows)
 
@@ -459,6 +460,11 @@ def _locate(sr: SheetRows, spec: SheetSpec, report: _Report) -> _Table | None:
             )
             table.special.setdefault(name, {})[r - header_row - 1] = problem
     return table
+
+
+def _column(data: list[list[object]], j: int) -> np.ndarray:
+    """Column ``j`` of equal-length rows as an object array (only the columns read are built)."""
+    return np.fromiter(map(itemgetter(j), data), dtype=object, count=len(data))
 
 
 def _check_merged(
@@ -559,18 +565,18 @@ def _parse_column(t: _Table, col: Column, report: _Report) -> _Parsed:
     return parsed
 
 
+_PLAIN_NUMBER_TYPES = frozenset({float, int, type(None)})
+_TEXT_TYPES = frozenset({str, type(None)})
+
+
 def _parse_numbers(t: _Table, col: Column, arr: np.ndarray, report: _Report) -> _Parsed:
     n = len(arr)
     bad = np.zeros(n, dtype=bool)
     values: np.ndarray | None = None
-    if pd.api.types.infer_dtype(arr, skipna=True) in (
-        "floating",
-        "integer",
-        "mixed-integer-float",
-        "empty",
-    ):
+    cells = arr.tolist()
+    if set(map(type, cells)) <= _PLAIN_NUMBER_TYPES:  # the usual case: floats, blanks
         try:
-            values = pd.to_numeric(pd.Series(arr, dtype=object)).to_numpy(dtype=np.float64)
+            values = np.array(cells, dtype=np.float64)  # None -> NaN
         except (ValueError, TypeError, OverflowError):
             values = None
     if values is None:  # slow path: only the cells that are not numbers are parsed one by one
@@ -618,16 +624,30 @@ def _parse_numbers(t: _Table, col: Column, arr: np.ndarray, report: _Report) -> 
 
 def _parse_text_fast(arr: np.ndarray, col: Column) -> _Parsed | None:
     """A text column holding only strings and blanks (the usual case), without factorising."""
-    if col.kind is not Kind.TEXT or pd.api.types.infer_dtype(arr, skipna=True) != "string":
+    if col.kind is not Kind.TEXT:
         return None
-    stripped = np.empty(len(arr), dtype=object)
-    stripped[:] = [v.strip() if isinstance(v, str) else "" for v in arr]
-    if pd.Series(stripped, dtype=object).isin(EXCEL_ERRORS).any():
+    cells = arr.tolist()
+    types = set(map(type, cells))
+    if str not in types or not types <= _TEXT_TYPES:
+        return None
+    n = len(cells)
+    if type(None) in types:
+        stripped_cells = [v.strip() if v is not None else "" for v in cells]
+    else:
+        stripped_cells = list(map(str.strip, cells))
+    if not EXCEL_ERRORS.isdisjoint(stripped_cells):
         return None  # the general path words the Excel-error findings
-    blank = stripped == ""
-    if blank.any() and col.default is not None:
+    if "" in stripped_cells:
+        blank = np.fromiter(map(not_, stripped_cells), dtype=bool, count=n)
+    else:
+        blank = np.zeros(n, dtype=bool)
+    if all(map(is_, stripped_cells, cells)):  # str.strip returns the string itself if unchanged
+        stripped = arr.copy() if blank.any() and col.default is not None else arr
+    else:
+        stripped = np.fromiter(stripped_cells, dtype=object, count=n)
+    if col.default is not None and blank.any():
         stripped[blank] = str(col.default)
-    return _Parsed(stripped, np.asarray(blank, dtype=bool), np.zeros(len(arr), dtype=bool))
+    return _Parsed(stripped, blank, np.zeros(len(arr), dtype=bool))
 
 
 def _parse_by_value(t: _Table, col: Column, arr: np.ndarray, report: _Report) -> _Parsed:
@@ -707,9 +727,15 @@ def _parse_table(t: _Table, report: _Report) -> _Frame:
                     Kind.PERCENT: "type a percentage",
                     Kind.DATE: "type a date such as 2026-10-31",
                 }.get(col.kind, f"type one of: {', '.join(col.choices)}")
-                for i in missing:
-                    p.bad[i] = True
+                p.bad[missing] = True
                 _emit(report, t, name, missing, lambda i, h=hint: ("blank", f"is blank; {h}"))
+    if len(keep) == n:  # no blank rows: the parsed columns are used as they are
+        return _Frame(
+            t,
+            {name: p.values for name, p in parsed.items()},
+            {name: p.bad for name, p in parsed.items()},
+            keep,
+        )
     return _Frame(
         t,
         {name: p.values[keep] for name, p in parsed.items()},
@@ -948,6 +974,11 @@ def _parse_accounts(f: _Frame | None, report: _Report) -> dict[str, Account]:
 class _Items:
     canonical: dict[str, str]  # normalised code -> spelling on Standard Costs
     types: dict[str, str]  # canonical code -> item type
+    numbers: dict[str, int] = field(default_factory=dict)  # canonical code -> 0, 1, 2, ...
+
+    def __post_init__(self) -> None:
+        if not self.numbers:
+            self.numbers = {c: i for i, c in enumerate(self.canonical.values())}
 
 
 def _keys(values: Iterable[object]) -> list[str]:
@@ -1000,6 +1031,14 @@ def _canonical_items(f: _Frame, report: _Report) -> tuple[_Items, np.ndarray]:
 
 def _map_items(f: _Frame, col: str, items: _Items, report: _Report) -> np.ndarray:
     """Canonical codes for an item column; unknown codes become None (reported once each)."""
+    return _map_item_ids(f, col, items, report)[0]
+
+
+def _map_item_ids(
+    f: _Frame, col: str, items: _Items, report: _Report
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_map_items`, plus each row's item as an int (its row among the canonical items;
+    -1 for none), for grouping by item without hashing the strings again."""
     values = f.values[col]
     ok = ~f.bad[col]
     codes, uniques = pd.factorize(values)
@@ -1009,10 +1048,14 @@ def _map_items(f: _Frame, col: str, items: _Items, report: _Report) -> np.ndarra
     canon[-1] = None
     out = canon[codes]
     out[~ok] = None
+    number = items.numbers.get
+    u_ids = np.array([number(c, -1) for c in canon[:-1].tolist()] + [-1], dtype=np.int64)
+    ids = u_ids[codes]
+    ids[~ok] = -1
     flag_u = np.array([c != u for c, u in zip(canon[:-1], uniques, strict=True)] + [False])
     idx = np.flatnonzero(flag_u[codes] & ok)
     if not len(idx):
-        return out
+        return out, ids
     letter = f.table.letter(col)
     flagged, first, count = np.unique(codes[idx], return_index=True, return_counts=True)
     for u_code, pos, n in zip(flagged.tolist(), first.tolist(), count.tolist(), strict=True):
@@ -1038,7 +1081,7 @@ def _map_items(f: _Frame, col: str, items: _Items, report: _Report) -> np.ndarra
                 item=c,
                 group=letter,
             )
-    return out
+    return out, ids
 
 
 def _type_rule(
@@ -1148,6 +1191,8 @@ _DTYPES = {
 def _frame(columns: list[str], data: dict[str, np.ndarray], keep: np.ndarray) -> pd.DataFrame:
     if not len(keep):
         return _empty(columns, _DTYPES)
+    if len(keep) == len(data[columns[0]]) and keep[-1] == len(keep) - 1:  # every row, in order
+        return pd.DataFrame({c: data[c] for c in columns})
     return pd.DataFrame({c: data[c][keep] for c in columns}).reset_index(drop=True)
 
 
@@ -1255,8 +1300,8 @@ def _bom(f: _Frame | None, items: _Items | None, report: _Report) -> pd.DataFram
     if f is None or items is None:
         return _empty(BOM_COLUMNS, _DTYPES)
     sheet = f.table.sheet
-    parent = _map_items(f, "Parent", items, report)
-    component = _map_items(f, "Component", items, report)
+    parent, parent_id = _map_item_ids(f, "Parent", items, report)
+    component, component_id = _map_item_ids(f, "Component", items, report)
     eff_from, eff_to = _date(f, "Effective From"), _date(f, "Effective To")
     usable = ~pd.isna(parent) & ~pd.isna(component)
     self_loop = usable & (parent == component)
@@ -1278,8 +1323,9 @@ def _bom(f: _Frame | None, items: _Items | None, report: _Report) -> pd.DataFram
             item=str(parent[k]),
         )
     edges = usable & ~self_loop
-    _bom_duplicates(f, parent, component, eff_from, eff_to, edges, report)
-    _bom_cycles(f, parent, component, edges, report)
+    key = parent_id * (len(items.numbers) + 1) + component_id
+    _bom_duplicates(f, parent, component, key, eff_from, eff_to, edges, report)
+    _bom_cycles(f, parent, component, parent_id, component_id, edges, report)
     data = {
         "parent": parent,
         "component": component,
@@ -1296,44 +1342,90 @@ def _bom_duplicates(
     f: _Frame,
     parent: np.ndarray,
     component: np.ndarray,
+    key: np.ndarray,
     eff_from: np.ndarray,
     eff_to: np.ndarray,
     edges: np.ndarray,
     report: _Report,
 ) -> None:
-    """Two lines for the same parent and component whose effectivity periods overlap."""
+    """Two lines for the same parent and component whose effectivity periods overlap.
+    ``key`` numbers the (parent, component) pairs (int64; equal pairs, equal keys).
+
+    Vectorised: every pair (a, b), a above b, of lines with the same parent and component is
+    built with one self-merge and tested at once; findings come in the order of a loop over
+    the pairs (groups by first line, then a, then b), the first MAX_FINDINGS_PER_RULE built.
+    """
     idx = np.flatnonzero(edges)
     if not len(idx):
         return
-    pairs = pd.DataFrame({"p": parent[idx], "c": component[idx], "k": idx})
-    dup = pairs[pairs.duplicated(["p", "c"], keep=False)]
+    keys = pd.Series(key[idx])
+    dup = keys.duplicated(keep=False).to_numpy()
+    if not dup.any():
+        return
+    # Each group is known by its first line (k ascends), so sorting by it keeps group order.
+    lines = idx[dup]
+    first = pd.Series(lines).groupby(key[lines]).transform("min").to_numpy()
+    left = pd.DataFrame({"g": first, "a": lines})
+    both = left.merge(left.rename(columns={"a": "b"}), on="g")
+    both = both[both["a"].to_numpy() < both["b"].to_numpy()]
+    both = both.sort_values(["g", "a", "b"], kind="stable")
+    a = both["a"].to_numpy()
+    b = both["b"].to_numpy()
     lo = np.datetime64("1700-01-01", "ns")
     hi = np.datetime64("2262-01-01", "ns")
-    for _, group in dup.groupby(["p", "c"], sort=False):
-        ks = group["k"].tolist()
-        for a_pos, a in enumerate(ks):
-            for b in ks[a_pos + 1 :]:
-                a0 = eff_from[a] if not np.isnat(eff_from[a]) else lo
-                a1 = eff_to[a] if not np.isnat(eff_to[a]) else hi
-                b0 = eff_from[b] if not np.isnat(eff_from[b]) else lo
-                b1 = eff_to[b] if not np.isnat(eff_to[b]) else hi
-                if a0 <= b1 and b0 <= a1:
-                    report.error(
-                        "duplicate BOM line",
-                        f"{parent[b]} -> {component[b]} repeats row {int(f.rows[a])} with "
-                        "overlapping effective dates; delete one line or make their dates "
-                        "not overlap",
-                        f.table.sheet,
-                        f.cell("Parent", b),
-                        item=str(parent[b]),
-                    )
+    start = np.where(np.isnat(eff_from), lo, eff_from)
+    stop = np.where(np.isnat(eff_to), hi, eff_to)
+    overlap = np.flatnonzero((start[a] <= stop[b]) & (start[b] <= stop[a]))
+    for j in overlap[:MAX_FINDINGS_PER_RULE].tolist():
+        ka, kb = int(a[j]), int(b[j])
+        report.error(
+            "duplicate BOM line",
+            f"{parent[kb]} -> {component[kb]} repeats row {int(f.rows[ka])} with "
+            "overlapping effective dates; delete one line or make their dates "
+            "not overlap",
+            f.table.sheet,
+            f.cell("Parent", kb),
+            item=str(parent[kb]),
+        )
+    report.skipped(
+        Severity.ERROR, "duplicate BOM line", f.table.sheet, "",
+        len(overlap) - MAX_FINDINGS_PER_RULE,
+    )  # fmt: skip
+
+
+_MAX_PRUNE_ROUNDS = 64
+
+
+def _cycle_candidates(
+    idx: np.ndarray, parent_id: np.ndarray, component_id: np.ndarray
+) -> np.ndarray:
+    """The lines of ``idx`` that can be on a cycle: round by round, a line is dropped when its
+    parent is no line's component or its component is no line's parent (on item numbers, so
+    cheap). Every line of every cycle survives; on a sound BOM (a DAG) none does."""
+    src, dst = parent_id[idx], component_id[idx]
+    n = int(max(src.max(), dst.max())) + 1 if len(idx) else 0
+    for _ in range(_MAX_PRUNE_ROUNDS):
+        if not len(idx):
+            break
+        keep = (np.bincount(dst, minlength=n)[src] > 0) & (np.bincount(src, minlength=n)[dst] > 0)
+        if keep.all():
+            break
+        idx, src, dst = idx[keep], src[keep], dst[keep]
+    return idx
 
 
 def _bom_cycles(
-    f: _Frame, parent: np.ndarray, component: np.ndarray, edges: np.ndarray, report: _Report
+    f: _Frame,
+    parent: np.ndarray,
+    component: np.ndarray,
+    parent_id: np.ndarray,
+    component_id: np.ndarray,
+    edges: np.ndarray,
+    report: _Report,
 ) -> None:
     idx = np.flatnonzero(edges)
-    cycles = find_cycles(parent[idx], component[idx])
+    near = _cycle_candidates(idx, parent_id, component_id)
+    cycles = find_cycles(parent[near], component[near])
     if not cycles:
         return
     on_cycle = {n for cyc in cycles for n in cyc}
