@@ -46,6 +46,7 @@ class Col:
     # Name of a boolean column of ``Tab.data`` saying on which rows the formula applies
     # (None: every row). Rows without it get the plain value.
     formula_rows: str | None = None
+    wrap: bool = False  # long text wraps inside the column width (the row grows)
 
 
 @dataclass(frozen=True)
@@ -407,7 +408,7 @@ def exceptions_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
         Col("Check", width=26),
         Col("Item"),
         Col("Location", width=22),
-        Col("Message", width=100),
+        Col("Message", width=100, wrap=True),
     ]
     data = {
         "Severity": [f.severity.value for f in found],

@@ -142,7 +142,7 @@ class _Formats:
 
     def __init__(self, wb: xlsxwriter.Workbook) -> None:
         self.wb = wb
-        self.cache: dict[tuple[str, bool], object] = {}
+        self.cache: dict[tuple[str, bool, bool], object] = {}
         self.title = wb.add_format({"bold": True, "font_size": 14})
         self.subtitle = wb.add_format({"italic": True, "font_color": "#595959"})
         self.caption = wb.add_format({"bold": True, "font_size": 12, "font_color": "#1F4E78"})
@@ -152,12 +152,14 @@ class _Formats:
         self.passed = wb.add_format({"bold": True, "font_color": "#006100", "bg_color": "#C6EFCE"})
         self.failed = wb.add_format({"bold": True, "font_color": "#9C0006", "bg_color": "#FFC7CE"})
 
-    def kind(self, kind: str, bold: bool = False) -> object:
-        key = (kind, bold)
+    def kind(self, kind: str, bold: bool = False, wrap: bool = False) -> object:
+        key = (kind, bold, wrap)
         if key not in self.cache:
             spec: dict[str, object] = {"num_format": NUMBER_FORMATS[kind]}
             if bold:
                 spec["bold"] = True
+            if wrap:
+                spec.update({"text_wrap": True, "valign": "top"})
             self.cache[key] = self.wb.add_format(spec)
         return self.cache[key]
 
@@ -212,7 +214,7 @@ def _write_table(wb: xlsxwriter.Workbook, ws, tab: Tab, fmt: _Formats) -> None:
     values = {c.header: _cell_values(data[c.header], c.kind) for c in cols}
     table_cols = []
     for c in cols:
-        spec: dict[str, object] = {"header": c.header, "format": fmt.kind(c.kind)}
+        spec: dict[str, object] = {"header": c.header, "format": fmt.kind(c.kind, wrap=c.wrap)}
         if has_totals:
             if c.total:
                 rng = f"{letters[c.header]}{first_data + 1}:{letters[c.header]}{last_data + 1}"
@@ -236,7 +238,7 @@ def _write_table(wb: xlsxwriter.Workbook, ws, tab: Tab, fmt: _Formats) -> None:
         },
     )
     for j, c in enumerate(cols):
-        f = fmt.kind(c.kind)
+        f = fmt.kind(c.kind, wrap=c.wrap)
         vals = values[c.header]
         if c.formula:
             mask = (
@@ -262,6 +264,15 @@ def _write_table(wb: xlsxwriter.Workbook, ws, tab: Tab, fmt: _Formats) -> None:
                 if v is not None:
                     ws.write_number(first_data + i, j, v, f)
         ws.set_column(j, j, _width(c.header, vals, c.kind, c.width))
+    # wrapped text: give each row the height its longest wrapped cell needs (not every
+    # application grows rows by itself on opening)
+    for c in cols:
+        if c.wrap:
+            chars = max(int((c.width or 60) * 1.15), 10)
+            for i, v in enumerate(values[c.header]):
+                lines = -(-len(v) // chars) if isinstance(v, str) and v else 1
+                if lines > 1:
+                    ws.set_row(first_data + i, 15 * lines)
     total_row = last_data + 1  # 0-based row of the totals row
     for k, (label, formula, value) in enumerate(tab.checks):
         r = total_row + 2 + k
