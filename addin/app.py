@@ -73,14 +73,20 @@ class Checked:
         return [f for f in self.findings if f.severity is Severity.ERROR]
 
 
-def check_workbook(path: Path) -> Checked:
+def check_workbook(path: Path, progress: Progress | None = None) -> Checked:
     """Read and validate an input workbook file; every problem found in one pass."""
     from addin.workbook.reader import read_workbook
     from addin.workbook.validate import parse_inputs
 
-    sheets, findings = read_workbook(path)
+    def reading(step: str, fraction: float) -> None:
+        if progress is not None:
+            progress(step, 0.04 * fraction)
+
+    sheets, findings = read_workbook(path, reading)
     if any(f.severity is Severity.ERROR for f in findings):
         return Checked(None, findings)
+    if progress is not None:
+        progress("Checking the inputs", 0.04)
     inputs, more = parse_inputs(sheets)
     return Checked(inputs, findings + more)
 

@@ -26,7 +26,8 @@ class ConsoleProgress:
         self.stream = stream or sys.stderr
         self.quiet = quiet
         self.start = time.perf_counter()
-        self.tty = hasattr(stream, "isatty") and stream.isatty()
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.last_line = -1.0  # when the last line was printed (line mode)
 
     def __call__(self, step: str, fraction: float) -> None:
         if self.quiet:
@@ -38,6 +39,10 @@ class ConsoleProgress:
             end = "\n" if fraction >= 1 else ""
             self.stream.write(f"\r[{bar}] {fraction:4.0%} {elapsed:6.1f}s  {step:<45}{end}")
         else:
+            # a log line per step on long runs, without flooding short ones
+            if fraction < 1 and self.last_line >= 0 and elapsed - self.last_line < 0.5:
+                return
+            self.last_line = elapsed
             self.stream.write(f"[{elapsed:6.1f}s] {step}\n")
         self.stream.flush()
 
@@ -141,8 +146,8 @@ def _run(path: Path, out: Path, args: argparse.Namespace) -> int:
         return 1
     for stale in remove_stale_temps(out, older_than=started):
         sys.stderr.write(f"Removed {stale.name}, left by an interrupted earlier run.\n")
-    progress("Reading and checking the workbook", 0.0)
-    checked = app.check_workbook(path)
+    progress(f"Reading {path.name}", 0.0)
+    checked = app.check_workbook(path, progress)
     if checked.errors or checked.inputs is None:
         _print_findings(checked.findings)
         sys.stderr.write(f"{len(checked.errors)} problem(s) in {path.name}; nothing was written.\n")

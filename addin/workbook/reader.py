@@ -516,10 +516,13 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def read_workbook(path: str | Path) -> tuple[dict[str, SheetRows], list[Finding]]:
+def read_workbook(
+    path: str | Path, progress: Callable[[str, float], None] | None = None
+) -> tuple[dict[str, SheetRows], list[Finding]]:
     """Every worksheet of an .xlsx/.xlsm file as :class:`SheetRows`, plus file-level findings.
 
-    Chart sheets are skipped. Sheets are keyed by their name as spelled in the workbook. When a
+    ``progress(step, fraction)`` is told before each sheet is read (fraction 0..1 of the
+    reading). Chart sheets are skipped. Sheets are keyed by their name as spelled in the workbook. When a
     finding is returned the dict may be empty; the function never raises for a bad file.
     """
     path = Path(path)
@@ -542,7 +545,7 @@ def read_workbook(path: str | Path) -> tuple[dict[str, SheetRows], list[Finding]
     # while it parses, but the scan's inflating does not need it, so on two cores the
     # decompression is (mostly) hidden behind calamine's parse.
     scan = _Background(_scan_parts, path, parts)
-    values, more = _read_values(path)
+    values, more = _read_values(path, progress)
     try:
         scanned = scan.result()
     except _ZIP_ERRORS as exc:
@@ -621,7 +624,7 @@ class _Background:
 
 
 def _read_values(
-    path: Path,
+    path: Path, progress: Callable[[str, float], None] | None = None
 ) -> tuple[list[tuple[str, list[list[object]], tuple[str, ...]]], list[Finding]]:
     """Cell values through python-calamine: (sheet name, rows, merged ranges) per worksheet."""
     from python_calamine import CalamineWorkbook, SheetTypeEnum
@@ -639,9 +642,10 @@ def _read_values(
     sheets: list[tuple[str, list[list[object]], tuple[str, ...]]] = []
     findings: list[Finding] = []
     with wb, _no_cyclic_gc():
-        for meta in wb.sheets_metadata:
-            if meta.typ != SheetTypeEnum.WorkSheet:
-                continue
+        metas = [m for m in wb.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
+        for k, meta in enumerate(metas):
+            if progress is not None:
+                progress(f"Reading sheet {meta.name}", k / max(len(metas), 1))
             try:
                 sheet = wb.get_sheet_by_name(meta.name)
                 rows = _blank_to_none(sheet.to_python(skip_empty_area=False))
