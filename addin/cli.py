@@ -39,8 +39,9 @@ class ConsoleProgress:
             end = "\n" if fraction >= 1 else ""
             self.stream.write(f"\r[{bar}] {fraction:4.0%} {elapsed:6.1f}s  {step:<45}{end}")
         else:
-            # a log line per step on long runs, without flooding short ones
-            if fraction < 1 and self.last_line >= 0 and elapsed - self.last_line < 0.5:
+            # every step gets a line; per-sheet reading lines only when reading is slow
+            substep = step.startswith("Reading sheet")
+            if substep and elapsed - self.last_line < 0.5:
                 return
             self.last_line = elapsed
             self.stream.write(f"[{elapsed:6.1f}s] {step}\n")
