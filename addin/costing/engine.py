@@ -19,7 +19,6 @@ How the accounting is done (backflush-domain.md; the README repeats it for accou
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -163,6 +162,8 @@ class _Run:
         self.findings: list[Finding] = []
         self.post = _Postings(self.codes)
         self.consumption: list[pd.DataFrame] = []
+        self.count_table: pd.DataFrame | None = None  # counts with book at count date, if any
+        self.conversion_summary = (0, 0, 0)  # (actual, allocated, difference) in cents
         self._windows()
         self._stock_roles()
 
@@ -698,7 +699,6 @@ def run_month_end(inputs: MonthEndInputs, progress: Progress | None = None) -> M
     say("Adjusting to counts", 0.6)
     movements = pd.concat([opening, period], ignore_index=True)
     counts = run.counts(movements)
-    run.count_table = getattr(run, "count_table", None)
     period = pd.concat([period, counts], ignore_index=True) if len(counts) else period
     say("Closing conversion costs", 0.7)
     ending = _ending_quantities(pd.concat([opening, period], ignore_index=True))
@@ -713,4 +713,4 @@ def run_month_end(inputs: MonthEndInputs, progress: Progress | None = None) -> M
     return result
 
 
-__all__ = ["InputError", "MonthEndResult", "run_month_end", "dt"]
+__all__ = ["InputError", "MonthEndResult", "run_month_end"]

@@ -162,7 +162,7 @@ def inventory(run: _Run, opening: pd.DataFrame, postings: pd.DataFrame) -> pd.Da
     )
     inv["book_qty"] = inv["opening_qty"] + inv["in_qty"] - inv["out_qty"]
     key = ["role", "item"]
-    ct = getattr(run, "count_table", None)
+    ct = run.count_table
     if ct is not None and len(ct):
         c = ct.set_index(["role", "item"])
         inv = inv.join(c[["date", "book", "counted_quantity", "difference"]], on=key)
@@ -286,7 +286,7 @@ def variances(run: _Run, postings: pd.DataFrame) -> pd.DataFrame:
                 "SCRAP",
             )
         )
-    actual, allocated, diff = getattr(run, "conversion_summary", (0, 0, 0))
+    actual, allocated, diff = run.conversion_summary
     if actual or allocated:
         close = postings[(postings["event"] == CLOSE) & (postings["kind"] == "conversion")]
         target = ", ".join(sorted(set(close["role"]))) or "COGS"
@@ -411,7 +411,7 @@ def rollup_frame(run: _Run) -> pd.DataFrame:
 
 def controls(run: _Run, opening: pd.DataFrame, postings: pd.DataFrame) -> list[Finding]:
     """Section 4 of the spec: what an accountant must review (the run still posts)."""
-    from addin.costing.engine import COMPLETION, SALE, STOCK_ROLES, UNITEMIZED
+    from addin.costing.engine import STOCK_ROLES, UNITEMIZED
 
     found: list[Finding] = []
     # components (or goods) driven below zero on hand
@@ -557,7 +557,6 @@ def controls(run: _Run, opening: pd.DataFrame, postings: pd.DataFrame) -> list[F
                 "difference between flushed and period standards posted to usage variance.",
             )
         )
-    del COMPLETION, SALE
     return found
 
 
