@@ -431,15 +431,17 @@ def controls(run: _Run, opening: pd.DataFrame, postings: pd.DataFrame) -> list[F
         ).reshape(n_items, len(days))
         on_hand = np.cumsum(grid, axis=1)
         below = on_hand < -1e-9
-        for i in np.flatnonzero(below.any(axis=1)):
-            d = int(np.argmax(below[i]))
+        day_text = pd.DatetimeIndex(days).strftime("%Y-%m-%d").tolist()
+        rows = np.flatnonzero(below.any(axis=1))
+        first_day = np.argmax(below[rows], axis=1)
+        for i, d in zip(rows.tolist(), first_day.tolist(), strict=True):
             code = str(run.codes[i])
             found.append(
                 Finding(
                     Severity.WARNING,
                     "below zero on hand",
                     f"{code} in {run.stock_role[i]} goes below zero on "
-                    f"{pd.Timestamp(days[d]):%Y-%m-%d} ({on_hand[i, d]:,.4g}). Backflushing used "
+                    f"{day_text[d]} ({on_hand[i, d]:,.4g}). Backflushing used "
                     "more than was recorded: check the BOM, the completions reported and missing "
                     "purchases or receipts.",
                     item=code,
