@@ -154,6 +154,9 @@ def stage_ours_read(work: Path, args: dict) -> dict:
     _, read_s, parse_s = min(splits)
     note = f"read {read_s:.2f} s + validate {parse_s:.2f} s; "
     note += f"{len(findings):,} findings" + _round_trip(work, inputs)
+    if inputs is not None:  # the compute stage runs on exactly what the product would compute on
+        with open(work / PARSED, "wb") as f:
+            pickle.dump(inputs, f, protocol=pickle.HIGHEST_PROTOCOL)
     return {
         "seconds": seconds,
         "base_mb": base,
@@ -177,16 +180,38 @@ def _round_trip(work: Path, parsed) -> str:
     return "; row counts differ: " + ", ".join(off) if off else "; all rows parsed"
 
 
+PARSED = "parsed-inputs.pkl"  # parse_inputs' result, saved by the read stage
+
+
 def stage_ours_compute(work: Path, args: dict) -> dict:
+    """run_month_end on the inputs as parse_inputs gave them (item columns categorical), or on
+    the generated frames when the read stage did not run. The first run in a fresh process is
+    reported beside the best of up to five."""
     run_month_end = _product("addin.costing.engine", "run_month_end")
-    inputs = _load_inputs(work)
+    parsed = (work / PARSED).exists()
+    if parsed:
+        with open(work / PARSED, "rb") as f:
+            inputs = pickle.load(f)
+    else:
+        inputs = _load_inputs(work)
     base = _peak_mb()
-    seconds, result = _timed(lambda: run_month_end(inputs))
+    first: list[float] = []
+
+    def run():
+        t0 = time.perf_counter()
+        out = run_month_end(inputs)
+        if not first:
+            first.append(time.perf_counter() - t0)
+        return out
+
+    seconds, result = _timed(run, repeat_under=5.0, budget=10.0)
     return {
         "seconds": seconds,
         "base_mb": base,
         "peak_mb": _peak_mb(),
-        "note": f"{len(result.journal):,} journal lines, {len(result.findings):,} findings",
+        "note": f"first run {first[0]:.3f} s; "
+        + ("parsed inputs; " if parsed else "generated frames; ")
+        + f"{len(result.journal):,} journal lines, {len(result.findings):,} findings",
     }
 
 

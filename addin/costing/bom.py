@@ -48,7 +48,14 @@ class ItemIndex:
         return len(self.codes)
 
     def positions(self, items: pd.Series | npt.ArrayLike) -> npt.NDArray[np.intp]:
-        pos = self.codes.get_indexer(pd.Index(np.asarray(items, dtype=object)))
+        """Row of each item on Standard Costs. Categorical columns (as parse_inputs gives them)
+        are looked up once per category, not once per row."""
+        if isinstance(items, pd.Series) and isinstance(items.dtype, pd.CategoricalDtype):
+            of_category = self.codes.get_indexer(items.cat.categories.astype(object))
+            codes = items.cat.codes.to_numpy()
+            pos = np.where(codes >= 0, of_category[codes], -1)
+        else:
+            pos = self.codes.get_indexer(pd.Index(np.asarray(items, dtype=object)))
         if (pos < 0).any():
             missing = sorted({str(x) for x, p in zip(np.asarray(items), pos, strict=True) if p < 0})
             raise KeyError(f"items not on Standard Costs: {', '.join(missing[:10])}")
@@ -57,11 +64,15 @@ class ItemIndex:
 
 def active_lines(bom: pd.DataFrame, on: dt.date | pd.Timestamp) -> pd.DataFrame:
     """The BOM lines in effect on day ``on`` (blank effectivity dates are open-ended)."""
-    day = pd.Timestamp(on)
-    start = pd.to_datetime(bom["effective_from"])
-    end = pd.to_datetime(bom["effective_to"])
-    keep = (start.isna() | (start <= day)) & (end.isna() | (end >= day))
-    return bom.loc[keep.to_numpy()]
+    return bom.loc[in_effect(bom, on)]
+
+
+def in_effect(bom: pd.DataFrame, on: dt.date | pd.Timestamp) -> npt.NDArray[np.bool_]:
+    """Mask of the BOM lines in effect on day ``on``."""
+    day = pd.Timestamp(on).to_datetime64().astype("datetime64[ns]")
+    start = pd.to_datetime(bom["effective_from"]).to_numpy("datetime64[ns]")
+    end = pd.to_datetime(bom["effective_to"]).to_numpy("datetime64[ns]")
+    return (np.isnat(start) | (start <= day)) & (np.isnat(end) | (end >= day))
 
 
 def bom_matrix(bom: pd.DataFrame, index: ItemIndex) -> sp.csr_matrix:
@@ -71,10 +82,24 @@ def bom_matrix(bom: pd.DataFrame, index: ItemIndex) -> sp.csr_matrix:
         return sp.csr_matrix((n, n), dtype=np.float64)
     rows = index.positions(bom["parent"])
     cols = index.positions(bom["component"])
-    vals = bom["qty_per"].to_numpy(np.float64) * (
+    return matrix_of(rows, cols, line_quantities(bom), n)
+
+
+def line_quantities(bom: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """Component units per parent unit on each line: qty_per x (1 + scrap_pct)."""
+    return bom["qty_per"].to_numpy(np.float64) * (
         1.0 + pd.to_numeric(bom["scrap_pct"]).fillna(0.0).to_numpy(np.float64)
     )
-    return sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
+
+
+def matrix_of(
+    parents: npt.NDArray[np.intp],
+    components: npt.NDArray[np.intp],
+    quantities: npt.NDArray[np.float64],
+    n: int,
+) -> sp.csr_matrix:
+    """The n x n BOM matrix from lines given as item positions (duplicates summed)."""
+    return sp.csr_matrix((quantities, (parents, components)), shape=(n, n))
 
 
 def levels(matrix: sp.csr_matrix, codes: pd.Index | None = None) -> npt.NDArray[np.int64]:
@@ -157,28 +182,81 @@ def roll_up(standard_costs: pd.DataFrame, matrix: sp.csr_matrix, index: ItemInde
         own[e] = pd.to_numeric(col).to_numpy(np.float64)
     own["material"] = np.nan_to_num(own["material"])
     own["conversion"] = np.nan_to_num(own["conversion"])
-    rolled = {}
-    depth = int(lvl.max()) if len(lvl) else 0
-    for e, v in own.items():
-        base = np.nan_to_num(v)
-        x = base.copy()
-        for _ in range(depth):
-            x = base + matrix @ x
-        rolled[e] = x if not np.isnan(v).all() else np.full_like(v, np.nan)
-    return Rollup(index, own, rolled, lvl, np.diff(matrix.indptr) > 0)
+    # level by level upwards: an item's components (lower levels) are final when it is rolled
+    base = np.nan_to_num(np.column_stack([own[e] for e in ELEMENTS]))  # items x elements
+    x = base.copy()
+    has_bom = np.diff(matrix.indptr) > 0
+    blocks = _passing_blocks(matrix, has_bom, lvl)
+    for items, rows in reversed(blocks):
+        x[items] = base[items] + rows @ x
+    rolled = {
+        e: x[:, k].copy() if not np.isnan(own[e]).all() else np.full(len(x), np.nan)
+        for k, e in enumerate(ELEMENTS)
+    }
+    return Rollup(index, own, rolled, lvl, has_bom)
+
+
+DENSE_ROWS = 64  # up to this many demand rows the level-ordered dense pass is used
+DENSE_CELLS = 1 << 22  # items x rows per dense block (32 MiB of float64)
+
+
+def _passing_blocks(
+    matrix: sp.csr_matrix, passing: npt.NDArray[np.bool_], level: npt.NDArray[np.int64]
+) -> list[tuple[npt.NDArray[np.intp], sp.csr_matrix]]:
+    """The BOM rows of the items that pass demand on, one block per low-level code, highest
+    level first: (items, their rows of ``matrix``). A block's components all have lower levels."""
+    items = np.flatnonzero(passing & (np.diff(matrix.indptr) > 0))
+    if len(items) == 0:
+        return []
+    items = items[np.argsort(-level[items], kind="stable")]
+    rows = matrix[items]
+    cuts = [0, *(np.flatnonzero(np.diff(level[items])) + 1).tolist(), len(items)]
+    return [(items[a:b], rows[a:b]) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
 
 
 def explode(
     demand: sp.csr_matrix,
     matrix: sp.csr_matrix,
     exploded: npt.NDArray[np.bool_],
+    level: npt.NDArray[np.int64] | None = None,
 ) -> sp.csr_matrix:
     """Leaf consumption for each demand row: rows x items, in component units.
 
     ``demand`` is rows x items (quantity of each item to make). The demanded items are always
     exploded one level; below that, items where ``exploded`` is True pass their demand on to
-    their own components and everything else is consumed as a leaf.
+    their own components and everything else is consumed as a leaf. ``level`` is the low-level
+    code of each item (``levels(matrix)``; computed when not given).
+
+    MRP's low-level-code order: items are taken from the highest level down, so each item's
+    demand is complete when it is passed on and every BOM line is used once per demand row.
+    Few demand rows (a month's days) run as dense columns; many sparse rows (one per source
+    record) run level by level on sparse rows.
     """
+    if demand.shape[0] > DENSE_ROWS:
+        return _explode_sparse(demand, matrix, exploded)
+    if level is None:
+        level = levels(matrix)
+    n = matrix.shape[0]
+    blocks = _passing_blocks(matrix, exploded, level)
+    first = (demand @ matrix).tocsr()  # the demanded items, one level down
+    leaf = ~exploded
+    chunk = max(1, DENSE_CELLS // max(n, 1))
+    parts = []
+    for r0 in range(0, demand.shape[0], chunk):
+        gross = np.ascontiguousarray(first[r0 : r0 + chunk].T.toarray())  # items x rows
+        for items, rows in blocks:
+            gross += rows.T @ gross[items]
+        gross[~leaf] = 0.0  # demand at an exploded item was passed on, not consumed
+        parts.append(sp.csr_matrix(gross.T))
+    consumed = parts[0] if len(parts) == 1 else sp.vstack(parts, format="csr")
+    consumed.eliminate_zeros()
+    return consumed
+
+
+def _explode_sparse(
+    demand: sp.csr_matrix, matrix: sp.csr_matrix, exploded: npt.NDArray[np.bool_]
+) -> sp.csr_matrix:
+    """explode() for many sparse demand rows: x_{k+1} = x_k @ A_pass until nothing is left."""
     n = matrix.shape[0]
     # rows of A kept only for items that pass their demand on: x_{k+1} = x_k @ A_pass
     a_pass = (sp.diags(exploded.astype(np.float64), shape=(n, n), format="csr") @ matrix).tocsr()

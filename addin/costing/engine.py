@@ -171,11 +171,16 @@ class _Run:
     def _windows(self) -> None:
         """Split the period where BOM effectivity changes; roll up standards per window."""
         bom = self.inputs.bom
+        n = len(self.codes)
         bounds: set[pd.Timestamp] = set()
         if len(bom):
-            starts = pd.to_datetime(bom["effective_from"]).dropna()
-            ends = pd.to_datetime(bom["effective_to"]).dropna() + pd.Timedelta(days=1)
-            for d in pd.concat([starts, ends]).unique():
+            parents = self.index.positions(bom["parent"])
+            components = self.index.positions(bom["component"])
+            quantities = bomlib.line_quantities(bom)
+            starts = pd.to_datetime(bom["effective_from"]).to_numpy("datetime64[ns]")
+            ends = pd.to_datetime(bom["effective_to"]).to_numpy("datetime64[ns]")
+            changes = np.concatenate([starts, ends + np.timedelta64(1, "D")])
+            for d in np.unique(changes[~np.isnat(changes)]):
                 d = pd.Timestamp(d)
                 if self.start < d <= self.end:
                     bounds.add(d)
@@ -183,8 +188,14 @@ class _Run:
         self.matrices: list[sp.csr_matrix] = []
         self.rollups: list[bomlib.Rollup] = []
         for ws in self.window_starts:
-            lines = bomlib.active_lines(bom, pd.Timestamp(ws)) if len(bom) else bom
-            a = bomlib.bom_matrix(lines, self.index)
+            if len(bom):
+                keep = bomlib.in_effect(bom, pd.Timestamp(ws))
+                if keep.all():
+                    a = bomlib.matrix_of(parents, components, quantities, n)
+                else:
+                    a = bomlib.matrix_of(parents[keep], components[keep], quantities[keep], n)
+            else:
+                a = sp.csr_matrix((n, n), dtype=np.float64)
             self.matrices.append(a)
             self.rollups.append(bomlib.roll_up(self.sc, a, self.index))
         # The period standard: BOM in effect on Period End (the last window).
@@ -252,7 +263,7 @@ class _Run:
             dates, day = np.unique(demand["date"].to_numpy()[sel], return_inverse=True)
             d = sp.csr_matrix((qty[sel], (day, pos[sel])), shape=(len(dates), len(self.codes)))
             exploded = r.has_bom & self.flushed
-            c = bomlib.explode(d, self.matrices[w], exploded).tocoo()
+            c = bomlib.explode(d, self.matrices[w], exploded, r.level).tocoo()
             leaf_qty = c.data
             leaf_item = c.col
             leaf_date = dates[c.row]

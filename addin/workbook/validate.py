@@ -975,10 +975,18 @@ class _Items:
     canonical: dict[str, str]  # normalised code -> spelling on Standard Costs
     types: dict[str, str]  # canonical code -> item type
     numbers: dict[str, int] = field(default_factory=dict)  # canonical code -> 0, 1, 2, ...
+    _dtype: pd.CategoricalDtype | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not self.numbers:
             self.numbers = {c: i for i, c in enumerate(self.canonical.values())}
+
+    def column(self, ids: np.ndarray) -> pd.Categorical:
+        """An item column for the engine: a categorical over the Standard Costs items in their
+        order, built from the item numbers (-1 = none) without hashing the codes again."""
+        if self._dtype is None:
+            self._dtype = pd.CategoricalDtype(list(self.canonical.values()))
+        return pd.Categorical.from_codes(ids, dtype=self._dtype, validate=False)
 
 
 def _keys(values: Iterable[object]) -> list[str]:
@@ -1029,15 +1037,11 @@ def _canonical_items(f: _Frame, report: _Report) -> tuple[_Items, np.ndarray]:
     return _Items(canonical, types), keep
 
 
-def _map_items(f: _Frame, col: str, items: _Items, report: _Report) -> np.ndarray:
-    """Canonical codes for an item column; unknown codes become None (reported once each)."""
-    return _map_item_ids(f, col, items, report)[0]
-
-
 def _map_item_ids(
     f: _Frame, col: str, items: _Items, report: _Report
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_map_items`, plus each row's item as an int (its row among the canonical items;
+    """Canonical codes for an item column (unknown codes become None, reported once each),
+    plus each row's item as an int (its row among the canonical items;
     -1 for none), for grouping by item without hashing the strings again."""
     values = f.values[col]
     ok = ~f.bad[col]
@@ -1327,8 +1331,8 @@ def _bom(f: _Frame | None, items: _Items | None, report: _Report) -> pd.DataFram
     _bom_duplicates(f, parent, component, key, eff_from, eff_to, edges, report)
     _bom_cycles(f, parent, component, parent_id, component_id, edges, report)
     data = {
-        "parent": parent,
-        "component": component,
+        "parent": items.column(parent_id),
+        "component": items.column(component_id),
         "qty_per": _num(f, "Qty Per"),
         "scrap_pct": _num(f, "Scrap %", 0.0),
         "effective_from": eff_from,
@@ -1477,7 +1481,7 @@ def _purchases(
 ) -> pd.DataFrame:
     if f is None or items is None:
         return _empty(PURCHASE_COLUMNS, _DTYPES)
-    item = _map_items(f, "Item", items, report)
+    item, item_id = _map_item_ids(f, "Item", items, report)
     _type_rule(
         f, "Item", item, items, ("Subassembly", "Finished", "Phantom"),
         "only Raw items are purchased; record it on Completions, or change its Type on "
@@ -1486,7 +1490,7 @@ def _purchases(
     _check_period(f, settings, report)
     data = {
         "date": _date(f, "Date"),
-        "item": item,
+        "item": items.column(item_id),
         "quantity": _num(f, "Quantity"),
         "unit_price": _num(f, "Unit Price"),
         "reference": _txt(f, "Reference"),
@@ -1500,7 +1504,7 @@ def _completions(
 ) -> pd.DataFrame:
     if f is None or items is None:
         return _empty(COMPLETION_COLUMNS, _DTYPES)
-    item = _map_items(f, "Item", items, report)
+    item, item_id = _map_item_ids(f, "Item", items, report)
     _type_rule(
         f, "Item", item, items, ("Raw", "Phantom"),
         "only Subassembly and Finished items are completed; correct the item or its Type "
@@ -1522,7 +1526,7 @@ def _completions(
         )
     data = {
         "date": _date(f, "Date"),
-        "item": item,
+        "item": items.column(item_id),
         "quantity": qty,
         "scrap_quantity": scrap,
         "reference": _txt(f, "Reference"),
@@ -1536,12 +1540,12 @@ def _sales(
 ) -> pd.DataFrame:
     if f is None or items is None:
         return _empty(SALE_COLUMNS, _DTYPES)
-    item = _map_items(f, "Item", items, report)
+    item, item_id = _map_item_ids(f, "Item", items, report)
     _type_rule(f, "Item", item, items, ("Phantom",), _NEVER_STOCKED, report)
     _check_period(f, settings, report)
     data = {
         "date": _date(f, "Date"),
-        "item": item,
+        "item": items.column(item_id),
         "quantity": _num(f, "Quantity"),
         "reference": _txt(f, "Reference"),
         "source_row": f.rows,
@@ -1572,7 +1576,7 @@ def _counts(
 ) -> pd.DataFrame:
     if f is None or items is None:
         return _empty(COUNT_COLUMNS, _DTYPES)
-    item = _map_items(f, "Item", items, report)
+    item, item_id = _map_item_ids(f, "Item", items, report)
     _type_rule(f, "Item", item, items, ("Phantom",), _NEVER_STOCKED, report)
     _check_period(f, settings, report)
     first: dict[str, int] = {}
@@ -1591,7 +1595,7 @@ def _counts(
         else:
             first[code] = k
     data = {
-        "item": item,
+        "item": items.column(item_id),
         "counted_quantity": _num(f, "Counted Quantity"),
         "date": _date(f, "Date"),
         "source_row": f.rows,
@@ -1604,10 +1608,10 @@ def _opening(
 ) -> pd.DataFrame:
     if f is None or items is None:
         return _empty(OPENING_COLUMNS, _DTYPES)
-    item = _map_items(f, "Item", items, report)
+    item, item_id = _map_item_ids(f, "Item", items, report)
     _type_rule(f, "Item", item, items, ("Phantom",), _NEVER_STOCKED, report)
     data = {
-        "item": item,
+        "item": items.column(item_id),
         "account": _txt(f, "Account"),
         "quantity": _num(f, "Quantity"),
         "source_row": f.rows,
