@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -58,6 +59,16 @@ EVENT_MEMO = {
     COUNT: "Count adjustment: book adjusted to count (usage variance)",
     CLOSE: "Period-end close: under/over-allocated conversion costs",
 }
+
+
+class Consumption(NamedTuple):
+    """Leaf components flushed by one event in one BOM window (arrays of equal length)."""
+
+    event: str
+    date: npt.NDArray[np.datetime64]
+    component: npt.NDArray[np.intp]  # item position on Standard Costs
+    quantity: npt.NDArray[np.float64]  # component units
+    cents: npt.NDArray[np.int64]  # at the flushed material standard, rounded per line
 
 
 class InputError(ValueError):
@@ -161,7 +172,7 @@ class _Run:
         self.flushed = sc["backflush"].astype(bool).to_numpy()
         self.findings: list[Finding] = []
         self.post = _Postings(self.codes)
-        self.consumption: list[pd.DataFrame] = []
+        self.consumption: list[Consumption] = []
         self.count_table: pd.DataFrame | None = None  # counts with book at count date, if any
         self.conversion_summary = (0, 0, 0)  # (actual, allocated, difference) in cents
         self._windows()
@@ -268,18 +279,7 @@ class _Run:
             leaf_item = c.col
             leaf_date = dates[c.row]
             leaf_cents = to_cents(leaf_qty * r.rolled["material"][leaf_item])
-            self.consumption.append(
-                pd.DataFrame(
-                    {
-                        "event": event,
-                        "date": leaf_date,
-                        "component": leaf_item,
-                        "quantity": leaf_qty,
-                        "cents": leaf_cents,
-                        "flushed": self.flushed[leaf_item],
-                    }
-                )
-            )
+            self.consumption.append(Consumption(event, leaf_date, leaf_item, leaf_qty, leaf_cents))
             if material_role == "MIP":
                 is_flushed = self.flushed[leaf_item]
                 leaf_role = np.where(is_flushed, ROLES.index("MIP"), ROLES.index("USAGE"))
@@ -380,7 +380,7 @@ class _Run:
         frame = pd.DataFrame(
             {
                 "date": p["date"].to_numpy(),
-                "item": p["item"].to_numpy(),
+                "item": pos,
                 "quantity": qty,
                 "std": to_cents(qty * self.material[pos]),
                 "actual": to_cents(qty * p["unit_price"].to_numpy(np.float64)),
@@ -461,13 +461,13 @@ class _Run:
             relief = to_cents(q * self.unit_value[p])
             cogs = to_cents(q * self.total[p])
             part = [
-                self.post(ss["date"], SALE, "COGS", ss["item"], q, cogs),
-                self.post(ss["date"], SALE, role[stocked], ss["item"], -q, -relief),
+                self.post(ss["date"], SALE, "COGS", p, q, cogs),
+                self.post(ss["date"], SALE, role[stocked], p, -q, -relief),
             ]
             carried_conv = np.isclose(self.unit_value[p], self.total[p])
             conv = np.where(carried_conv, 0, to_cents(q * self.conversion[p]))
             if (conv != 0).any():
-                part.append(self.post(ss["date"], SALE, "CCA", ss["item"], 0.0, -conv))
+                part.append(self.post(ss["date"], SALE, "CCA", p, 0.0, -conv))
             parts.append(self._balance(pd.concat(part, ignore_index=True), SALE, "CCA"))
         if (~stocked).any():
             # Nothing is carried for these items: flush at the sale (V4, and raw items in V3).
@@ -514,7 +514,7 @@ class _Run:
             self.start,
             OPENING,
             role[carried],
-            ob["item"].to_numpy()[carried],
+            pos[carried],
             q,
             to_cents(q * self.unit_value[pos[carried]]),
         )
@@ -567,12 +567,16 @@ class _Run:
         expected = np.zeros(len(ct))
         manual = ~self.flushed[ct["pos"].to_numpy()]
         if manual.any() and self.consumption:
-            used = pd.concat(self.consumption, ignore_index=True)
-            used = used[~used["flushed"]]
+            comp = np.concatenate([c.component for c in self.consumption])
+            day = np.concatenate([c.date for c in self.consumption])
+            qty = np.concatenate([c.quantity for c in self.consumption])
+            by_hand = ~self.flushed[comp]
+            comp, day, qty = comp[by_hand], day[by_hand], qty[by_hand]
+            ct_pos = ct["pos"].to_numpy()
+            ct_day = ct["date"].to_numpy("datetime64[ns]")
             for k in np.flatnonzero(manual):
-                row = ct.iloc[k]
-                mask = (used["component"] == row["pos"]) & (used["date"] <= row["date"])
-                expected[k] = float(used.loc[mask, "quantity"].sum())
+                mask = (comp == ct_pos[k]) & (day <= ct_day[k])
+                expected[k] = float(qty[mask].sum())
         unexplained = diff - expected
         beyond = (np.abs(unexplained) > tol * base + 1e-9) & (unexplained != 0)
         for k in np.flatnonzero(beyond):
@@ -599,7 +603,7 @@ class _Run:
             )
         nz = cents != 0
         d = ct["date"].to_numpy()[nz]
-        items = ct["item"].to_numpy()[nz]
+        items = ct["pos"].to_numpy()[nz]
         return pd.concat(
             [
                 self.post(d, COUNT, "USAGE", items, diff[nz], cents[nz], "count"),

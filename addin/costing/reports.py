@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from addin.costing.model import Finding, Severity
@@ -13,10 +15,88 @@ if TYPE_CHECKING:
     from addin.costing.engine import MonthEndResult, _Run
 
 ROLE_ORDER = ["MIP", "FG", "AP", "CONV_OFFSET", "CCC", "CCA", "COGS", "PPV", "USAGE", "SCRAP"]
+EXACT_FLOAT_SUM = 2.0**53  # integer cents summed as float64 stay exact below this total
+
+
+def _sum_cents(key: npt.NDArray[np.int64], cents: npt.NDArray[np.int64], size: int) -> np.ndarray:
+    """Exact integer sums of ``cents`` per ``key`` (0 <= key < size)."""
+    if float(np.abs(cents).sum(dtype=np.float64)) < EXACT_FLOAT_SUM:
+        return np.rint(np.bincount(key, weights=cents, minlength=size)).astype(np.int64)
+    out = np.zeros(size, dtype=np.int64)
+    np.add.at(out, key, cents)
+    return out
+
+
+def _day_numbers(dates: npt.NDArray[np.datetime64]) -> tuple[np.ndarray, np.ndarray]:
+    """(code of each date, the distinct dates sorted): factorize for dates without a time."""
+    if len(dates) == 0:
+        return np.zeros(0, dtype=np.int64), dates[:0]
+    ns = dates.view(np.int64)
+    day_ns = np.int64(86_400 * 10**9)
+    if (ns % day_ns == 0).all():
+        rel = ns // day_ns
+        lo = rel.min()
+        rel = rel - lo
+        if rel.max() < 100_000:
+            present = np.bincount(rel) > 0
+            lut = np.cumsum(present) - 1
+            days = ((np.flatnonzero(present) + lo) * day_ns).view("datetime64[ns]")
+            return lut[rel], days
+    days, codes = np.unique(dates, return_inverse=True)
+    return codes.reshape(-1), days
+
+
+@dataclass(frozen=True)
+class _Ledger:
+    """Postings as plain arrays (category codes), taken once and shared by the reports."""
+
+    day: npt.NDArray[np.int64]  # position in ``days``
+    days: npt.NDArray[np.datetime64]
+    event: npt.NDArray[np.int64]  # code in the event categories (EVENT_ORDER, then opening)
+    role: npt.NDArray[np.int64]  # code in ROLE_ORDER
+    item: npt.NDArray[np.int64]  # item position; n = "" (no item), n + 1 = unitemized
+    kind: npt.NDArray[np.int64]  # code in the kinds
+    quantity: npt.NDArray[np.float64]
+    cents: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(cls, postings: pd.DataFrame) -> _Ledger:
+        day, days = _day_numbers(postings["date"].to_numpy("datetime64[ns]"))
+
+        def codes(c: str) -> np.ndarray:
+            return postings[c].cat.codes.to_numpy().astype(np.int64)
+
+        return cls(
+            day,
+            days,
+            codes("event"),
+            codes("role"),
+            codes("item"),
+            codes("kind"),
+            postings["quantity"].to_numpy(np.float64),
+            postings["cents"].to_numpy(np.int64),
+        )
+
+    def select(self, mask: npt.NDArray[np.bool_]) -> _Ledger:
+        return _Ledger(
+            self.day[mask],
+            self.days,
+            self.event[mask],
+            self.role[mask],
+            self.item[mask],
+            self.kind[mask],
+            self.quantity[mask],
+            self.cents[mask],
+        )
+
+
+def _code(dtype: pd.CategoricalDtype, value: str) -> int:
+    return int(dtype.categories.get_loc(value))
 
 
 def _references(run: _Run) -> dict[tuple[str, pd.Timestamp], tuple[int, str]]:
-    """(event, date) -> (number of source records, their references joined)."""
+    """(event, date) -> (number of source records, their references joined: the first three
+    non-blank ones in sheet order, then "+N more")."""
     from addin.costing import engine as e
 
     out: dict[tuple[str, pd.Timestamp], tuple[int, str]] = {}
@@ -28,24 +108,35 @@ def _references(run: _Run) -> dict[tuple[str, pd.Timestamp], tuple[int, str]]:
     ]
     completions = run.inputs.completions
     if len(completions):
-        sources.append((e.SCRAP, completions[completions["scrap_quantity"].fillna(0) > 0]))
+        scrapped = completions["scrap_quantity"].fillna(0).to_numpy() > 0
+        sources.append((e.SCRAP, completions[scrapped]))
     for event, frame in sources:
         if len(frame) == 0:
             continue
-        refs = frame["reference"].fillna("").astype(str) if "reference" in frame else None
-        for day, idx in frame.groupby("date").groups.items():
-            n = len(idx)
-            text = ""
-            if refs is not None:
-                vals = [r for r in refs.loc[idx].tolist() if r]
-                text = ", ".join(vals[:3]) + (f" +{len(vals) - 3} more" if len(vals) > 3 else "")
-            out[(event, pd.Timestamp(day))] = (n, text)
+        day, days = _day_numbers(frame["date"].to_numpy("datetime64[ns]"))
+        records = np.bincount(day, minlength=len(days))
+        first: list[list[str]] = [[] for _ in days]
+        given = np.zeros(len(days), dtype=np.int64)
+        if "reference" in frame:
+            refs = frame["reference"].to_numpy(object)
+            nonblank = np.flatnonzero(pd.notna(refs) & (refs != ""))
+            d = day[nonblank]
+            given = np.bincount(d, minlength=len(days))
+            order = np.argsort(d, kind="stable")  # sheet order within each day
+            d_sorted = d[order]
+            rank = np.arange(len(d_sorted)) - np.searchsorted(d_sorted, d_sorted)
+            for k in order[rank < 3].tolist():
+                first[d[k]].append(str(refs[nonblank[k]]))
+        for k, day_value in enumerate(days):
+            text = ", ".join(first[k]) + (f" +{given[k] - 3} more" if given[k] > 3 else "")
+            out[(event, pd.Timestamp(day_value))] = (int(records[k]), text)
     return out
 
 
-def journal(run: _Run, postings: pd.DataFrame) -> pd.DataFrame:
-    """One compressed entry per event and date; one line per account, net of that entry."""
-    from addin.costing.engine import EVENT_MEMO, EVENT_ORDER
+def journal(run: _Run, postings: pd.DataFrame, ledger: _Ledger | None = None) -> pd.DataFrame:
+    """One compressed entry per event and date; one line per account, net of that entry.
+    Entries in date and event order; in an entry, debits first, then accounts in ROLE_ORDER."""
+    from addin.costing.engine import EVENT_DTYPE, EVENT_MEMO, ROLE_DTYPE
 
     cols = [
         "entry",
@@ -61,32 +152,38 @@ def journal(run: _Run, postings: pd.DataFrame) -> pd.DataFrame:
     ]
     if len(postings) == 0:
         return pd.DataFrame(columns=cols)
-    lines = postings.groupby(["date", "event", "role"], as_index=False, sort=False)["cents"].sum()
-    lines = lines[lines["cents"] != 0]
-    lines["event_no"] = lines["event"].map({ev: i for i, ev in enumerate(EVENT_ORDER)})
-    lines["role_no"] = lines["role"].map({r: i for i, r in enumerate(ROLE_ORDER)})
-    lines["side"] = np.where(lines["cents"] > 0, 0, 1)  # debits first
-    lines = lines.sort_values(["date", "event_no", "side", "role_no"], kind="stable")
-    keys = lines[["date", "event_no"]].drop_duplicates()
-    keys["entry"] = [f"BF-{i:04d}" for i in range(1, len(keys) + 1)]
-    lines = lines.merge(keys, on=["date", "event_no"], how="left")
+    led = ledger or _Ledger.of(postings)
+    n_event, n_role = len(EVENT_DTYPE.categories), len(ROLE_DTYPE.categories)
+    key = (led.day * n_event + led.event) * n_role + led.role
+    sums = _sum_cents(key, led.cents, len(led.days) * n_event * n_role)
+    line = np.flatnonzero(sums)
+    cents = sums[line]
+    role = line % n_role
+    event = (line // n_role) % n_event
+    day = line // (n_role * n_event)
+    order = np.lexsort((role, cents <= 0, event, day))  # debits first within an entry
+    cents, role, event, day = cents[order], role[order], event[order], day[order]
+    new_entry = np.ones(len(line), dtype=bool)
+    new_entry[1:] = (day[1:] != day[:-1]) | (event[1:] != event[:-1])
+    entry_no = np.cumsum(new_entry)
     refs = _references(run)
+    dates = pd.DatetimeIndex(led.days[day])
     memo, ref = [], []
-    for ev, day in zip(lines["event"], lines["date"], strict=True):
-        n, text = refs.get((ev, pd.Timestamp(day)), (0, ""))
+    for ev, when in zip(EVENT_DTYPE.categories[event], dates, strict=True):
+        n, text = refs.get((ev, when), (0, ""))
         memo.append(EVENT_MEMO[ev] + (f" ({n} records)" if n > 1 else ""))
         ref.append(text)
-    accounts = {r: run.inputs.account(r) for r in ROLE_ORDER}
+    accounts = [run.inputs.account(r) for r in ROLE_DTYPE.categories]
     return pd.DataFrame(
         {
-            "entry": lines["entry"],
-            "date": lines["date"],
-            "event": lines["event"],
-            "role": lines["role"],
-            "account": [accounts[r].code for r in lines["role"]],
-            "account_name": [accounts[r].name for r in lines["role"]],
-            "debit_cents": lines["cents"].clip(lower=0).astype(np.int64),
-            "credit_cents": (-lines["cents"]).clip(lower=0).astype(np.int64),
+            "entry": [f"BF-{i:04d}" for i in entry_no.tolist()],
+            "date": dates,
+            "event": pd.Categorical.from_codes(event, dtype=EVENT_DTYPE),
+            "role": pd.Categorical.from_codes(role, dtype=ROLE_DTYPE),
+            "account": [accounts[r].code for r in role.tolist()],
+            "account_name": [accounts[r].name for r in role.tolist()],
+            "debit_cents": np.clip(cents, 0, None).astype(np.int64),
+            "credit_cents": np.clip(-cents, 0, None).astype(np.int64),
             "memo": memo,
             "reference": ref,
         }
@@ -112,76 +209,88 @@ def trial_balance(run: _Run, opening: pd.DataFrame, jnl: pd.DataFrame) -> pd.Dat
     return tb
 
 
-def inventory(run: _Run, opening: pd.DataFrame, postings: pd.DataFrame) -> pd.DataFrame:
+def inventory(
+    run: _Run, opening: pd.DataFrame, postings: pd.DataFrame, ledger: _Ledger | None = None
+) -> pd.DataFrame:
     """Roll-forward per stocked item and account: quantities and values (cents)."""
-    from addin.costing.engine import CLOSE, COUNT, STOCK_ROLES, UNITEMIZED
+    from addin.costing.engine import CLOSE, COUNT, EVENT_DTYPE, STOCK_ROLES
 
+    led = ledger or _Ledger.of(postings)
     # one slot per (account, item) pair: bincounts over category codes, no string grouping
-    n_items = len(postings["item"].cat.categories)
-    roles = list(postings["role"].cat.categories)
-
-    def slots(frame: pd.DataFrame) -> np.ndarray:
-        role = frame["role"].cat.codes.to_numpy().astype(np.int64)
-        return role * n_items + frame["item"].cat.codes.to_numpy().astype(np.int64)
-
-    size = len(roles) * n_items
-
-    def total(frame: pd.DataFrame, column: str) -> np.ndarray:
-        return np.bincount(slots(frame), weights=frame[column].to_numpy(np.float64), minlength=size)
-
-    stock = postings[postings["role"].isin(STOCK_ROLES)]
-    opening = opening[opening["role"].isin(STOCK_ROLES)]
-    flows = stock[~stock["event"].isin([COUNT, CLOSE])]
-    ins = flows[flows["quantity"] > 0]
-    outs = flows[flows["quantity"] < 0]
-    others = stock[(stock["quantity"] == 0) & (stock["event"] != COUNT)]
-    counted = stock[stock["event"] == COUNT]
-    used = np.zeros(size, dtype=bool)
-    for frame in (opening, stock):
-        used[slots(frame)] = True
-    slot = np.flatnonzero(used)
-    measures = {
-        "opening_qty": total(opening, "quantity"),
-        "in_qty": total(ins, "quantity"),
-        "out_qty": -total(outs, "quantity"),
-    }
-    cents = {
-        "opening_cents": total(opening, "cents"),
-        "in_cents": total(ins, "cents"),
-        "out_cents": -total(outs, "cents"),
-        "count_cents": total(counted, "cents"),
-        "other_cents": total(others, "cents"),
-    }
     categories = postings["item"].cat.categories.to_numpy()
+    n_items = len(categories)
+    roles = list(postings["role"].cat.categories)
+    size = len(roles) * n_items
+    stock_codes = [roles.index(r) for r in STOCK_ROLES]
+    count, close = _code(EVENT_DTYPE, COUNT), _code(EVENT_DTYPE, CLOSE)
+
+    slot = led.role * n_items + led.item
+    stock = np.isin(led.role, stock_codes)
+    flows = stock & (led.event != count) & (led.event != close)
+    masks = {
+        "in": flows & (led.quantity > 0),
+        "out": flows & (led.quantity < 0),
+        "other": stock & (led.quantity == 0) & (led.event != count),
+        "count": stock & (led.event == count),
+    }
+    op = opening[opening["role"].isin(STOCK_ROLES)]
+    op_slot = op["role"].cat.codes.to_numpy().astype(np.int64) * n_items
+    op_slot = op_slot + op["item"].cat.codes.to_numpy().astype(np.int64)
+
+    def qty(mask: npt.NDArray[np.bool_]) -> np.ndarray:
+        return np.bincount(slot[mask], weights=led.quantity[mask], minlength=size)
+
+    def cents(mask: npt.NDArray[np.bool_]) -> np.ndarray:
+        return _sum_cents(slot[mask], led.cents[mask], size)
+
+    used = np.zeros(size, dtype=bool)
+    used[op_slot] = True
+    used[slot[stock]] = True
+    at = np.flatnonzero(used)
+    item_code = at % n_items
+    opening_qty = np.bincount(op_slot, weights=op["quantity"].to_numpy(np.float64), minlength=size)
+    opening_cents = _sum_cents(op_slot, op["cents"].to_numpy(np.int64), size)
     inv = pd.DataFrame(
         {
-            "role": np.asarray(roles, dtype=object)[slot // n_items],
-            "item": categories[slot % n_items],
-            **{k: v[slot] for k, v in measures.items()},
+            "role": np.asarray(roles, dtype=object)[at // n_items],
+            "item": categories[item_code].astype(object),
+            "opening_qty": opening_qty[at],
+            "in_qty": qty(masks["in"])[at],
+            "out_qty": -qty(masks["out"])[at],
         }
     )
     inv["book_qty"] = inv["opening_qty"] + inv["in_qty"] - inv["out_qty"]
-    key = ["role", "item"]
+    inv["count_date"] = pd.Series(np.full(len(inv), np.datetime64("NaT"), "datetime64[ns]"))
+    inv["book_at_count"] = np.nan
+    inv["counted_qty"] = np.nan
+    inv["difference"] = np.nan
     ct = run.count_table
     if ct is not None and len(ct):
-        c = ct.set_index(["role", "item"])
-        inv = inv.join(c[["date", "book", "counted_quantity", "difference"]], on=key)
-    else:
-        inv["date"] = pd.NaT
-        inv["book"] = np.nan
-        inv["counted_quantity"] = np.nan
-        inv["difference"] = np.nan
-    inv = inv.rename(
-        columns={"date": "count_date", "book": "book_at_count", "counted_quantity": "counted_qty"}
-    )
+        ct_slot = pd.Index(
+            np.array([roles.index(r) for r in ct["role"]], dtype=np.int64) * n_items
+            + ct["pos"].to_numpy().astype(np.int64)
+        )
+        row = ct_slot.get_indexer(at)
+        hit = row >= 0
+        for col, src in (
+            ("count_date", "date"),
+            ("book_at_count", "book"),
+            ("counted_qty", "counted_quantity"),
+            ("difference", "difference"),
+        ):
+            values = inv[col].to_numpy().copy()
+            values[hit] = ct[src].to_numpy()[row[hit]]
+            inv[col] = values
     inv["ending_qty"] = inv["book_qty"] - inv["difference"].fillna(0.0)
-    real = inv["item"] != UNITEMIZED
-    pos = np.full(len(inv), -1)
-    pos[real.to_numpy()] = run.index.positions(inv.loc[real, "item"])
-    inv["standard"] = np.where(pos >= 0, run.unit_value[pos], np.nan)
+    real = item_code < len(run.codes)
+    pos = np.where(real, item_code, 0)
+    inv["standard"] = np.where(real, run.unit_value[pos], np.nan)
     inv.loc[~real, ["opening_qty", "in_qty", "out_qty", "book_qty", "ending_qty"]] = 0.0
-    for k, v in cents.items():
-        inv[k] = np.rint(v[slot]).astype(np.int64)
+    inv["opening_cents"] = opening_cents[at]
+    inv["in_cents"] = cents(masks["in"])[at]
+    inv["out_cents"] = -cents(masks["out"])[at]
+    inv["count_cents"] = cents(masks["count"])[at]
+    inv["other_cents"] = cents(masks["other"])[at]
     inv["ending_cents"] = (
         inv["opening_cents"]
         + inv["in_cents"]
@@ -189,103 +298,93 @@ def inventory(run: _Run, opening: pd.DataFrame, postings: pd.DataFrame) -> pd.Da
         + inv["count_cents"]
         + inv["other_cents"]
     )
-    desc = run.sc.set_index("item")["description"]
-    inv["description"] = inv["item"].map(desc).fillna("Material not backed by BOM lines")
+    description = run.sc["description"].fillna("").to_numpy(object)[pos]
+    inv["description"] = np.where(real, description, "Material not backed by BOM lines")
     inv["role_no"] = inv["role"].map({"MIP": 0, "FG": 1})
     inv = inv.sort_values(["role_no", "item"]).drop(columns="role_no").reset_index(drop=True)
     return inv
 
 
-def variances(run: _Run, postings: pd.DataFrame) -> pd.DataFrame:
-    """Price, usage, scrap and conversion variances; amount > 0 is unfavourable."""
-    from addin.costing.engine import CLOSE, COUNT, SCRAP
+def variances(run: _Run, postings: pd.DataFrame, ledger: _Ledger | None = None) -> pd.DataFrame:
+    """Price, usage, scrap and conversion variances; amount > 0 is unfavourable.
+    One row per item and variance type, items in Standard Costs order."""
+    from addin.costing.engine import CLOSE, COUNT, EVENT_DTYPE, KIND_DTYPE, ROLE_DTYPE, SCRAP
 
+    led = ledger or _Ledger.of(postings)
     rows: list[pd.DataFrame] = []
-    desc = run.sc.set_index("item")["description"]
+    categories = postings["item"].cat.categories.to_numpy().astype(object)
+    n_cat = len(categories)
+    n = len(run.codes)
 
-    def frame(
-        vtype: str, memo: str, g: pd.DataFrame, qty: pd.Series, std: pd.Series | float, role: str
-    ) -> pd.DataFrame:
+    def frame(vtype: str, memo: str, mask: np.ndarray, std: object, role: str) -> pd.DataFrame:
+        item = led.item[mask]
+        seen = np.flatnonzero(np.bincount(item, minlength=n_cat))
+        qty = np.bincount(item, weights=led.quantity[mask], minlength=n_cat)[seen]
+        amount = _sum_cents(item, led.cents[mask], n_cat)[seen]
+        if callable(std):
+            std = std(np.where(seen < n, seen, 0))
         return pd.DataFrame(
             {
                 "type": vtype,
-                "item": g.index if isinstance(g, pd.Series) else g["item"],
-                "quantity": np.asarray(qty, dtype=np.float64),
-                "standard": np.asarray(std, dtype=np.float64) if not np.isscalar(std) else std,
-                "amount_cents": np.asarray(
-                    g if isinstance(g, pd.Series) else g["cents"], dtype=np.int64
-                ),
+                "item": categories[seen],
+                "quantity": qty,
+                "standard": std,
+                "amount_cents": amount,
                 "role": role,
                 "memo": memo,
             }
         )
 
-    ppv = postings[postings["role"] == "PPV"].groupby("item")[["quantity", "cents"]].sum()
-    if len(ppv):
-        pos = run.index.positions(ppv.index)
+    role = {r: _code(ROLE_DTYPE, r) for r in ("PPV", "USAGE", "SCRAP")}
+    kind = {k: _code(KIND_DTYPE, k) for k in ("manual issue", "BOM change")}
+    ppv = led.role == role["PPV"]
+    if ppv.any():
         rows.append(
             frame(
                 "price",
                 "Actual price vs standard on purchases",
-                ppv["cents"],
-                ppv["quantity"],
-                run.material[pos],
+                ppv,
+                lambda p: run.material[p],
                 "PPV",
             )
         )
-    cnt = postings[(postings["role"] == "USAGE") & (postings["event"] == COUNT)]
-    cnt = cnt.groupby("item")[["quantity", "cents"]].sum()
-    if len(cnt):
-        pos = run.index.positions(cnt.index)
+    usage = led.role == role["USAGE"]
+    cnt = usage & (led.event == _code(EVENT_DTYPE, COUNT))
+    if cnt.any():
         rows.append(
             frame(
                 "usage",
                 "Count below (U) or above (F) book",
-                cnt["cents"],
-                cnt["quantity"],
-                run.unit_value[pos],
+                cnt,
+                lambda p: run.unit_value[p],
                 "USAGE",
             ).assign(product=True)  # amount = ROUND(quantity x standard, 2) exactly
         )
-    man = postings[(postings["role"] == "USAGE") & (postings["kind"] == "manual issue")]
-    man = man.groupby("item")[["quantity", "cents"]].sum()
-    if len(man):
+    man = usage & (led.kind == kind["manual issue"])
+    if man.any():
         rows.append(
             frame(
                 "usage",
                 "Backflush = No component at standard, not flushed",
-                man["cents"],
-                man["quantity"],
+                man,
                 np.nan,
                 "USAGE",
             )
         )
-    chg = postings[(postings["role"] == "USAGE") & (postings["kind"] == "BOM change")]
-    chg = chg.groupby("item")[["quantity", "cents"]].sum()
-    if len(chg):
+    chg = usage & (led.kind == kind["BOM change"])
+    if chg.any():
         rows.append(
             frame(
                 "usage",
                 "BOM in effect on the day differs from the period standard",
-                chg["cents"],
-                chg["quantity"],
+                chg,
                 np.nan,
                 "USAGE",
             )
         )
-    scr = postings[(postings["event"] == SCRAP) & (postings["role"] == "SCRAP")]
-    scr = scr.groupby("item")[["quantity", "cents"]].sum()
-    if len(scr):
-        rows.append(
-            frame(
-                "scrap",
-                "Reported scrap at standard",
-                scr["cents"],
-                scr["quantity"],
-                np.nan,
-                "SCRAP",
-            )
-        )
+    scr = (led.event == _code(EVENT_DTYPE, SCRAP)) & (led.role == role["SCRAP"])
+    if scr.any():
+        rows.append(frame("scrap", "Reported scrap at standard", scr, np.nan, "SCRAP"))
     actual, allocated, diff = run.conversion_summary
     if actual or allocated:
         close = postings[(postings["event"] == CLOSE) & (postings["kind"] == "conversion")]
@@ -332,6 +431,7 @@ def variances(run: _Run, postings: pd.DataFrame) -> pd.DataFrame:
     v["product"] = (
         v["product"].astype("boolean").fillna(False).astype(bool) if "product" in v else False
     )
+    desc = pd.Series(run.sc["description"].fillna("").to_numpy(object), index=run.codes)
     v["description"] = v["item"].map(desc).fillna("")
     v["fu"] = np.where(v["amount_cents"] > 0, "U", np.where(v["amount_cents"] < 0, "F", ""))
     v["account"] = [run.inputs.account(r).code if r in ROLE_ORDER else r for r in v["role"]]
@@ -353,6 +453,8 @@ def variances(run: _Run, postings: pd.DataFrame) -> pd.DataFrame:
 
 
 def backflush(run: _Run) -> pd.DataFrame:
+    """Components flushed per event: quantity and standard amount (sum of the flushed lines'
+    cents). Events in name order, components in Standard Costs order."""
     cols = [
         "event",
         "component",
@@ -366,18 +468,35 @@ def backflush(run: _Run) -> pd.DataFrame:
     ]
     if not run.consumption:
         return pd.DataFrame(columns=cols)
-    c = pd.concat(run.consumption, ignore_index=True)
-    g = c.groupby(["event", "component", "flushed"], as_index=False, sort=True)[
-        ["quantity", "cents"]
-    ].sum()
-    sc = run.sc.set_index("item")
-    g["component"] = run.codes[g["component"].to_numpy()]
-    g["description"] = g["component"].map(sc["description"])
-    g["uom"] = g["component"].map(sc["uom"])
-    g["standard"] = g["component"].map(pd.Series(run.material, index=run.codes))
+    n = len(run.codes)
+    parts = []
+    for event in sorted({c.event for c in run.consumption}):
+        used = [c for c in run.consumption if c.event == event]
+        comp = np.concatenate([c.component for c in used]).astype(np.int64)
+        seen = np.flatnonzero(np.bincount(comp, minlength=n))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "event": event,
+                    "pos": seen,
+                    "quantity": np.bincount(
+                        comp, weights=np.concatenate([c.quantity for c in used]), minlength=n
+                    )[seen],
+                    "amount_cents": _sum_cents(comp, np.concatenate([c.cents for c in used]), n)[
+                        seen
+                    ],
+                }
+            )
+        )
+    g = pd.concat(parts, ignore_index=True)
+    pos = g["pos"].to_numpy()
+    g["component"] = run.codes[pos]
+    g["description"] = run.sc["description"].to_numpy(object)[pos]
+    g["uom"] = run.sc["uom"].to_numpy(object)[pos]
+    g["standard"] = run.material[pos]
+    g["flushed"] = run.flushed[pos]
     mat = run.trigger.material_credit_role
     g["credited_to"] = np.where(g["flushed"] | (mat == "AP"), mat, "USAGE")
-    g = g.rename(columns={"cents": "amount_cents"})
     return g[cols]
 
 
@@ -409,26 +528,33 @@ def rollup_frame(run: _Run) -> pd.DataFrame:
     )
 
 
-def controls(run: _Run, opening: pd.DataFrame, postings: pd.DataFrame) -> list[Finding]:
+def controls(
+    run: _Run, opening: pd.DataFrame, postings: pd.DataFrame, ledger: _Ledger | None = None
+) -> list[Finding]:
     """Section 4 of the spec: what an accountant must review (the run still posts)."""
-    from addin.costing.engine import STOCK_ROLES, UNITEMIZED
+    from addin.costing.engine import KIND_DTYPE, STOCK_ROLES, UNITEMIZED
 
+    led = ledger or _Ledger.of(postings)
+    n = len(run.codes)
+    roles = list(postings["role"].cat.categories)
+    stock_codes = [roles.index(r) for r in STOCK_ROLES]
     found: list[Finding] = []
     # components (or goods) driven below zero on hand
-    stock = pd.concat([opening, postings], ignore_index=True)
-    stock = stock[
-        stock["role"].isin(STOCK_ROLES) & (stock["item"] != UNITEMIZED) & (stock["quantity"] != 0)
-    ]
-    if len(stock):
+    moves = np.isin(led.role, stock_codes) & (led.item < n) & (led.quantity != 0)
+    op = opening[opening["role"].isin(STOCK_ROLES)]
+    item = np.concatenate([op["item"].cat.codes.to_numpy().astype(np.int64), led.item[moves]])
+    dates = np.concatenate(
+        [op["date"].to_numpy("datetime64[ns]"), led.days[led.day[moves]]]
+    ).astype("datetime64[ns]")
+    quantity = np.concatenate([op["quantity"].to_numpy(np.float64), led.quantity[moves]])
+    keep = (item < n) & (quantity != 0)
+    item, dates, quantity = item[keep], dates[keep], quantity[keep]
+    if len(item):
         # on hand per item at the end of each day: a dense items x days grid, cumulated
-        item = stock["item"].cat.codes.to_numpy().astype(np.int64)
-        day, days = pd.factorize(stock["date"], sort=True)
-        n_items = len(run.codes)
+        day, days = _day_numbers(dates)
         grid = np.bincount(
-            item * len(days) + day,
-            weights=stock["quantity"].to_numpy(),
-            minlength=n_items * len(days),
-        ).reshape(n_items, len(days))
+            item * len(days) + day, weights=quantity, minlength=n * len(days)
+        ).reshape(n, len(days))
         on_hand = np.cumsum(grid, axis=1)
         below = on_hand < -1e-9
         day_text = pd.DatetimeIndex(days).strftime("%Y-%m-%d").tolist()
@@ -470,14 +596,10 @@ def controls(run: _Run, opening: pd.DataFrame, postings: pd.DataFrame) -> list[F
                 )
             )
     # zero standards on items with activity
-    active = set(postings["item"].unique()) - {"", UNITEMIZED}
-    zero = [
-        (c, t)
-        for c, t, tot in zip(run.codes, run.types, run.total, strict=True)
-        if c in active and tot == 0
-    ]
-    for code, typ in zero:
-        row = int(run.sc.loc[run.sc["item"] == code, "source_row"].iloc[0])
+    moved = np.bincount(led.item[led.item < n], minlength=n) > 0
+    source_row = run.sc["source_row"].to_numpy()
+    for i in np.flatnonzero(moved & (run.total == 0)).tolist():
+        code, typ = str(run.codes[i]), run.types[i]
         found.append(
             Finding(
                 Severity.WARNING,
@@ -485,26 +607,28 @@ def controls(run: _Run, opening: pd.DataFrame, postings: pd.DataFrame) -> list[F
                 f"{code} ({typ}) has a standard cost of zero but moved this period: its movements are "
                 "posted at 0.00. Enter its standard.",
                 "Standard Costs",
-                f"A{row}",
+                f"A{int(source_row[i])}",
                 code,
             )
         )
     # stale standards: purchase prices far from standard
     p = run.inputs.purchases
     if len(p):
-        g = (
-            p.assign(value=p["quantity"] * p["unit_price"])
-            .groupby("item")[["quantity", "value"]]
-            .sum()
-        )
-        pos = run.index.positions(g.index)
-        std = run.material[pos]
-        avg = g["value"].to_numpy() / g["quantity"].to_numpy()
+        at = run.index.positions(p["item"])
+        q = p["quantity"].to_numpy(np.float64)
+        bought = np.flatnonzero(np.bincount(at, minlength=n))
+        qty = np.bincount(at, weights=q, minlength=n)[bought]
+        value = np.bincount(at, weights=q * p["unit_price"].to_numpy(np.float64), minlength=n)[
+            bought
+        ]
+        std = run.material[bought]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            avg = value / qty
         tol = run.inputs.settings.price_tolerance
         drift = np.where(std > 0, np.abs(avg / np.where(std > 0, std, 1) - 1), 0)
-        for item, a, s_, d in zip(g.index, avg, std, drift, strict=True):
+        for i, a, s_, d in zip(bought.tolist(), avg, std, drift, strict=True):
             if d > tol:
-                row = int(run.sc.loc[run.sc["item"] == item, "source_row"].iloc[0])
+                item = str(run.codes[i])
                 found.append(
                     Finding(
                         Severity.WARNING,
@@ -512,50 +636,56 @@ def controls(run: _Run, opening: pd.DataFrame, postings: pd.DataFrame) -> list[F
                         f"{item}: average purchase price {a:,.4f} is {d:.1%} away from standard {s_:,.4f} "
                         f"(tolerance {tol:.1%}). The standard may be out of date.",
                         "Standard Costs",
-                        f"E{row}",
+                        f"E{int(source_row[i])}",
                         item,
                     )
                 )
     # components not flushed
     if run.consumption:
-        c = pd.concat(run.consumption, ignore_index=True)
-        nf = c[~c["flushed"]].groupby("component")[["quantity", "cents"]].sum()
-        nf.index = run.codes[nf.index.to_numpy()]
+        comp = np.concatenate([c.component for c in run.consumption]).astype(np.int64)
+        by_hand = ~run.flushed[comp]
+        comp = comp[by_hand]
+        qty = np.concatenate([c.quantity for c in run.consumption])[by_hand]
+        cents = np.concatenate([c.cents for c in run.consumption])[by_hand]
         where = (
             "the usage variance account until counted" if run.trigger.records_purchases else "AP"
         )
-        for item, r in nf.iterrows():
+        seen = np.flatnonzero(np.bincount(comp, minlength=n))
+        q_sum = np.bincount(comp, weights=qty, minlength=n)
+        c_sum = _sum_cents(comp, cents, n)
+        for i in seen.tolist():
+            item = str(run.codes[i])
             found.append(
                 Finding(
                     Severity.INFO,
                     "not backflushed",
-                    f"{item} is marked Backflush = No: {r['quantity']:,.4g} used at standard "
-                    f"({r['cents'] / 100:,.2f}) were not flushed; credited to {where}.",
+                    f"{item} is marked Backflush = No: {q_sum[i]:,.4g} used at standard "
+                    f"({c_sum[i] / 100:,.2f}) were not flushed; credited to {where}.",
                     "Standard Costs",
                     "",
-                    str(item),
+                    item,
                 )
             )
     # own-level material not backed by BOM lines
-    un = postings[postings["item"] == UNITEMIZED]
-    if len(un):
+    un = led.item == _code(postings["item"].dtype, UNITEMIZED)
+    if un.any():
         found.append(
             Finding(
                 Severity.WARNING,
                 "material without BOM lines",
-                f"{-un['cents'].sum() / 100:,.2f} of material standard on manufactured items is not "
+                f"{-led.cents[un].sum() / 100:,.2f} of material standard on manufactured items is not "
                 "backed by BOM components (Material at their own level, or items without a BOM); it was "
                 f"credited to {run.trigger.material_credit_role} without an item. Move that material "
                 "into the BOM, or set the item's own Material to 0.",
             )
         )
-    chg = postings[postings["kind"] == "BOM change"]
-    if len(chg):
+    chg = led.kind == _code(KIND_DTYPE, "BOM change")
+    if chg.any():
         found.append(
             Finding(
                 Severity.INFO,
                 "BOM change",
-                f"BOM effectivity changed during the period: {chg['cents'].sum() / -100:,.2f} "
+                f"BOM effectivity changed during the period: {led.cents[chg].sum() / -100:,.2f} "
                 "difference between flushed and period standards posted to usage variance.",
             )
         )
@@ -565,10 +695,11 @@ def controls(run: _Run, opening: pd.DataFrame, postings: pd.DataFrame) -> list[F
 def assemble(run: _Run, opening: pd.DataFrame, postings: pd.DataFrame) -> MonthEndResult:
     from addin.costing.engine import STOCK_ROLES, MonthEndResult
 
-    jnl = journal(run, postings)
+    led = _Ledger.of(postings)
+    jnl = journal(run, postings, led)
     tb = trial_balance(run, opening, jnl)
-    inv = inventory(run, opening, postings)
-    findings = run.findings + controls(run, opening, postings)
+    inv = inventory(run, opening, postings, led)
+    findings = run.findings + controls(run, opening, postings, led)
     checks: list[tuple[str, bool, str]] = []
     per_entry = (jnl["debit_cents"] - jnl["credit_cents"]).groupby(jnl["entry"]).sum()
     bad = per_entry[per_entry != 0]
@@ -609,7 +740,7 @@ def assemble(run: _Run, opening: pd.DataFrame, postings: pd.DataFrame) -> MonthE
         rollup=rollup_frame(run),
         postings=postings,
         journal=jnl,
-        variances=variances(run, postings),
+        variances=variances(run, postings, led),
         backflush=backflush(run),
         inventory=inv,
         trial_balance=tb,
