@@ -340,6 +340,40 @@ def test_negative_on_hand_is_flagged_with_its_date():
     assert neg[0].severity is Severity.WARNING
 
 
+def test_float_noise_at_plant_scale_is_not_below_zero():
+    """Three lots of 100,000,000.1 bought, 300,000,000.3 used: in binary floating point the
+    purchases add up to 300,000,000.29999995, 6e-8 short. That is noise, not a shortage."""
+    lot = 100_000_000.1
+    assert lot + lot + lot - 300_000_000.3 < -1e-9  # the noise the old absolute test tripped on
+    inputs = make_inputs(
+        items=[
+            {"item": "DM", "item_type": "Raw", "material": 1.0},
+            {"item": "KB", "item_type": "Finished", "conversion": 1.0},
+        ],
+        bom=[{"parent": "KB", "component": "DM", "qty_per": 1}],
+        purchases=[
+            {"item": "DM", "quantity": lot, "unit_price": 1.0, "date": dt.date(2026, 10, d)}
+            for d in (1, 2, 3)
+        ],
+        completions=[{"item": "KB", "quantity": 300_000_000.3, "date": dt.date(2026, 10, 5)}],
+    )
+    r = run_month_end(inputs)
+    assert [f for f in r.findings if f.check == "below zero on hand"] == []
+    short = make_inputs(
+        items=[
+            {"item": "DM", "item_type": "Raw", "material": 1.0},
+            {"item": "KB", "item_type": "Finished", "conversion": 1.0},
+        ],
+        bom=[{"parent": "KB", "component": "DM", "qty_per": 1}],
+        purchases=[
+            {"item": "DM", "quantity": lot, "unit_price": 1.0, "date": dt.date(2026, 10, 1)}
+        ],
+        completions=[{"item": "KB", "quantity": lot + 0.5, "date": dt.date(2026, 10, 5)}],
+    )
+    neg = [f for f in run_month_end(short).findings if f.check == "below zero on hand"]
+    assert len(neg) == 1 and "(-0.5)" in neg[0].message  # half a unit short is a real shortage
+
+
 def test_completed_item_without_bom_is_an_exception():
     inputs = make_inputs(
         items=[{"item": "KB", "item_type": "Finished", "material": 5.0, "conversion": 1.0}],

@@ -556,7 +556,8 @@ class _Run:
         )
         ct["book"] = book[ct["pos"].to_numpy()]
         diff = ct["book"].to_numpy() - ct["counted_quantity"].to_numpy(np.float64)
-        diff = np.where(np.abs(diff) < 1e-9, 0.0, diff)
+        scale = np.maximum(np.abs(ct["book"].to_numpy()), 1.0)
+        diff = np.where(np.abs(diff) < 1e-9 * scale, 0.0, diff)  # float noise, not a difference
         ct["difference"] = diff
         self.count_table = ct
         cents = to_cents(diff * self.unit_value[ct["pos"].to_numpy()])

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from addin.costing.engine import MonthEndResult, _Run
 
 ROLE_ORDER = ["MIP", "FG", "AP", "CONV_OFFSET", "CCC", "CCA", "COGS", "PPV", "USAGE", "SCRAP"]
+QUANTITY_NOISE = 1e-9  # relative: quantity sums this close to zero are float noise, not stock
 EXACT_FLOAT_SUM = 2.0**53  # integer cents summed as float64 stay exact below this total
 
 
@@ -556,7 +557,14 @@ def controls(
             item * len(days) + day, weights=quantity, minlength=n * len(days)
         ).reshape(n, len(days))
         on_hand = np.cumsum(grid, axis=1)
-        below = on_hand < -1e-9
+        # below zero beyond float noise: relative to everything that moved the item so far
+        moved = np.cumsum(
+            np.bincount(
+                item * len(days) + day, weights=np.abs(quantity), minlength=n * len(days)
+            ).reshape(n, len(days)),
+            axis=1,
+        )
+        below = on_hand < -QUANTITY_NOISE * np.maximum(moved, 1.0)
         day_text = pd.DatetimeIndex(days).strftime("%Y-%m-%d").tolist()
         rows = np.flatnonzero(below.any(axis=1))
         first_day = np.argmax(below[rows], axis=1)
@@ -659,7 +667,7 @@ def controls(
                 Finding(
                     Severity.INFO,
                     "not backflushed",
-                    f"{item} is marked Backflush = No: {q_sum[i]:,.4g} used at standard "
+                    f"{item} is marked Backflush = No: {q_sum[i]:,.6g} used at standard "
                     f"({c_sum[i] / 100:,.2f}) were not flushed; credited to {where}.",
                     "Standard Costs",
                     "",
