@@ -225,32 +225,64 @@ def explode(
     ``demand`` is rows x items (quantity of each item to make). The demanded items are always
     exploded one level; below that, items where ``exploded`` is True pass their demand on to
     their own components and everything else is consumed as a leaf. ``level`` is the low-level
-    code of each item (``levels(matrix)``; computed when not given).
-
-    MRP's low-level-code order: items are taken from the highest level down, so each item's
-    demand is complete when it is passed on and every BOM line is used once per demand row.
-    Few demand rows (a month's days) run as dense columns; many sparse rows (one per source
-    record) run level by level on sparse rows.
+    code of each item (``levels(matrix)``; computed when not given). To explode several demand
+    lists through one BOM, build an :class:`Explosion` once.
     """
-    if demand.shape[0] > DENSE_ROWS:
-        return _explode_sparse(demand, matrix, exploded)
-    if level is None:
-        level = levels(matrix)
-    n = matrix.shape[0]
-    blocks = _passing_blocks(matrix, exploded, level)
-    first = (demand @ matrix).tocsr()  # the demanded items, one level down
-    leaf = ~exploded
-    chunk = max(1, DENSE_CELLS // max(n, 1))
-    parts = []
-    for r0 in range(0, demand.shape[0], chunk):
-        gross = np.ascontiguousarray(first[r0 : r0 + chunk].T.toarray())  # items x rows
-        for items, rows in blocks:
-            gross += rows.T @ gross[items]
-        gross[~leaf] = 0.0  # demand at an exploded item was passed on, not consumed
-        parts.append(sp.csr_matrix(gross.T))
-    consumed = parts[0] if len(parts) == 1 else sp.vstack(parts, format="csr")
-    consumed.eliminate_zeros()
-    return consumed
+    return Explosion(matrix, exploded, level)(demand)
+
+
+class Explosion:
+    """A BOM prepared for exploding demand, in MRP's low-level-code order.
+
+    Items are taken from the highest level down, so each item's demand is complete when it is
+    passed on and every BOM line is used once per demand row. Few demand rows (a month's days)
+    run as dense columns; many sparse rows (one per source record) run level by level on
+    sparse rows.
+    """
+
+    def __init__(
+        self,
+        matrix: sp.csr_matrix,
+        exploded: npt.NDArray[np.bool_],
+        level: npt.NDArray[np.int64] | None = None,
+    ) -> None:
+        self.matrix = matrix
+        self.exploded = exploded
+        self.level = levels(matrix) if level is None else level
+        self._blocks: list[tuple[npt.NDArray[np.intp], sp.csr_matrix]] | None = None
+        self._leaves = np.flatnonzero(~exploded)
+
+    @property
+    def blocks(self) -> list[tuple[npt.NDArray[np.intp], sp.csr_matrix]]:
+        if self._blocks is None:
+            self._blocks = _passing_blocks(self.matrix, self.exploded, self.level)
+        return self._blocks
+
+    def __call__(self, demand: sp.csr_matrix) -> sp.csr_matrix:
+        """Leaf consumption (rows x items) for ``demand`` (rows x items); see explode()."""
+        if demand.shape[0] > DENSE_ROWS:
+            return _explode_sparse(demand, self.matrix, self.exploded)
+        n = self.matrix.shape[0]
+        demand = sp.csr_matrix(demand)
+        demanded = np.unique(demand.indices)
+        top = self.matrix[demanded]  # the demanded items' own lines: always exploded once
+        chunk = max(1, DENSE_CELLS // max(n, 1))
+        parts = []
+        for r0 in range(0, demand.shape[0], chunk):
+            wanted = demand[r0 : r0 + chunk][:, demanded].T.toarray()  # demanded x rows
+            gross = np.asarray(top.T @ wanted)  # items x rows, one level down
+            for items, rows in self.blocks:
+                gross += rows.T @ gross[items]
+            at_leaves = gross[self._leaves].T  # rows x leaves; exploded items passed theirs on
+            row, k = np.nonzero(at_leaves)
+            indptr = np.zeros(at_leaves.shape[0] + 1, dtype=np.int64)
+            np.cumsum(np.bincount(row, minlength=at_leaves.shape[0]), out=indptr[1:])
+            parts.append(
+                sp.csr_matrix(
+                    (at_leaves[row, k], self._leaves[k], indptr), shape=(at_leaves.shape[0], n)
+                )
+            )
+        return parts[0] if len(parts) == 1 else sp.vstack(parts, format="csr")
 
 
 def _explode_sparse(

@@ -29,6 +29,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from addin.costing import bom as bomlib
+from addin.costing.keys import day_numbers, group_sum, sum_cents
 from addin.costing.model import Finding, MonthEndInputs, Severity, Trigger
 from addin.costing.money import allocate_cents, to_cents
 
@@ -116,7 +117,29 @@ def _categorical(values: object, dtype: pd.CategoricalDtype, n: int) -> pd.Categ
     arr = np.asarray(values)
     if arr.dtype.kind in "iu":
         return pd.Categorical.from_codes(np.broadcast_to(arr, (n,)).astype(np.int32), dtype=dtype)
-    return pd.Categorical(np.broadcast_to(arr.astype(object), (n,)), dtype=dtype)
+    codes = dtype.categories.get_indexer(np.broadcast_to(arr.astype(object), (n,)))
+    return pd.Categorical.from_codes(codes.astype(np.int32), dtype=dtype)
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Posting frames end to end. Their categorical columns share one dtype per run, so the
+    codes are joined directly (pd.concat would compare the 20,000-item categories each time)."""
+    frames = [f for f in frames if len(f)] or frames[:1]
+    if len(frames) == 1:
+        return frames[0].reset_index(drop=True)
+    columns: dict[str, object] = {}
+    for c in frames[0].columns:
+        first = frames[0][c]
+        if isinstance(first.dtype, pd.CategoricalDtype) and all(
+            f[c].dtype is first.dtype for f in frames
+        ):
+            codes = np.concatenate([f[c].cat.codes.to_numpy() for f in frames])
+            columns[c] = pd.Categorical.from_codes(codes, dtype=first.dtype, validate=False)
+        elif isinstance(first.dtype, pd.CategoricalDtype):
+            columns[c] = pd.concat([f[c] for f in frames], ignore_index=True)
+        else:
+            columns[c] = np.concatenate([f[c].to_numpy() for f in frames])
+    return pd.DataFrame(columns)
 
 
 class _Postings:
@@ -197,6 +220,7 @@ class _Run:
                     bounds.add(d)
         self.window_starts = np.array(sorted({self.start, *bounds}), dtype="datetime64[ns]")
         self.matrices: list[sp.csr_matrix] = []
+        self._explosions: dict[int, bomlib.Explosion] = {}
         self.rollups: list[bomlib.Rollup] = []
         for ws in self.window_starts:
             if len(bom):
@@ -214,6 +238,15 @@ class _Run:
         self.material = self.period.rolled["material"]
         self.conversion = self.period.rolled["conversion"]
         self.total = self.material + self.conversion
+
+    def explosion(self, w: int) -> bomlib.Explosion:
+        """Window ``w``'s BOM prepared for flushing (built on first use, then kept)."""
+        if self._explosions.get(w) is None:
+            r = self.rollups[w]
+            self._explosions[w] = bomlib.Explosion(
+                self.matrices[w], r.has_bom & self.flushed, r.level
+            )
+        return self._explosions[w]
 
     def window_of(self, dates: pd.Series) -> npt.NDArray[np.intp]:
         d = dates.to_numpy(dtype="datetime64[ns]")
@@ -260,21 +293,25 @@ class _Run:
         """
         if len(demand) == 0:
             return self.post.empty()
-        demand = demand.groupby(["date", "item"], as_index=False, sort=True)["quantity"].sum()
-        demand = demand[demand["quantity"] != 0]
-        if len(demand) == 0:
+        # one demand line per date and item, in date then Standard Costs order
+        n = len(self.codes)
+        day, days = day_numbers(demand["date"].to_numpy("datetime64[ns]"))
+        key = day * n + self.index.positions(demand["item"])
+        key, qty = group_sum(key, demand["quantity"].to_numpy(np.float64), len(days) * n)
+        nonzero = qty != 0
+        key, qty = key[nonzero], qty[nonzero]
+        if len(key) == 0:
             return self.post.empty()
-        pos = self.index.positions(demand["item"])
-        qty = demand["quantity"].to_numpy(np.float64)
-        win = self.window_of(demand["date"])
+        pos = key % n
+        demand_date = days[key // n]
+        win = np.searchsorted(self.window_starts, demand_date, side="right") - 1
         out: list[pd.DataFrame] = []
         for w in np.unique(win):
             sel = win == w
             r = self.rollups[w]
-            dates, day = np.unique(demand["date"].to_numpy()[sel], return_inverse=True)
+            dates, day = np.unique(demand_date[sel], return_inverse=True)
             d = sp.csr_matrix((qty[sel], (day, pos[sel])), shape=(len(dates), len(self.codes)))
-            exploded = r.has_bom & self.flushed
-            c = bomlib.explode(d, self.matrices[w], exploded, r.level).tocoo()
+            c = self.explosion(w)(d).tocoo()
             leaf_qty = c.data
             leaf_item = c.col
             leaf_date = dates[c.row]
@@ -305,7 +342,7 @@ class _Run:
                 out.append(
                     self.post(dates[nz], event, material_role, UNITEMIZED, 0.0, -unitemized[nz])
                 )
-            o_date = demand["date"].to_numpy()[sel]
+            o_date = demand_date[sel]
             o_item = pos[sel]
             o_qty = qty[sel]
             flushed_unit = r.rolled["material"][pos[sel]]
@@ -335,16 +372,14 @@ class _Run:
                             "BOM change",
                         )
                     )
-        postings = pd.concat(out, ignore_index=True)
+        postings = _concat(out)
         return self._balance(postings, event, "CCA" if apply_conversion else None)
 
     def _balance(self, postings: pd.DataFrame, event: str, plug_role: str | None) -> pd.DataFrame:
         """Put each day's rounding residue on ``plug_role`` (or on the day's last output line)."""
-        day_codes, days = pd.factorize(postings["date"], sort=True)
-        sums = np.bincount(
-            day_codes, weights=postings["cents"].to_numpy(np.float64), minlength=len(days)
-        )
-        residue = pd.Series(np.rint(sums).astype(np.int64), index=pd.DatetimeIndex(days))
+        day_codes, days = day_numbers(postings["date"].to_numpy("datetime64[ns]"))
+        sums = sum_cents(day_codes, postings["cents"].to_numpy(np.int64), len(days))
+        residue = pd.Series(sums, index=pd.DatetimeIndex(days))
         residue = residue[residue != 0]
         if len(residue) == 0:
             return postings
@@ -352,7 +387,7 @@ class _Run:
             plug = self.post(
                 residue.index.to_numpy(), event, plug_role, "", 0.0, -residue.to_numpy(), "rounding"
             )
-            return pd.concat([postings, plug], ignore_index=True)
+            return _concat([postings, plug])
         postings = postings.copy()
         outputs = postings[postings["kind"] == "output"].reset_index()
         last = outputs.groupby("date")["index"].last()
@@ -387,7 +422,7 @@ class _Run:
             }
         )
         g = frame.groupby(["date", "item"], as_index=False, sort=True).sum()
-        return pd.concat(
+        return _concat(
             [
                 self.post(g["date"], PURCHASE, "MIP", g["item"], g["quantity"], g["std"]),
                 self.post(
@@ -401,7 +436,6 @@ class _Run:
                 ),
                 self.post(g["date"], PURCHASE, "AP", g["item"], 0.0, -g["actual"]),
             ],
-            ignore_index=True,
         )
 
     def conversion_incurred(self) -> pd.DataFrame:
@@ -414,12 +448,11 @@ class _Run:
             .groupby("date", as_index=False)
             .sum()
         )
-        return pd.concat(
+        return _concat(
             [
                 self.post(g["date"], CONVERSION, "CCC", "", 0.0, g["cents"]),
                 self.post(g["date"], CONVERSION, "CONV_OFFSET", "", 0.0, -g["cents"]),
             ],
-            ignore_index=True,
         )
 
     def completions(self) -> pd.DataFrame:
@@ -443,7 +476,7 @@ class _Run:
             parts.append(
                 self.flush(scrap, SCRAP, "SCRAP", "total", t.material_credit_role, True, False)
             )
-        return pd.concat(parts, ignore_index=True) if parts else self.post.empty()
+        return _concat(parts) if parts else self.post.empty()
 
     def sales(self) -> pd.DataFrame:
         s = self.inputs.sales
@@ -468,11 +501,11 @@ class _Run:
             conv = np.where(carried_conv, 0, to_cents(q * self.conversion[p]))
             if (conv != 0).any():
                 part.append(self.post(ss["date"], SALE, "CCA", p, 0.0, -conv))
-            parts.append(self._balance(pd.concat(part, ignore_index=True), SALE, "CCA"))
+            parts.append(self._balance(_concat(part), SALE, "CCA"))
         if (~stocked).any():
             # Nothing is carried for these items: flush at the sale (V4, and raw items in V3).
             parts.append(self.flush(s[~stocked], SALE, "COGS", "total", "AP", True, True))
-        return pd.concat(parts, ignore_index=True)
+        return _concat(parts)
 
     def opening(self) -> pd.DataFrame:
         ob = self.inputs.opening_balances
@@ -605,12 +638,11 @@ class _Run:
         nz = cents != 0
         d = ct["date"].to_numpy()[nz]
         items = ct["pos"].to_numpy()[nz]
-        return pd.concat(
+        return _concat(
             [
                 self.post(d, COUNT, "USAGE", items, diff[nz], cents[nz], "count"),
                 self.post(d, COUNT, ct["role"].to_numpy()[nz], items, -diff[nz], -cents[nz]),
             ],
-            ignore_index=True,
         )
 
     def close(
@@ -670,7 +702,7 @@ class _Run:
             )
         elif diff:
             parts.append(self.post(day, CLOSE, "COGS", "", 0.0, np.array([diff]), "conversion"))
-        return pd.concat(parts, ignore_index=True)
+        return _concat(parts)
 
     def _conversion_in_cogs(self, sales: pd.DataFrame) -> float:
         if len(sales) == 0:
@@ -711,16 +743,16 @@ def run_month_end(inputs: MonthEndInputs, progress: Progress | None = None) -> M
     say("Posting sales", 0.5)
     sales = run.sales()
     parts.append(sales)
-    period = pd.concat([p for p in parts if len(p)] or [run.post.empty()], ignore_index=True)
+    period = _concat([p for p in parts if len(p)] or [run.post.empty()])
     say("Adjusting to counts", 0.6)
-    movements = pd.concat([opening, period], ignore_index=True)
+    movements = _concat([opening, period])
     counts = run.counts(movements)
-    period = pd.concat([period, counts], ignore_index=True) if len(counts) else period
+    period = _concat([period, counts]) if len(counts) else period
     say("Closing conversion costs", 0.7)
-    ending = _ending_quantities(pd.concat([opening, period], ignore_index=True))
+    ending = _ending_quantities(_concat([opening, period]))
     close = run.close(period, sales, ending)
     if len(close):
-        period = pd.concat([period, close], ignore_index=True)
+        period = _concat([period, close])
     say("Building the journal and reports", 0.8)
     from addin.costing import reports
 

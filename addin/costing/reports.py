@@ -9,42 +9,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from addin.costing.keys import QUANTITY_NOISE, day_numbers, sum_cents
 from addin.costing.model import Finding, Severity
 
 if TYPE_CHECKING:
     from addin.costing.engine import MonthEndResult, _Run
 
 ROLE_ORDER = ["MIP", "FG", "AP", "CONV_OFFSET", "CCC", "CCA", "COGS", "PPV", "USAGE", "SCRAP"]
-QUANTITY_NOISE = 1e-9  # relative: quantity sums this close to zero are float noise, not stock
-EXACT_FLOAT_SUM = 2.0**53  # integer cents summed as float64 stay exact below this total
-
-
-def _sum_cents(key: npt.NDArray[np.int64], cents: npt.NDArray[np.int64], size: int) -> np.ndarray:
-    """Exact integer sums of ``cents`` per ``key`` (0 <= key < size)."""
-    if float(np.abs(cents).sum(dtype=np.float64)) < EXACT_FLOAT_SUM:
-        return np.rint(np.bincount(key, weights=cents, minlength=size)).astype(np.int64)
-    out = np.zeros(size, dtype=np.int64)
-    np.add.at(out, key, cents)
-    return out
-
-
-def _day_numbers(dates: npt.NDArray[np.datetime64]) -> tuple[np.ndarray, np.ndarray]:
-    """(code of each date, the distinct dates sorted): factorize for dates without a time."""
-    if len(dates) == 0:
-        return np.zeros(0, dtype=np.int64), dates[:0]
-    ns = dates.view(np.int64)
-    day_ns = np.int64(86_400 * 10**9)
-    if (ns % day_ns == 0).all():
-        rel = ns // day_ns
-        lo = rel.min()
-        rel = rel - lo
-        if rel.max() < 100_000:
-            present = np.bincount(rel) > 0
-            lut = np.cumsum(present) - 1
-            days = ((np.flatnonzero(present) + lo) * day_ns).view("datetime64[ns]")
-            return lut[rel], days
-    days, codes = np.unique(dates, return_inverse=True)
-    return codes.reshape(-1), days
 
 
 @dataclass(frozen=True)
@@ -62,7 +33,7 @@ class _Ledger:
 
     @classmethod
     def of(cls, postings: pd.DataFrame) -> _Ledger:
-        day, days = _day_numbers(postings["date"].to_numpy("datetime64[ns]"))
+        day, days = day_numbers(postings["date"].to_numpy("datetime64[ns]"))
 
         def codes(c: str) -> np.ndarray:
             return postings[c].cat.codes.to_numpy().astype(np.int64)
@@ -114,7 +85,7 @@ def _references(run: _Run) -> dict[tuple[str, pd.Timestamp], tuple[int, str]]:
     for event, frame in sources:
         if len(frame) == 0:
             continue
-        day, days = _day_numbers(frame["date"].to_numpy("datetime64[ns]"))
+        day, days = day_numbers(frame["date"].to_numpy("datetime64[ns]"))
         records = np.bincount(day, minlength=len(days))
         first: list[list[str]] = [[] for _ in days]
         given = np.zeros(len(days), dtype=np.int64)
@@ -156,7 +127,7 @@ def journal(run: _Run, postings: pd.DataFrame, ledger: _Ledger | None = None) ->
     led = ledger or _Ledger.of(postings)
     n_event, n_role = len(EVENT_DTYPE.categories), len(ROLE_DTYPE.categories)
     key = (led.day * n_event + led.event) * n_role + led.role
-    sums = _sum_cents(key, led.cents, len(led.days) * n_event * n_role)
+    sums = sum_cents(key, led.cents, len(led.days) * n_event * n_role)
     line = np.flatnonzero(sums)
     cents = sums[line]
     role = line % n_role
@@ -242,7 +213,7 @@ def inventory(
         return np.bincount(slot[mask], weights=led.quantity[mask], minlength=size)
 
     def cents(mask: npt.NDArray[np.bool_]) -> np.ndarray:
-        return _sum_cents(slot[mask], led.cents[mask], size)
+        return sum_cents(slot[mask], led.cents[mask], size)
 
     used = np.zeros(size, dtype=bool)
     used[op_slot] = True
@@ -250,7 +221,7 @@ def inventory(
     at = np.flatnonzero(used)
     item_code = at % n_items
     opening_qty = np.bincount(op_slot, weights=op["quantity"].to_numpy(np.float64), minlength=size)
-    opening_cents = _sum_cents(op_slot, op["cents"].to_numpy(np.int64), size)
+    opening_cents = sum_cents(op_slot, op["cents"].to_numpy(np.int64), size)
     inv = pd.DataFrame(
         {
             "role": np.asarray(roles, dtype=object)[at // n_items],
@@ -321,7 +292,7 @@ def variances(run: _Run, postings: pd.DataFrame, ledger: _Ledger | None = None) 
         item = led.item[mask]
         seen = np.flatnonzero(np.bincount(item, minlength=n_cat))
         qty = np.bincount(item, weights=led.quantity[mask], minlength=n_cat)[seen]
-        amount = _sum_cents(item, led.cents[mask], n_cat)[seen]
+        amount = sum_cents(item, led.cents[mask], n_cat)[seen]
         if callable(std):
             std = std(np.where(seen < n, seen, 0))
         return pd.DataFrame(
@@ -483,7 +454,7 @@ def backflush(run: _Run) -> pd.DataFrame:
                     "quantity": np.bincount(
                         comp, weights=np.concatenate([c.quantity for c in used]), minlength=n
                     )[seen],
-                    "amount_cents": _sum_cents(comp, np.concatenate([c.cents for c in used]), n)[
+                    "amount_cents": sum_cents(comp, np.concatenate([c.cents for c in used]), n)[
                         seen
                     ],
                 }
@@ -552,7 +523,7 @@ def controls(
     item, dates, quantity = item[keep], dates[keep], quantity[keep]
     if len(item):
         # on hand per item at the end of each day: a dense items x days grid, cumulated
-        day, days = _day_numbers(dates)
+        day, days = day_numbers(dates)
         grid = np.bincount(
             item * len(days) + day, weights=quantity, minlength=n * len(days)
         ).reshape(n, len(days))
@@ -660,7 +631,7 @@ def controls(
         )
         seen = np.flatnonzero(np.bincount(comp, minlength=n))
         q_sum = np.bincount(comp, weights=qty, minlength=n)
-        c_sum = _sum_cents(comp, cents, n)
+        c_sum = sum_cents(comp, cents, n)
         for i in seen.tolist():
             item = str(run.codes[i])
             found.append(

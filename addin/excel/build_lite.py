@@ -26,6 +26,7 @@ MODULES = (
     "addin.costing",
     "addin.costing.model",
     "addin.costing.money",
+    "addin.costing.keys",
     "addin.costing.bom",
     "addin.costing.cycles",
     "addin.costing.engine",
