@@ -8,8 +8,11 @@ Rules (backflush-domain.md, sections 1 and 4, and the README's "How the engine f
   down to *leaves*: items with no BOM lines, or items marked Backflush = No (those are consumed
   as a whole and are not flushed: they are reported apart).
 - Effectivity: a line applies on day d when effective_from <= d <= effective_to (blank = open).
-Everything is vectorised with scipy.sparse: one sparse product per BOM level, never a Python
-loop per BOM line or per transaction.
+Everything is vectorised with numpy/scipy.sparse, never a Python loop per BOM line or per
+transaction. Roll-up and explosion go in MRP's low-level-code order (an item's level is the
+longest path below it): rolling up, level 1 first, each item's components are final before it
+is rolled; exploding, the highest level first, each item's demand is complete before it is
+passed on. So every BOM line is used once (per demand row), however deep the BOM.
 """
 
 from __future__ import annotations

@@ -552,8 +552,9 @@ class _Run:
             to_cents(q * self.unit_value[pos[carried]]),
         )
 
-    def counts(self, movements: pd.DataFrame) -> pd.DataFrame:
-        """Adjust book to count at each count's date (period end when blank)."""
+    def counts(self, movements: list[pd.DataFrame]) -> pd.DataFrame:
+        """Adjust book to count at each count's date (period end when blank). ``movements``:
+        the posting frames so far (opening included)."""
         ct = self.inputs.counts
         if len(ct) == 0:
             return self.post.empty()
@@ -579,14 +580,17 @@ class _Run:
         n = len(self.codes)
         count_day = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
         count_day[ct["pos"].to_numpy()] = ct["date"].to_numpy(dtype="datetime64[ns]")
-        stock = movements[movements["role"].isin(STOCK_ROLES)]
-        code = stock["item"].cat.codes.to_numpy().astype(np.int64)
-        real = code < n  # not "" or the unitemized pseudo-item
-        code, day = code[real], stock["date"].to_numpy(dtype="datetime64[ns]")[real]
-        upto = day <= count_day[code]  # False where the item is not counted (NaT)
-        book = np.bincount(
-            code[upto], weights=stock["quantity"].to_numpy()[real][upto], minlength=n
-        )
+        book = np.zeros(n)
+        for frame in movements:
+            code = frame["item"].cat.codes.to_numpy().astype(np.int64)
+            # stock accounts only, real items only (not "" or the unitemized pseudo-item)
+            take = _in_stock(frame) & (code < n)
+            code = code[take]
+            day = frame["date"].to_numpy(dtype="datetime64[ns]")[take]
+            upto = day <= count_day[code]  # False where the item is not counted (NaT)
+            book += np.bincount(
+                code[upto], weights=frame["quantity"].to_numpy()[take][upto], minlength=n
+            )
         ct["book"] = book[ct["pos"].to_numpy()]
         diff = ct["book"].to_numpy() - ct["counted_quantity"].to_numpy(np.float64)
         scale = np.maximum(np.abs(ct["book"].to_numpy()), 1.0)
@@ -645,12 +649,11 @@ class _Run:
             ],
         )
 
-    def close(
-        self, postings: pd.DataFrame, sales: pd.DataFrame, ending: pd.DataFrame
-    ) -> pd.DataFrame:
-        """Close CCA and CCC; the difference to COGS, or prorated (Settings: Prorate)."""
-        cca = int(postings.loc[postings["role"] == "CCA", "cents"].sum())
-        ccc = int(postings.loc[postings["role"] == "CCC", "cents"].sum())
+    def close(self, frames: list[pd.DataFrame], sales: pd.DataFrame) -> pd.DataFrame:
+        """Close CCA and CCC; the difference to COGS, or prorated (Settings: Prorate).
+        ``frames``: every posting frame of the period, opening first."""
+        cca = sum(_role_cents(f, "CCA") for f in frames)
+        ccc = sum(_role_cents(f, "CCC") for f in frames)
         diff = ccc + cca  # > 0: under-allocated (actual above allocated)
         self.conversion_summary = (ccc, -cca, diff)
         if cca == 0 and ccc == 0:
@@ -676,16 +679,14 @@ class _Run:
             targets_role: list[str] = ["COGS"]
             targets_item: list[str] = [""]
             weights: list[float] = [self._conversion_in_cogs(sales)]
-            scrap = postings[(postings["event"] == SCRAP) & (postings["role"] == "CCA")]
             targets_role.append("SCRAP")
             targets_item.append("")
-            weights.append(float(-scrap["cents"].sum()))
-            if self.trigger.records_finished_goods and len(ending):
-                fg = ending[ending["role"] == "FG"]
-                p = self.index.positions(fg["item"])
-                w = fg["quantity"].to_numpy() * self.conversion[p] * 100
-                targets_role += ["FG"] * len(fg)
-                targets_item += list(fg["item"])
+            weights.append(float(-sum(_role_cents(f, "CCA", SCRAP) for f in frames)))
+            if self.trigger.records_finished_goods:
+                p, quantity = self._ending_finished_goods(frames)
+                w = quantity * self.conversion[p] * 100
+                targets_role += ["FG"] * len(p)
+                targets_item += list(self.codes[p])
                 weights += list(np.maximum(w, 0.0))
             alloc = allocate_cents(diff, weights)
             keep = alloc != 0
@@ -704,6 +705,19 @@ class _Run:
             parts.append(self.post(day, CLOSE, "COGS", "", 0.0, np.array([diff]), "conversion"))
         return _concat(parts)
 
+    def _ending_finished_goods(self, frames: list[pd.DataFrame]) -> tuple[np.ndarray, np.ndarray]:
+        """(positions, ending quantity) of the items that moved in FG, in Standard Costs order."""
+        n = len(self.codes)
+        fg = ROLES.index("FG")
+        seen, quantity = np.zeros(n, dtype=bool), np.zeros(n)
+        for f in frames:
+            code = f["item"].cat.codes.to_numpy().astype(np.int64)
+            take = (f["role"].cat.codes.to_numpy() == fg) & (code < n)
+            seen[code[take]] = True
+            quantity += np.bincount(code[take], weights=f["quantity"].to_numpy()[take], minlength=n)
+        p = np.flatnonzero(seen)
+        return p, quantity[p]
+
     def _conversion_in_cogs(self, sales: pd.DataFrame) -> float:
         if len(sales) == 0:
             return 0.0
@@ -712,9 +726,18 @@ class _Run:
         return float((cogs["quantity"].to_numpy() * self.conversion[p] * 100).clip(min=0).sum())
 
 
-def _ending_quantities(postings: pd.DataFrame) -> pd.DataFrame:
-    stock = postings[postings["role"].isin(STOCK_ROLES) & (postings["item"] != UNITEMIZED)]
-    return stock.groupby(["role", "item"], as_index=False)["quantity"].sum()
+def _in_stock(frame: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Rows of a posting frame on a stock account (MIP or FG)."""
+    role = frame["role"].cat.codes.to_numpy()
+    return (role == ROLES.index("MIP")) | (role == ROLES.index("FG"))
+
+
+def _role_cents(frame: pd.DataFrame, role: str, event: str | None = None) -> int:
+    """Total cents posted to ``role`` in a posting frame (by ``event`` only, when given)."""
+    take = frame["role"].cat.codes.to_numpy() == ROLES.index(role)
+    if event is not None:
+        take &= frame["event"].cat.codes.to_numpy() == EVENT_DTYPE.categories.get_loc(event)
+    return int(frame["cents"].to_numpy()[take].sum())
 
 
 def run_month_end(inputs: MonthEndInputs, progress: Progress | None = None) -> MonthEndResult:
@@ -743,16 +766,11 @@ def run_month_end(inputs: MonthEndInputs, progress: Progress | None = None) -> M
     say("Posting sales", 0.5)
     sales = run.sales()
     parts.append(sales)
-    period = _concat([p for p in parts if len(p)] or [run.post.empty()])
     say("Adjusting to counts", 0.6)
-    movements = _concat([opening, period])
-    counts = run.counts(movements)
-    period = _concat([period, counts]) if len(counts) else period
+    parts.append(run.counts([opening, *parts]))
     say("Closing conversion costs", 0.7)
-    ending = _ending_quantities(_concat([opening, period]))
-    close = run.close(period, sales, ending)
-    if len(close):
-        period = _concat([period, close])
+    parts.append(run.close([opening, *parts], sales))
+    period = _concat([p for p in parts if len(p)] or [run.post.empty()])
     say("Building the journal and reports", 0.8)
     from addin.costing import reports
 
