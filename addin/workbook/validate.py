@@ -29,7 +29,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from operator import is_, itemgetter, not_
+from operator import itemgetter, not_
 
 import numpy as np
 import pandas as pd
@@ -623,7 +623,11 @@ def _parse_numbers(t: _Table, col: Column, arr: np.ndarray, report: _Report) -> 
 
 
 def _parse_text_fast(arr: np.ndarray, col: Column) -> _Parsed | None:
-    """A text column holding only strings and blanks (the usual case), without factorising."""
+    """A text column holding only strings and blanks (the usual case), without factorising.
+
+    Stripping and the Excel-error check are done once per distinct value (a million-line BOM
+    has some thousands), so the cells are walked only to take their types and distinct values.
+    """
     if col.kind is not Kind.TEXT:
         return None
     cells = arr.tolist()
@@ -631,23 +635,26 @@ def _parse_text_fast(arr: np.ndarray, col: Column) -> _Parsed | None:
     if str not in types or not types <= _TEXT_TYPES:
         return None
     n = len(cells)
-    if type(None) in types:
-        stripped_cells = [v.strip() if v is not None else "" for v in cells]
-    else:
-        stripped_cells = list(map(str.strip, cells))
-    if not EXCEL_ERRORS.isdisjoint(stripped_cells):
+    distinct = set(cells)
+    distinct.discard(None)
+    changed = {u: t for u in distinct if (t := u.strip()) is not u}  # str.strip returns u itself
+    values = (distinct - changed.keys()) | set(changed.values())
+    if not EXCEL_ERRORS.isdisjoint(values):
         return None  # the general path words the Excel-error findings
-    if "" in stripped_cells:
-        blank = np.fromiter(map(not_, stripped_cells), dtype=bool, count=n)
+    if changed:
+        get = changed.get
+        cells = [get(v, v) if v is not None else "" for v in cells]
+        stripped = np.fromiter(cells, dtype=object, count=n)
+    else:
+        stripped = arr
+    if type(None) in types or "" in values:
+        blank = np.fromiter(map(not_, cells), dtype=bool, count=n)  # None and "" are blank
+        if blank.any():
+            stripped = stripped.copy() if stripped is arr else stripped
+            stripped[blank] = "" if col.default is None else str(col.default)
     else:
         blank = np.zeros(n, dtype=bool)
-    if all(map(is_, stripped_cells, cells)):  # str.strip returns the string itself if unchanged
-        stripped = arr.copy() if blank.any() and col.default is not None else arr
-    else:
-        stripped = np.fromiter(stripped_cells, dtype=object, count=n)
-    if col.default is not None and blank.any():
-        stripped[blank] = str(col.default)
-    return _Parsed(stripped, blank, np.zeros(len(arr), dtype=bool))
+    return _Parsed(stripped, blank, np.zeros(n, dtype=bool))
 
 
 def _parse_by_value(t: _Table, col: Column, arr: np.ndarray, report: _Report) -> _Parsed:
