@@ -7,6 +7,7 @@ many demand rows; both must give what a plain recursive walk of the BOM gives.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 
 import numpy as np
@@ -37,15 +38,33 @@ def random_plant(seed: int, n_items: int = 60, lines: int = 220):
     return codes, bom, flushed, rng
 
 
-def recursive_explosion(bom: pd.DataFrame, passes: set[str], item: str, qty: float, out) -> None:
-    """Demand for ``item`` explodes one level; a component passes its demand on when it is in
-    ``passes``, else it is consumed there."""
-    for line in bom[bom["parent"] == item].itertuples():
-        q = qty * line.qty_per * (1 + line.scrap_pct)
-        if line.component in passes:
-            recursive_explosion(bom, passes, line.component, q, out)
-        else:
-            out[line.component] += q
+def lines_by_parent(bom: pd.DataFrame) -> dict[str, list[tuple[str, float]]]:
+    out: defaultdict[str, list[tuple[str, float]]] = defaultdict(list)
+    for line in bom.itertuples():
+        out[line.parent].append((line.component, line.qty_per * (1 + line.scrap_pct)))
+    return out
+
+
+def recursive_explosion(bom: pd.DataFrame, passes: set[str]):
+    """Per unit of an item, by recursion over its BOM lines (memoised: a random DAG has
+    exponentially many paths): demand for the item explodes one level; a component passes its
+    demand on when it is in ``passes``, else it is consumed there."""
+    lines = lines_by_parent(bom)
+    memo: dict[str, dict[str, float]] = {}
+
+    def unit(item: str) -> dict[str, float]:
+        if item not in memo:
+            out: defaultdict[str, float] = defaultdict(float)
+            for component, q in lines[item]:
+                if component in passes:
+                    for leaf, per in unit(component).items():
+                        out[leaf] += q * per
+                else:
+                    out[component] += q
+            memo[item] = out
+        return memo[item]
+
+    return unit
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -63,14 +82,12 @@ def test_explosion_matches_a_recursive_walk_for_few_and_many_demand_rows(seed, r
     demand = sp.csr_matrix((demand_qty, (demand_rows, demand_items)), shape=(rows, n))
     got = bomlib.explode(demand, a, exploded).toarray()
 
-    passes = {codes[i] for i in np.flatnonzero(exploded)}
-    for r in range(0, rows, max(1, rows // 5)):  # a sample of rows, each walked by hand
-        expected: defaultdict[str, float] = defaultdict(float)
-        for i, q in zip(demand_items[demand_rows == r], demand_qty[demand_rows == r], strict=True):
-            recursive_explosion(bom, passes, codes[i], q, expected)
+    unit = recursive_explosion(bom, {codes[i] for i in np.flatnonzero(exploded)})
+    for r in range(rows):
         want = np.zeros(n)
-        for code, q in expected.items():
-            want[codes.index(code)] = q
+        for i, q in zip(demand_items[demand_rows == r], demand_qty[demand_rows == r], strict=True):
+            for leaf, per in unit(codes[i]).items():
+                want[codes.index(leaf)] += q * per
         np.testing.assert_allclose(got[r], want, rtol=1e-12, atol=1e-9)
 
 
@@ -95,17 +112,16 @@ def test_roll_up_matches_a_recursive_roll_up():
     index = bomlib.ItemIndex(pd.Index(codes, dtype=object))
     rolled = bomlib.roll_up(sc, bomlib.bom_matrix(bom, index), index).rolled
 
-    def by_hand(item: str, element: np.ndarray) -> float:
-        own = element[codes.index(item)]
-        lines = bom[bom["parent"] == item]
-        return own + sum(
-            ln.qty_per * (1 + ln.scrap_pct) * by_hand(ln.component, element)
-            for ln in lines.itertuples()
-        )
+    lines = lines_by_parent(bom)
+
+    @functools.cache
+    def by_hand(item: str, element: str) -> float:
+        own = sc.loc[codes.index(item), element]
+        return own + sum(q * by_hand(component, element) for component, q in lines[item])
 
     for k in range(0, len(codes), 7):
-        assert rolled["material"][k] == pytest.approx(by_hand(codes[k], material), rel=1e-12)
-        assert rolled["conversion"][k] == pytest.approx(by_hand(codes[k], conversion), rel=1e-12)
+        assert rolled["material"][k] == pytest.approx(by_hand(codes[k], "material"), rel=1e-12)
+        assert rolled["conversion"][k] == pytest.approx(by_hand(codes[k], "conversion"), rel=1e-12)
     assert np.isnan(rolled["labor"]).all()  # no labour column: not split, not invented
 
 
