@@ -72,6 +72,14 @@ class Consumption(NamedTuple):
     cents: npt.NDArray[np.int64]  # at the flushed material standard, rounded per line
 
 
+class FlushStandards(NamedTuple):
+    """Standards per unit (arrays over items) used by one BOM window's flush."""
+
+    material: npt.NDArray[np.float64]  # an item made or sold: its flushed material per unit
+    conversion: npt.NDArray[np.float64]  # ... and its conversion applied per unit
+    leaf_material: npt.NDArray[np.float64]  # an item consumed as a component: value per unit
+
+
 class InputError(ValueError):
     """The inputs cannot be posted; ``findings`` lists every reason, each located."""
 
@@ -102,7 +110,19 @@ class MonthEndResult:
         return int(self.journal["entry"].nunique()) if len(self.journal) else 0
 
 
-ROLES = ["MIP", "FG", "AP", "CONV_OFFSET", "CCC", "CCA", "COGS", "PPV", "USAGE", "SCRAP"]
+ROLES = [
+    "MIP",
+    "FG",
+    "AP",
+    "CONV_OFFSET",
+    "CCC",
+    "CCA",
+    "COGS",
+    "PPV",
+    "USAGE",
+    "SCRAP",
+    "ROUNDING",
+]
 KINDS = ["", "output", "manual issue", "BOM change", "rounding", "price", "count", "conversion"]
 EVENT_DTYPE = pd.CategoricalDtype([*EVENT_ORDER, OPENING])
 ROLE_DTYPE = pd.CategoricalDtype(ROLES)
@@ -198,6 +218,8 @@ class _Run:
         self.consumption: list[Consumption] = []
         self.count_table: pd.DataFrame | None = None  # counts with book at count date, if any
         self.conversion_summary = (0, 0, 0)  # (actual, allocated, difference) in cents
+        self.raw = self.types == "Raw"
+        self._flush_standards: dict[int, FlushStandards] = {}
         self._windows()
         self._stock_roles()
 
@@ -308,33 +330,26 @@ class _Run:
         out: list[pd.DataFrame] = []
         for w in np.unique(win):
             sel = win == w
-            r = self.rollups[w]
+            std = self.flush_standards(w)
             dates, day = np.unique(demand_date[sel], return_inverse=True)
             d = sp.csr_matrix((qty[sel], (day, pos[sel])), shape=(len(dates), len(self.codes)))
-            c = self.explosion(w)(d).tocoo()
-            leaf_qty = c.data
-            leaf_item = c.col
-            leaf_date = dates[c.row]
-            leaf_cents = to_cents(leaf_qty * r.rolled["material"][leaf_item])
+            c = self.explosion(w)(d)
+            if self.raw[pos[sel]].any():  # a raw item demanded directly is its own component
+                c = c + d @ sp.diags(self.raw.astype(np.float64))
+            c = c.tocoo()
+            leaf_qty, leaf_item, leaf_date = c.data, c.col, dates[c.row]
+            leaf_cents = to_cents(leaf_qty * std.leaf_material[leaf_item])
             self.consumption.append(Consumption(event, leaf_date, leaf_item, leaf_qty, leaf_cents))
-            if material_role == "MIP":
-                is_flushed = self.flushed[leaf_item]
-                leaf_role = np.where(is_flushed, ROLES.index("MIP"), ROLES.index("USAGE"))
-                leaf_move = np.where(is_flushed, -leaf_qty, leaf_qty)
-                kinds = np.where(is_flushed, KINDS.index(""), KINDS.index("manual issue"))
-            else:
-                leaf_role = material_role
-                leaf_move = np.zeros(len(leaf_item))
-                kinds = ""
             out.append(
-                self.post(leaf_date, event, leaf_role, leaf_item, leaf_move, -leaf_cents, kinds)
+                self._leaf_postings(
+                    event, material_role, leaf_date, leaf_item, leaf_qty, leaf_cents
+                )
             )
+            o_date, o_item, o_qty = demand_date[sel], pos[sel], qty[sel]
             # material of the output not backed by its BOM leaves (own-level material)
-            own_mat = np.bincount(
-                day, weights=qty[sel] * r.rolled["material"][pos[sel]], minlength=len(dates)
-            )
+            own_mat = np.bincount(day, weights=o_qty * std.material[o_item], minlength=len(dates))
             leaf_mat = np.bincount(
-                c.row, weights=leaf_qty * r.rolled["material"][leaf_item], minlength=len(dates)
+                c.row, weights=leaf_qty * std.leaf_material[leaf_item], minlength=len(dates)
             )
             unitemized = to_cents(own_mat - leaf_mat)
             nz = unitemized != 0
@@ -342,19 +357,16 @@ class _Run:
                 out.append(
                     self.post(dates[nz], event, material_role, UNITEMIZED, 0.0, -unitemized[nz])
                 )
-            o_date = demand_date[sel]
-            o_item = pos[sel]
-            o_qty = qty[sel]
-            flushed_unit = r.rolled["material"][pos[sel]]
-            period_unit = self.material[pos[sel]]
+            flushed_unit = std.material[o_item]
+            period_unit = self.material[o_item]
             if basis == "total":
-                flushed_unit = flushed_unit + r.rolled["conversion"][pos[sel]]
-                period_unit = period_unit + self.conversion[pos[sel]]
+                flushed_unit = flushed_unit + std.conversion[o_item]
+                period_unit = period_unit + self.conversion[o_item]
             if apply_conversion:
-                conv = to_cents(o_qty * r.rolled["conversion"][pos[sel]])
+                conv = to_cents(o_qty * std.conversion[o_item])
                 out.append(self.post(o_date, event, "CCA", o_item, 0.0, -conv))
             unit = period_unit if period_valued else flushed_unit
-            role = debit_role if isinstance(debit_role, str) else debit_role[pos[sel]]
+            role = debit_role if isinstance(debit_role, str) else debit_role[o_item]
             out_cents = to_cents(o_qty * unit)
             out.append(self.post(o_date, event, role, o_item, o_qty, out_cents, "output"))
             if period_valued:
@@ -372,27 +384,123 @@ class _Run:
                             "BOM change",
                         )
                     )
-        postings = _concat(out)
-        return self._balance(postings, event, "CCA" if apply_conversion else None)
+        return self._balance(_concat(out), event)
 
-    def _balance(self, postings: pd.DataFrame, event: str, plug_role: str | None) -> pd.DataFrame:
-        """Put each day's rounding residue on ``plug_role`` (or on the day's last output line)."""
+    def _leaf_postings(
+        self,
+        event: str,
+        material_role: str,
+        date: npt.NDArray[np.datetime64],
+        item: npt.NDArray[np.intp],
+        quantity: npt.NDArray[np.float64],
+        cents: npt.NDArray[np.int64],
+    ) -> pd.DataFrame:
+        """Credit the flushed components where they are carried.
+
+        A component carried in stock (raw in MIP; a finished or subassembly item consumed as a
+        component, in FG or MIP) is relieved from its own account; one issued by hand
+        (Backflush = No) is credited to USAGE until counted (when it is carried, or materials
+        are recorded at purchase); anything else to ``material_role`` (AP when materials are
+        recorded at the flush). A phantom consumed on a date when none of its BOM lines is in
+        effect has nothing to flush through: its own material is credited without an item."""
+        carried = self.stock_role[item]
+        stocked = carried != ""
+        manual = ~self.flushed[item] & (stocked | (material_role == "MIP"))
+        phantom = (self.types[item] == "Phantom") & ~manual
+        role = np.where(stocked, carried, material_role).astype(object)
+        role[manual] = "USAGE"
+        move = np.where(manual, quantity, np.where(stocked & ~manual, -quantity, 0.0))
+        kinds = np.where(manual, KINDS.index("manual issue"), KINDS.index(""))
+        codes = np.where(phantom, len(self.codes) + 1, item)  # UNITEMIZED's category code
+        if phantom.any():
+            self._phantom_finding(date[phantom], item[phantom], cents[phantom], material_role)
+        keep = ~phantom | (cents != 0)
+        return self.post(
+            date[keep],
+            event,
+            role[keep],
+            codes[keep],
+            np.where(phantom, 0.0, move)[keep],
+            -cents[keep],
+            kinds[keep],
+        )
+
+    def _phantom_finding(
+        self,
+        date: npt.NDArray[np.datetime64],
+        item: npt.NDArray[np.intp],
+        cents: npt.NDArray[np.int64],
+        material_role: str,
+    ) -> None:
+        for p in np.unique(item).tolist():
+            on = np.unique(date[item == p])
+            days = ", ".join(f"{pd.Timestamp(x):%Y-%m-%d}" for x in on[:3])
+            more = f" and {len(on) - 3} more days" if len(on) > 3 else ""
+            code = str(self.codes[p])
+            amount = int(cents[item == p].sum()) / 100
+            self.findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "phantom without BOM lines in effect",
+                    f"{code} is a phantom consumed on {days}{more}, when none of its BOM lines "
+                    f"is in effect: nothing was flushed through it and its own material "
+                    f"({amount:,.2f}) was credited to {material_role} without an item. Check the "
+                    "Effective From/To dates of its BOM lines.",
+                    "BOM",
+                    "",
+                    code,
+                )
+            )
+
+    def flush_standards(self, w: int) -> FlushStandards:
+        """Standards per unit used when window ``w``'s BOM is flushed (built once, then kept).
+
+        A finished or subassembly item that is carried in stock and consumed as a component in
+        this window (no BOM lines in effect yet, or issued by hand) is taken out of stock at the
+        value it is carried at, not at its window roll-up: its parents' flushed material counts
+        it at that value and their conversion no longer includes its conversion (already
+        applied when it was completed)."""
+        if w in self._flush_standards:
+            return self._flush_standards[w]
+        r = self.rollups[w]
+        made = np.isin(self.types, ["Finished", "Subassembly"])
+        carried = made & (self.stock_role != "") & ~(r.has_bom & self.flushed)
+        material, conversion = r.rolled["material"], r.rolled["conversion"]
+        std = FlushStandards(material, conversion, material)
+        if carried.any():
+            sub = pd.DataFrame(
+                {
+                    "material": np.where(carried, self.unit_value, r.own["material"]),
+                    "conversion": np.where(
+                        carried, self.total - self.unit_value, np.nan_to_num(r.own["conversion"])
+                    ),
+                }
+            )
+            a = self.matrices[w]
+            cut = (sp.diags((~carried).astype(np.float64)) @ a).tocsr()
+            cut.eliminate_zeros()
+            leaf = bomlib.roll_up(sub, cut, self.index)
+            own_m, own_c = np.nan_to_num(r.own["material"]), np.nan_to_num(r.own["conversion"])
+            std = FlushStandards(
+                own_m + a @ leaf.rolled["material"],
+                own_c + a @ leaf.rolled["conversion"],
+                leaf.rolled["material"],
+            )
+        self._flush_standards[w] = std
+        return std
+
+    def _balance(self, postings: pd.DataFrame, event: str) -> pd.DataFrame:
+        """Put each day's rounding residue (items rounded to cents one by one) on ROUNDING.
+
+        Item lines stay exactly quantity x standard, rounded; conversion allocated stays exactly
+        units x standard conversion, so rounding never shows as a conversion variance."""
         day_codes, days = day_numbers(postings["date"].to_numpy("datetime64[ns]"))
         sums = sum_cents(day_codes, postings["cents"].to_numpy(np.int64), len(days))
-        residue = pd.Series(sums, index=pd.DatetimeIndex(days))
-        residue = residue[residue != 0]
-        if len(residue) == 0:
+        nz = sums != 0
+        if not nz.any():
             return postings
-        if plug_role is not None:
-            plug = self.post(
-                residue.index.to_numpy(), event, plug_role, "", 0.0, -residue.to_numpy(), "rounding"
-            )
-            return _concat([postings, plug])
-        postings = postings.copy()
-        outputs = postings[postings["kind"] == "output"].reset_index()
-        last = outputs.groupby("date")["index"].last()
-        postings.loc[last.loc[residue.index].to_numpy(), "cents"] -= residue.to_numpy()
-        return postings
+        plug = self.post(days[nz], event, "ROUNDING", "", 0.0, -sums[nz], "rounding")
+        return _concat([postings, plug])
 
     # ---- events ------------------------------------------------------------------------
     def purchases(self) -> pd.DataFrame:
@@ -501,7 +609,7 @@ class _Run:
             conv = np.where(carried_conv, 0, to_cents(q * self.conversion[p]))
             if (conv != 0).any():
                 part.append(self.post(ss["date"], SALE, "CCA", p, 0.0, -conv))
-            parts.append(self._balance(_concat(part), SALE, "CCA"))
+            parts.append(self._balance(_concat(part), SALE))
         if (~stocked).any():
             # Nothing is carried for these items: flush at the sale (V4, and raw items in V3).
             parts.append(self.flush(s[~stocked], SALE, "COGS", "total", "AP", True, True))

@@ -94,7 +94,7 @@ class Settings:
 
 @dataclass(frozen=True)
 class Account:
-    role: str  # MIP, FG, COGS, AP, CCC, CCA, CONV_OFFSET, PPV, USAGE, SCRAP
+    role: str  # MIP, FG, COGS, AP, CCC, CCA, CONV_OFFSET, PPV, USAGE, SCRAP, ROUNDING
     code: str  # the general-ledger account code written on the Journal
     name: str
 
@@ -111,6 +111,7 @@ DEFAULT_ACCOUNTS: dict[str, tuple[str, str]] = {
     "PPV": ("5300", "Material Purchase Price Variance"),
     "USAGE": ("5400", "Material Usage Variance"),
     "SCRAP": ("5500", "Scrap at Standard"),
+    "ROUNDING": ("5900", "Rounding Differences"),
 }
 
 # Column layout of each input frame the engine accepts (after validation).

@@ -15,7 +15,9 @@ from addin.costing.model import Finding, Severity
 if TYPE_CHECKING:
     from addin.costing.engine import MonthEndResult, _Run
 
-ROLE_ORDER = ["MIP", "FG", "AP", "CONV_OFFSET", "CCC", "CCA", "COGS", "PPV", "USAGE", "SCRAP"]
+ROLE_ORDER = [
+    "MIP", "FG", "AP", "CONV_OFFSET", "CCC", "CCA", "COGS", "PPV", "USAGE", "SCRAP", "ROUNDING"
+]
 
 
 @dataclass(frozen=True)
