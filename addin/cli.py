@@ -71,11 +71,14 @@ def _summary(result: MonthEndResult, out: Path, seconds: float) -> str:
             for t, c in by_type.items()
         ]
         lines.append("Variances: " + "; ".join(parts))
-    passed = sum(ok for _, ok, _ in result.checks)
-    lines.append(f"Checks passed: {passed} of {len(result.checks)}")
-    for name, ok, detail in result.checks:
-        if not ok:
-            lines.append(f"  FAILED: {name}: {detail}")
+    for kind, label in (("consistency", "Consistency checks"), ("control", "Controls")):
+        checks = [c for c in result.checks if c.kind == kind]
+        if checks:
+            passed = sum(c.passed for c in checks)
+            lines.append(f"{label} passed: {passed} of {len(checks)}")
+    for c in result.checks:
+        if not c.passed:
+            lines.append(f"  FAILED: {c.name}: {c.detail}")
     warn = sum(f.severity is Severity.WARNING for f in result.findings)
     info = sum(f.severity is Severity.INFO for f in result.findings)
     lines.append(f"Exceptions to review: {warn} warnings, {info} notes (Exceptions tab)")

@@ -30,7 +30,7 @@ import scipy.sparse as sp
 
 from addin.costing import bom as bomlib
 from addin.costing.keys import day_numbers, group_sum, sum_cents
-from addin.costing.model import Finding, MonthEndInputs, Severity, Trigger
+from addin.costing.model import Check, Finding, MonthEndInputs, Severity, Trigger
 from addin.costing.money import allocate_cents, to_cents
 
 Progress = Callable[[str, float], None]
@@ -101,7 +101,7 @@ class MonthEndResult:
     inventory: pd.DataFrame  # roll-forward per stocked item and account
     trial_balance: pd.DataFrame  # per role: opening, debits, credits, closing (cents)
     findings: list[Finding] = field(default_factory=list)  # controls: warnings and infos
-    checks: list[tuple[str, bool, str]] = field(default_factory=list)  # (check, passed, detail)
+    checks: list[Check] = field(default_factory=list)  # consistency checks and controls
     # optional: one line per source row and component (addin.costing.detail), else None
     backflush_detail: pd.DataFrame | None = None
 
@@ -727,21 +727,25 @@ class _Run:
         beyond = (np.abs(unexplained) > tol * base + 1e-9) & (unexplained != 0)
         for k in np.flatnonzero(beyond):
             r = ct.iloc[k]
-            d, b = diff[k], base[k]
-            pct = f"{abs(unexplained[k]) / b:.1%}" if b else "all of it"
-            note = (
+            d = diff[k]
+
+            def share(x: float, b: float = base[k]) -> str:
+                return f"{abs(x) / b:.1%} of book" if b else "book is zero"
+
+            judged = (
                 f" It is issued by hand (Backflush = No): standard use was {expected[k]:,.6g}, "
-                f"so {unexplained[k]:,.6g} is unexplained."
+                f"so {unexplained[k]:,.6g} ({share(unexplained[k])}) is unexplained; "
+                f"tolerance {tol:.1%}."
                 if manual[k]
-                else ""
+                else f" Tolerance {tol:.1%}."
             )
             self.findings.append(
                 Finding(
                     Severity.WARNING,
                     "count beyond tolerance",
                     f"{r['item']}: counted {r['counted_quantity']:,.6g}, book {r['book']:,.6g} "
-                    f"(difference {d:,.6g}, {pct}; tolerance {tol:.1%}).{note} Book adjusted to "
-                    "the count; check the BOM quantities, scrap reporting and the count itself.",
+                    f"(difference {d:,.6g}, {share(d)}).{judged} Book adjusted to the count; "
+                    "check the BOM quantities, scrap reporting and the count itself.",
                     "Counts",
                     f"B{int(r['source_row'])}",
                     r["item"],

@@ -77,6 +77,22 @@ class Finding(NamedTuple):
         return f"{loc}: {self.message}" if loc else self.message
 
 
+class Check(NamedTuple):
+    """One check of a month-end run, shown on the Summary.
+
+    ``kind`` says what it compares: a *consistency* check compares the run's books with
+    themselves (entries balance, the inventory sub-ledger adds up to the control account), so
+    it can only catch a defect in the run, never a wrong input; a *control* judges the books
+    against what an accountant expects of them (no stock below zero, no blocking exceptions).
+    A tie-out to something the run did not produce (the general ledger) is a third kind.
+    """
+
+    name: str
+    passed: bool
+    detail: str
+    kind: str = "consistency"  # "consistency", "control" or "tie-out"
+
+
 @dataclass(frozen=True)
 class Settings:
     """The Settings sheet, parsed."""

@@ -193,7 +193,7 @@ def run_month_end(book: xw.Book | None = None) -> str | None:
             if first is not None:
                 first.activate()
         j = result.journal
-        failed = [name for name, ok, _ in result.checks if not ok]
+        failed = [c.name for c in result.checks if not c.passed]
         lines = [
             f"Month-end posted: {result.entries} journal entries, debits "
             f"{j['debit_cents'].sum() / 100:,.2f} = credits {j['credit_cents'].sum() / 100:,.2f}.",

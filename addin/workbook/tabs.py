@@ -428,6 +428,13 @@ def block_row(blocks: tuple[Block, ...] | list[Block], k: int, i: int) -> int:
     return row + 2 + i
 
 
+CHECK_KINDS = {
+    "consistency": "Consistency (the run against itself)",
+    "control": "Control",
+    "tie-out": "Tie-out (against the general ledger)",
+}
+
+
 def summary_tab(
     r: MonthEndResult, info: RunInfo, company: str, sub: str, tabs: dict[str, Tab]
 ) -> Tab:
@@ -524,7 +531,7 @@ def summary_tab(
         return "PASS" if ok else "FAIL"
 
     check_rows: list[tuple[object, ...]] = []
-    for name, ok, detail in r.checks:
+    for name, ok, detail, kind in r.checks:
         cell: object = verdict(ok)
         if name == "Total debits equal total credits":
             cell = Formula(
@@ -545,8 +552,8 @@ def summary_tab(
             cell = Formula(f'=IF(AND({parts[0]},{parts[1]}),"PASS","FAIL")', verdict(ok))
         elif name == "No blocking exceptions":
             cell = Formula(f'=IF(COUNTIF({sev},"Error")=0,"PASS","FAIL")', verdict(ok))
-        check_rows.append((name, cell, detail))
-    checks = Block("Checks", ("Check", "Result", "Detail"), check_rows, ("text", "text", "text"))
+        check_rows.append((name, CHECK_KINDS.get(kind, kind), cell, detail))
+    checks = Block("Checks", ("Check", "Kind", "Result", "Detail"), check_rows, ("text",) * 4)
     return Tab(
         "Summary",
         f"{company}: backflush month-end summary",
