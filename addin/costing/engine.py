@@ -31,7 +31,7 @@ import scipy.sparse as sp
 from addin.costing import bom as bomlib
 from addin.costing.keys import day_numbers, group_sum, sum_cents
 from addin.costing.model import Check, Finding, MonthEndInputs, Severity, Trigger
-from addin.costing.money import allocate_cents, to_cents
+from addin.costing.money import MAX_LINE_CENTS, MAX_TOTAL_CENTS, allocate_cents, to_cents
 
 Progress = Callable[[str, float], None]
 
@@ -852,6 +852,91 @@ def _role_cents(frame: pd.DataFrame, role: str, event: str | None = None) -> int
     return int(frame["cents"].to_numpy()[take].sum())
 
 
+EVENT_SHEET = {
+    PURCHASE: "Purchases",
+    CONVERSION: "Conversion Costs",
+    COMPLETION: "Completions",
+    SCRAP: "Completions",
+    SALE: "Sales",
+    COUNT: "Counts",
+    OPENING: "Opening Balances",
+}
+
+
+def magnitude_findings(run: _Run, frames: list[pd.DataFrame]) -> list[Finding]:
+    """Amounts beyond what is kept exact (money.MAX_LINE_CENTS per item and day, MAX_TOTAL_CENTS
+    for the month): one error per event, item and day (the sheet and rows behind it, at most
+    20), or one for the month's total."""
+    found: dict[tuple[str, str, pd.Timestamp], Finding] = {}
+    total = 0.0
+    for frame in frames:
+        cents = frame["cents"].to_numpy(np.int64)
+        total += float(np.abs(cents).sum(dtype=np.float64))
+        for k in np.flatnonzero(np.abs(cents) > MAX_LINE_CENTS).tolist():
+            posting = frame.iloc[k]
+            key = (str(posting["event"]), str(posting["item"]), pd.Timestamp(posting["date"]))
+            if key not in found and len(found) < 20:
+                found[key] = _too_large(run, posting)
+    if not found and total > MAX_TOTAL_CENTS:
+        return [
+            Finding(
+                Severity.ERROR,
+                "amount too large",
+                f"the month's amounts add up to {total / 100:,.0f}, beyond the supported "
+                f"{MAX_TOTAL_CENTS / 100:,.2f}: totals that large cannot be kept to the cent "
+                "(Excel keeps 15 significant digits). Check quantities and prices for a unit "
+                "or typing mistake, or split the month.",
+            )
+        ]
+    return list(found.values())
+
+
+def _source_rows(run: _Run, sheet: str, item: str, date: pd.Timestamp) -> npt.NDArray[np.int64]:
+    """Worksheet rows of ``sheet`` on ``date`` (and of ``item``, when the sheet has it)."""
+    source = {
+        "Purchases": run.inputs.purchases,
+        "Conversion Costs": run.inputs.conversion_costs,
+        "Completions": run.inputs.completions,
+        "Sales": run.inputs.sales,
+        "Counts": run.inputs.counts,
+        "Opening Balances": run.inputs.opening_balances,
+    }.get(sheet)
+    if source is None or len(source) == 0:
+        return np.zeros(0, dtype=np.int64)
+    take = np.ones(len(source), dtype=bool)
+    if "date" in source:
+        dates = pd.to_datetime(source["date"]).fillna(run.end).to_numpy("datetime64[ns]")
+        take &= dates == date.to_datetime64()
+    if "item" in source:
+        same = (source["item"].astype(str) == item).to_numpy()
+        if (take & same).any():
+            take &= same
+    return np.unique(source["source_row"].to_numpy()[take].astype(np.int64))
+
+
+def _too_large(run: _Run, posting: pd.Series) -> Finding:
+    """The located error for one posting whose amount is beyond MAX_LINE_CENTS."""
+    event, item = str(posting["event"]), str(posting["item"])
+    date = pd.Timestamp(posting["date"])
+    sheet = EVENT_SHEET.get(event, "")
+    rows = _source_rows(run, sheet, item, date)
+    cell = f"{rows[0]}:{rows[0]}" if len(rows) else ""
+    others = f" (rows {', '.join(map(str, rows[:5].tolist()))}{', ...' if len(rows) > 5 else ''})"
+    cents = abs(int(posting["cents"]))
+    shown = f"{cents / 100:,.2f}" if cents < 9 * 10**18 else "too large to hold"
+    return Finding(
+        Severity.ERROR,
+        "amount too large",
+        f"{event} on {date:%Y-%m-%d}{others if len(rows) > 1 else ''}: {item or 'the'} "
+        f"amount on {posting['role']} is {shown}, beyond the supported "
+        f"{MAX_LINE_CENTS / 100:,.2f} per item and day (larger amounts cannot be kept to the "
+        "cent). Check the quantity, price or standard for a unit or typing mistake.",
+        sheet,
+        cell,
+        item,
+    )
+
+
 def run_month_end(inputs: MonthEndInputs, progress: Progress | None = None) -> MonthEndResult:
     """Run the month-end on validated inputs. Raises InputError if the BOM has a cycle."""
     say = progress or (lambda step, frac: None)
@@ -883,6 +968,9 @@ def run_month_end(inputs: MonthEndInputs, progress: Progress | None = None) -> M
     say("Closing conversion costs", 0.7)
     parts.append(run.close([opening, *parts], sales))
     period = _concat([p for p in parts if len(p)] or [run.post.empty()])
+    too_large = magnitude_findings(run, [opening, period])
+    if too_large:
+        raise InputError(too_large)
     say("Building the journal and reports", 0.8)
     from addin.costing import reports
 
