@@ -758,7 +758,8 @@ def negative_closing(run: _Run, inv: pd.DataFrame) -> tuple[Check, list[Finding]
     detail = (
         "none"
         if len(rows) == 0
-        else f"{len(rows)} items, {int(rows['ending_cents'].sum()) / 100:,.2f}: {shown}{more}"
+        else f"{len(rows)} item{'s' if len(rows) > 1 else ''}, "
+        f"{int(rows['ending_cents'].sum()) / 100:,.2f}: {shown}{more}"
     )
     return Check("No stock below zero at period end", len(rows) == 0, detail, "control"), findings
 
