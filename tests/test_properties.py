@@ -99,7 +99,8 @@ def explode(bom, item, qty, out):
 
 
 def cents(x: float) -> int:
-    return int(Decimal(repr(x)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) * 100)
+    """Excel's ROUND(x, 2): the value as Excel sees it (15 significant digits), half up."""
+    return int(Decimal(f"{x:.15g}").quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) * 100)
 
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

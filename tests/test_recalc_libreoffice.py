@@ -78,9 +78,15 @@ def test_libreoffice_recalculates_to_our_figures(tmp_path, case):
     count, differences = compare(book, out)
     assert differences == []
     assert count >= 20  # totals, roll-forwards, summary references, checks
-    summary = values["Summary"]
-    assert "FAIL" not in summary.values()
-    assert list(summary.values()).count("PASS") == 6
+    summary = list(values["Summary"].values())
+    # 5 consistency checks and 2 controls; the demo closes with RM-HEAD at -27 (-263.25): its
+    # stock-below-zero control fails, as it must, and every other check passes
+    failed = 1 if case == "demo" else 0
+    assert summary.count("FAIL") == failed
+    assert summary.count("PASS") == 7 - failed
+    if failed:
+        assert "No stock below zero at period end" in summary
+        assert any(isinstance(v, str) and "RM-HEAD -27 (-263.25)" in v for v in summary)
     print(f"{case}: {count} formula cells recalculated in {seconds:.1f}s, 0 differences")
 
 
