@@ -25,6 +25,7 @@ import xlsxwriter
 import xlsxwriter.exceptions
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
+from addin.workbook.contract import HEADER_TEXT_LIMIT, excel_length, fit_cell_text
 from addin.workbook.tabs import NUMBER_FORMATS, Formula, Tab
 
 EXCEL_MAX_ROWS = 1_048_576
@@ -173,7 +174,8 @@ def _cell_values(series: pd.Series, kind: str) -> list[object]:
         a = pd.to_numeric(series, errors="coerce").to_numpy(np.float64)
         return [None if not math.isfinite(x) else float(x) for x in a]
     return [
-        "" if (x is None or (isinstance(x, float) and math.isnan(x))) else str(x) for x in series
+        "" if (x is None or (isinstance(x, float) and math.isnan(x))) else fit_cell_text(str(x))
+        for x in series
     ]
 
 
@@ -325,6 +327,7 @@ def _write_blocks(
                     ws.write_formula(row, j, v.text, style, cached)
                     widths[j] = max(widths.get(j, 0), 16)
                 elif isinstance(v, str):
+                    v = fit_cell_text(v)
                     style = fmt.passed if v == "PASS" else fmt.failed if v == "FAIL" else None
                     ws.write_string(row, j, v, style) if style else ws.write_string(row, j, v)
                     widths[j] = max(widths.get(j, 0), min(len(v) + 2, 70))
@@ -345,7 +348,12 @@ def _write_blocks(
 def write_tabs(
     tabs: list[Tab], path: Path, company: str = "", period: str = "", run_note: str = ""
 ) -> None:
-    """Write ``tabs`` as a new workbook at ``path`` (atomically)."""
+    """Write ``tabs`` as a new workbook at ``path`` (atomically).
+
+    Raises OutputError, before anything is written, when the page header or footer would be
+    longer than Excel holds (validation keeps Company within contract.COMPANY_TEXT_LIMIT)."""
+    header = page_text(f"&L{_escape(company)}&C&A&R{_escape(period)}", "Company")
+    footer = page_text(f"&L{_escape(run_note)}&RPage &P of &N", "run note")
 
     def write(tmp: Path) -> None:
         wb = xlsxwriter.Workbook(
@@ -362,9 +370,9 @@ def write_tabs(
         fmt = _Formats(wb)
         for tab in tabs:
             ws = wb.add_worksheet(tab.name)
-            ws.write_string(0, 0, tab.title, fmt.title)
+            ws.write_string(0, 0, fit_cell_text(tab.title), fmt.title)
             if tab.subtitle:
-                ws.write_string(1, 0, tab.subtitle, fmt.subtitle)
+                ws.write_string(1, 0, fit_cell_text(tab.subtitle), fmt.subtitle)
             if tab.columns:
                 _write_table(wb, ws, tab, fmt)
             spans = _write_blocks(wb, ws, tab, fmt) if tab.blocks else []
@@ -407,11 +415,22 @@ def write_tabs(
             ws.set_landscape()
             ws.set_paper(9)
             ws.fit_to_pages(1, 0)
-            ws.set_header(f"&L{_escape(company)}&C&A&R{_escape(period)}")
-            ws.set_footer(f"&L{_escape(run_note)}&RPage &P of &N")
+            ws.set_header(header)
+            ws.set_footer(footer)
         wb.close()
 
     atomic_write(Path(path), write)
+
+
+def page_text(text: str, what: str) -> str:
+    """A page header or footer as given, or OutputError when Excel could not hold it (Excel
+    and xlsxwriter would drop or cut it without a word)."""
+    if excel_length(text) > HEADER_TEXT_LIMIT:
+        raise OutputError(
+            f"the {what} makes the page header or footer {excel_length(text)} characters long, "
+            f"more than the {HEADER_TEXT_LIMIT} Excel holds; shorten it. Nothing was written"
+        )
+    return text
 
 
 def _escape(text: str) -> str:
