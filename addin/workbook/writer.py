@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import glob
 import math
 import os
@@ -38,9 +39,21 @@ class OutputError(OSError):
 TEMP_SUFFIX = ".tmp.xlsx"
 
 
+TEMP_STEM_BYTES = 100  # the output's stem in a temporary file's name, at most (bytes)
+
+
+def _temp_stem(path: Path) -> str:
+    """The output's stem as it appears in its temporary files' names: cut to TEMP_STEM_BYTES
+    so that the temporary name stays within the file system's 255 bytes a name."""
+    stem = Path(path).stem
+    while len(os.fsencode(stem)) > TEMP_STEM_BYTES:
+        stem = stem[:-1]
+    return stem
+
+
 def temp_pattern(path: Path) -> str:
     """The glob of ``atomic_write``'s temporary files for ``path``: hidden, ``.tmp.xlsx``."""
-    return f".{glob.escape(Path(path).stem)}.*{TEMP_SUFFIX}"
+    return f".{glob.escape(_temp_stem(path))}.*{TEMP_SUFFIX}"
 
 
 def lock_file(path: Path) -> Path | None:
@@ -48,13 +61,26 @@ def lock_file(path: Path) -> Path | None:
 
     Excel: ``~$NAME.xlsx`` (for longer names the first two characters of NAME are replaced);
     LibreOffice: ``.~lock.NAME.xlsx#``.
+
+    Raises OutputError when the folder cannot be looked into. A candidate name too long for
+    the file system cannot exist (the program holding the file could not have made it).
     """
     path = Path(path)
     name = path.name
     for candidate in (f"~${name}", f"~${name[2:]}", f".~lock.{name}#"):
         lock = path.with_name(candidate)
-        if lock.is_file():
-            return lock
+        try:
+            if stat.S_ISREG(os.stat(lock).st_mode):
+                return lock
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as e:
+            if e.errno in (errno.ENAMETOOLONG, errno.ELOOP):
+                continue
+            raise OutputError(
+                f"cannot check whether {path} is open in another program ({e.strerror or e}); "
+                "check that you may use its folder, or choose another file with --out"
+            ) from e
     return None
 
 
@@ -62,11 +88,15 @@ def remove_stale_temps(path: Path, older_than: float) -> list[Path]:
     """Delete temporary files an earlier, killed run left beside ``path`` (modified before
     ``older_than``, a ``time.time()``); returns those removed. A concurrent run's newer
     temporary file is left alone."""
-    removed = []
+    removed: list[Path] = []
     folder = Path(path).parent
-    if not folder.is_dir():
-        return removed
-    for tmp in folder.glob(temp_pattern(path)):
+    try:
+        if not folder.is_dir():
+            return removed
+        found = list(folder.glob(temp_pattern(path)))
+    except OSError:
+        return removed  # the folder cannot be looked into: the write will say why
+    for tmp in found:
         try:
             if tmp.is_file() and tmp.stat().st_mtime < older_than:
                 tmp.unlink()
@@ -98,7 +128,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{path.stem}.", suffix=TEMP_SUFFIX, dir=path.parent
+            prefix=f".{_temp_stem(path)}.", suffix=TEMP_SUFFIX, dir=path.parent
         )
     except OSError as e:
         raise OutputError(
