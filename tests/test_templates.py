@@ -93,3 +93,16 @@ def test_the_shipped_template_filled_in_runs_a_month(tmp_path, capsys):
     variances = {r["Type"]: r["Amount"] for r in read_table(out, "Variances")}
     # price: 100 kg x (1.10 - 1.00); conversion: 70 actual - 5 keyboards x 12 allocated
     assert variances == {"price": pytest.approx(10.0), "conversion": pytest.approx(10.0)}
+
+
+def test_input_workbook_text_a_cell_cannot_hold_is_refused_not_cut(tmp_path):
+    from addin.workbook.inputs_writer import write_input_workbook
+    from addin.workbook.writer import OutputError
+    from tests.builders import horngren
+
+    inputs = horngren("completion")
+    inputs.standard_costs.loc[0, "description"] = "D" * 32_768
+    path = tmp_path / "inputs.xlsx"
+    with pytest.raises(OutputError, match=r"Standard Costs!B2: the text is 32,768 characters"):
+        write_input_workbook(inputs, path)
+    assert not path.exists()

@@ -17,7 +17,7 @@ import xlsxwriter
 
 from addin.costing.model import DEFAULT_ACCOUNTS, MonthEndInputs, Settings, Trigger
 from addin.workbook import contract as c
-from addin.workbook.writer import atomic_write
+from addin.workbook.writer import OutputError, atomic_write, xl_rowcol_to_cell
 
 # engine field -> contract column header, per sheet
 _FIELD_HEADERS = {
@@ -106,6 +106,16 @@ def _sheet_frame(spec: c.SheetSpec, frame: pd.DataFrame | None) -> pd.DataFrame:
     return out
 
 
+def _cell_text(text: str, sheet: str, row: int, col: int) -> str:
+    """``text`` when a cell can hold it; OutputError otherwise (xlsxwriter would cut it)."""
+    if c.excel_length(text) > c.CELL_TEXT_LIMIT:
+        raise OutputError(
+            f"{sheet}!{xl_rowcol_to_cell(row, col)}: the text is {c.excel_length(text):,} "
+            f"characters long, more than the {c.CELL_TEXT_LIMIT:,} an Excel cell holds"
+        )
+    return text
+
+
 def _write_sheet(
     wb: xlsxwriter.Workbook, name: str, spec: c.SheetSpec | None, df: pd.DataFrame, fmts: dict
 ) -> None:
@@ -141,7 +151,7 @@ def _write_sheet(
             elif isinstance(v, (int, float, np.integer, np.floating)):
                 ws.write_number(i + 1, j, float(v), f)
             else:
-                ws.write_string(i + 1, j, str(v))
+                ws.write_string(i + 1, j, _cell_text(str(v), name, i + 1, j))
         width = max([len(header) + 4] + [len(str(v)) + 2 for v in values[:500]])
         ws.set_column(j, j, min(width, 40))
         if col and col.kind in (c.Kind.CHOICE, c.Kind.YESNO):
@@ -189,7 +199,7 @@ def _write_settings(wb: xlsxwriter.Workbook, settings: Settings | None, fmts: di
         elif isinstance(v, (int, float)) and not isinstance(v, bool):
             ws.write_number(i, 1, float(v), fmts.get(col.kind))
         elif v:
-            ws.write_string(i, 1, str(v))
+            ws.write_string(i, 1, _cell_text(str(v), c.SETTINGS, i, 1))
         elif col.kind is c.Kind.DATE:
             ws.write_blank(i, 1, None, fmts[c.Kind.DATE])
         if col.kind is c.Kind.CHOICE:
