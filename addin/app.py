@@ -80,6 +80,15 @@ class Checked:
 # Files: what is refused before anything is opened or written
 
 
+def kind_of(path: Path) -> str:
+    """What is at ``path``, in words: "a file", "a folder", "a device", ..."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return "not readable"
+    return "a file" if stat.S_ISREG(mode) else _kind_of(mode)
+
+
 def _kind_of(mode: int) -> str:
     if stat.S_ISDIR(mode):
         return "a folder"

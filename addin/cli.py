@@ -101,6 +101,10 @@ def cmd_template(args: argparse.Namespace) -> int:
     from addin.workbook.inputs_writer import write_input_workbook
 
     path = Path(args.path)
+    if path.name in ("", ".", ".."):
+        return _refuse(
+            f"{args.path!r} names a folder; give the template's file name, e.g. october.xlsx"
+        )
     if path.suffix.lower() != ".xlsx":
         path = path.with_suffix(".xlsx")
     problem = app.output_problem(path, "template")
@@ -124,7 +128,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        return _refuse(f"{folder} is a file, not a folder; give a folder for the demo workbooks")
+        return _refuse(
+            f"{folder} is {app.kind_of(folder)}, not a folder; give a folder for the demo workbooks"
+        )
     except OSError as e:
         return _refuse(f"cannot make the folder {folder}: {app.path_error(folder, e)}")
     path = folder / "demo-plant.xlsx"

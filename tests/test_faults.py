@@ -429,6 +429,10 @@ def test_template_onto_a_folder_or_an_existing_workbook_is_refused(tmp_path: Pat
     assert p.returncode == 1, p.stderr
     assert f"{book} already exists; choose another name" in p.stderr
     assert digest(book) == before
+    for name in (".", "", "/"):  # no file name at all
+        p = _cli("template", name)
+        assert p.returncode == 1, p.stderr
+        assert "names a folder; give the template's file name" in p.stderr
 
 
 def test_demo_into_a_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
@@ -438,6 +442,9 @@ def test_demo_into_a_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
     assert p.returncode == 1, p.stderr
     assert f"{target} is a file, not a folder; give a folder" in p.stderr
     assert target.read_bytes() == b"mine"
+    p = _cli("demo", os.devnull, "--quiet")
+    assert p.returncode == 1, p.stderr
+    assert f"{os.devnull} is a device, not a folder; give a folder" in p.stderr
 
 
 @pytest.mark.parametrize(
