@@ -5,7 +5,10 @@ Data flows one way: sheets -> validated inputs -> engine -> result tabs -> a wor
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -73,10 +76,120 @@ class Checked:
         return [f for f in self.findings if f.severity is Severity.ERROR]
 
 
+# ---------------------------------------------------------------------------------------------
+# Files: what is refused before anything is opened or written
+
+
+def kind_of(path: Path) -> str:
+    """What is at ``path``, in words: "a file", "a folder", "a device", ..."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return "not readable"
+    return "a file" if stat.S_ISREG(mode) else _kind_of(mode)
+
+
+def _kind_of(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def path_error(path: Path, e: OSError) -> str:
+    """An OSError on ``path`` in the user's words: what is wrong and what to do."""
+    code = e.errno
+    if code == errno.ENOENT:
+        return f"file not found: {path}; check the path"
+    if code == errno.ELOOP:
+        return (
+            f"{path} is a symbolic link that loops back on itself; point it at the workbook "
+            "file, or give the file's own path"
+        )
+    if code == errno.ENAMETOOLONG:
+        return f"{path}: the path or a name in it is too long for the file system; shorten it"
+    if code == errno.ENOTDIR:
+        return f"{path}: a part of the path is a file, not a folder; check the path"
+    if code in (errno.EACCES, errno.EPERM):
+        return f"{path}: permission denied; check that you may use this file and its folder"
+    return f"cannot use {path} ({e.strerror or e}); check the path and try again"
+
+
+def input_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be read as an input workbook, found before it is opened; None for
+    a regular file. A named pipe would block the read forever and a device never ends, so
+    only regular files (or links to them) are read."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError) as e:  # ValueError: a NUL character in the path
+        if isinstance(e, OSError):
+            return path_error(path, e)
+        return f"{path!r} is not a valid path; check it"
+    if stat.S_ISREG(mode):
+        return None
+    return f"{path} is {_kind_of(mode)}, not a workbook file; give the path of the .xlsx file"
+
+
+def _name_max(folder: Path) -> int:
+    """The longest file name (bytes) the file system of ``folder`` (or its nearest existing
+    parent) takes; 255 where it cannot be asked."""
+    for f in (folder, *folder.parents):
+        try:
+            if f.is_dir():
+                return int(os.pathconf(f, "PC_NAME_MAX"))
+        except (OSError, ValueError):
+            continue
+    return 255
+
+
+def output_problem(out: Path, what: str = "results") -> str | None:
+    """Why the file ``out`` cannot be written (None when it can): it exists and is not a
+    regular file (a folder, a device such as /dev/null, a pipe), a link loop, a name too long
+    for the file system. Checked before any work, so that a device is never replaced."""
+    limit = _name_max(out.parent)
+    size = len(os.fsencode(out.name))
+    if size > limit:
+        return (
+            f"the file name {out.name} is {size} bytes long, more than the {limit} the file "
+            "system allows; choose a shorter name"
+        )
+    try:
+        mode = os.stat(out).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        return path_error(out, e)
+    except ValueError:
+        return f"{out!r} is not a valid path; check it"
+    if not stat.S_ISREG(mode):
+        return (
+            f"{out} is {_kind_of(mode)}; the {what} can only be written to a file: choose "
+            "another name"
+        )
+    return None
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """True when ``a`` and ``b`` are the same file, however spelled (links, "..", case)."""
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
+
+
 def check_workbook(path: Path, progress: Progress | None = None) -> Checked:
     """Read and validate an input workbook file; every problem found in one pass."""
     from addin.workbook.reader import read_workbook
     from addin.workbook.validate import parse_inputs
+
+    problem = input_problem(path)
+    if problem is not None:
+        return Checked(None, [Finding(Severity.ERROR, "input file", problem)])
 
     def reading(step: str, fraction: float) -> None:
         if progress is not None:
@@ -143,6 +256,10 @@ __all__ = [
     "InputError",
     "check_workbook",
     "default_output",
+    "input_problem",
+    "output_problem",
+    "path_error",
+    "same_file",
     "month_end",
     "write_result_workbook",
 ]

@@ -8,6 +8,7 @@ unless --debug is given.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from collections.abc import Sequence
@@ -86,14 +87,39 @@ def _summary(result: MonthEndResult, out: Path, seconds: float) -> str:
     return "\n".join(lines)
 
 
+def _say(text: str) -> None:
+    """A line on standard output that never fails the command: the work is done by then (a
+    console that cannot show a character gets an escape, a closed pipe gets nothing)."""
+    with contextlib.suppress(OSError, ValueError):
+        print(text)
+        sys.stdout.flush()
+
+
+def _refuse(message: str, code: int = 1) -> int:
+    sys.stderr.write(f"error: {message}. Nothing was written.\n")
+    return code
+
+
 def cmd_template(args: argparse.Namespace) -> int:
     from addin.workbook.inputs_writer import write_input_workbook
 
     path = Path(args.path)
+    if path.name in ("", ".", ".."):
+        return _refuse(
+            f"{args.path!r} names a folder; give the template's file name, e.g. october.xlsx"
+        )
     if path.suffix.lower() != ".xlsx":
         path = path.with_suffix(".xlsx")
-    write_input_workbook(None, path)
-    print(f"Template written to {path}")
+    problem = app.output_problem(path, "template")
+    if problem:
+        return _refuse(problem)
+    if path.exists():  # a template never replaces a workbook (it may be filled in)
+        return _refuse(f"{path} already exists; choose another name, or delete it first")
+    try:
+        write_input_workbook(None, path)
+    except OutputError as e:
+        return _refuse(str(e))
+    _say(f"Template written to {path}")
     return 0
 
 
@@ -102,11 +128,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from addin.workbook.inputs_writer import write_input_workbook
 
     folder = Path(args.dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        return _refuse(
+            f"{folder} is {app.kind_of(folder)}, not a folder; give a folder for the demo workbooks"
+        )
+    except OSError as e:
+        return _refuse(f"cannot make the folder {folder}: {app.path_error(folder, e)}")
     path = folder / "demo-plant.xlsx"
-    write_input_workbook(demo_inputs(), path)
-    print(f"Demo workbook written to {path}")
-    return _run(path, folder / "demo-plant - results.xlsx", args)
+    out = folder / "demo-plant - results.xlsx"
+    for target in (path, out):
+        problem = app.output_problem(target, "demo")
+        if problem:
+            return _refuse(problem)
+    try:
+        write_input_workbook(demo_inputs(), path)
+    except OutputError as e:
+        return _refuse(str(e))
+    _say(f"Demo workbook written to {path}")
+    return _run(path, out, args)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -114,7 +155,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     checked = app.check_workbook(path)
     if checked.errors:
         _print_findings(checked.findings)
-        sys.stderr.write(f"{len(checked.errors)} problem(s) in {path.name}; nothing was written.\n")
+        sys.stderr.write(
+            f"{len(checked.errors)} problem(s) in {path.name or path}; nothing was written.\n"
+        )
         return 1
     for f in checked.findings:
         sys.stderr.write(f"{f.severity.value.lower()}: {f}\n")
@@ -124,13 +167,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
     except InputError as e:
         _print_findings(e.findings)
         return 1
-    print(f"{path.name}: no errors; ready to run.")
+    _say(f"{path.name}: no errors; ready to run.")
     return 0
 
 
 def _locked_message(out: Path) -> str | None:
-    """Why ``out`` cannot be replaced now (Excel or LibreOffice has it open), or None."""
-    lock = lock_file(out)
+    """Why ``out`` cannot be replaced now (Excel or LibreOffice has it open, or its folder
+    cannot be looked into), or None."""
+    try:
+        lock = lock_file(out)
+    except OutputError as e:
+        return f"{e}. Nothing was written."
     if lock is None:
         return None
     program = "LibreOffice" if lock.name.startswith(".~lock.") else "Excel"
@@ -154,7 +201,9 @@ def _run(path: Path, out: Path, args: argparse.Namespace) -> int:
     checked = app.check_workbook(path, progress)
     if checked.errors or checked.inputs is None:
         _print_findings(checked.findings)
-        sys.stderr.write(f"{len(checked.errors)} problem(s) in {path.name}; nothing was written.\n")
+        sys.stderr.write(
+            f"{len(checked.errors)} problem(s) in {path.name or path}; nothing was written.\n"
+        )
         return 1
     from addin.costing.detail import DetailTooLarge
 
@@ -167,7 +216,9 @@ def _run(path: Path, out: Path, args: argparse.Namespace) -> int:
         return 1
     except InputError as e:
         _print_findings(e.findings)
-        sys.stderr.write(f"{len(e.findings)} problem(s) in {path.name}; nothing was written.\n")
+        sys.stderr.write(
+            f"{len(e.findings)} problem(s) in {path.name or path}; nothing was written.\n"
+        )
         return 1
     if result.backflush_detail is not None and len(result.backflush_detail) > 100_000:
         sys.stderr.write(
@@ -185,19 +236,28 @@ def _run(path: Path, out: Path, args: argparse.Namespace) -> int:
         sys.stderr.write(f"error: {e}\n")
         return 1
     progress("Done", 1.0)
-    print(_summary(result, out, time.perf_counter() - start))
+    _say(_summary(result, out, time.perf_counter() - start))
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     path = Path(args.input)
+    problem = app.input_problem(path)
+    if problem:  # before anything else: a pipe or a device as input would never end
+        sys.stderr.write(
+            f"error: {problem}\n1 problem(s) in {path.name or path}; nothing was written.\n"
+        )
+        return 1
     out = Path(args.out) if args.out else app.default_output(path)
-    if out.resolve() == path.resolve():
+    if app.same_file(out, path):
         sys.stderr.write(
             "error: --out names the input workbook itself. Results go to a separate workbook so "
             "that nothing in yours (charts, pivots, macros) can be lost; choose another name.\n"
         )
         return 2
+    problem = app.output_problem(out)
+    if problem:
+        return _refuse(problem if args.out else f"{problem} (or use --out)")
     if not args.out:
         sys.stderr.write(f"Results go to a separate workbook: {out} (your input is not changed).\n")
     return _run(path, out, args)
@@ -233,7 +293,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _tolerant_console() -> None:
+    """Characters the console cannot show (a CJK path on an ASCII or Latin-1 console) are
+    written as escapes instead of failing the command after its work is done."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(OSError, ValueError):
+                reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _tolerant_console()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -241,6 +312,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted; nothing was written\n")
         return 130
+    except OSError as e:  # the file system refused something: the user's to fix, not a bug
+        if args.debug:
+            raise
+        where = Path(e.filename) if e.filename else None
+        what = app.path_error(where, e) if where else f"{e.strerror or e}"
+        sys.stderr.write(f"error: {what}\n")
+        return 1
     except Exception as e:  # noqa: BLE001 - the last line of defence: no tracebacks for users
         if args.debug:
             raise

@@ -219,3 +219,32 @@ def test_backflush_detail_too_large_is_refused_before_writing(tmp_path, monkeypa
     assert main(["run", str(book), "--out", str(out2), "--detail"]) == 1
     assert "more than the" in capsys.readouterr().err
     assert not out2.exists()
+
+
+def test_composed_text_over_the_cell_limit_is_cut_with_a_note_never_silently(tmp_path):
+    """An item code of 20,000 characters is valid; the note that it was read in another
+    spelling quotes it twice (40,000+ characters), more than a cell holds."""
+    code = "K" * 20_000
+    book = horngren_book(tmp_path / "k.xlsx", "purchase+completion")
+    wb = openpyxl.load_workbook(book)
+    wb["Standard Costs"]["A3"] = code
+    wb["BOM"]["A2"] = code
+    wb["Completions"]["B2"] = code
+    wb["Sales"]["B2"] = code.lower()  # read as the Standard Costs spelling, with a note
+    wb.save(book)
+    out = tmp_path / "r.xlsx"
+    assert main(["run", str(book), "--out", str(out), "--quiet"]) == 0
+    notes = [r["Message"] for r in read_table(out, "Exceptions") if r["Check"] == "item spelling"]
+    (note,) = notes
+    total = len(f'item "{code.lower()}" is read as "{code}", its spelling on Standard Costs')
+    tail = f" [... cut here: {total:,} characters in all, more than the 32,767 an Excel cell holds]"
+    assert len(note) == 32_767 and note.endswith(tail)
+    assert note.startswith(f'item "{code.lower()}" is read as "KKK')
+
+
+def test_page_header_over_excels_limit_is_refused_not_dropped(tmp_path):
+    from addin.workbook.writer import OutputError, write_tabs
+
+    with pytest.raises(OutputError, match="more than the 255 Excel holds"):
+        write_tabs([], tmp_path / "r.xlsx", company="C" * 240, period="01 Oct 2026 - 31 Oct 2026")
+    assert not (tmp_path / "r.xlsx").exists()

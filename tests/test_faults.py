@@ -8,6 +8,7 @@ import hashlib
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -292,3 +293,174 @@ def test_running_twice_gives_the_same_values_in_every_tab(tmp_path: Path) -> Non
     assert second == first  # every value of every tab, Run Log included (but its time)
     assert sum(len(rows) for rows in first.values()) > 100
     assert any("run <time>" in str(v) for v in first["Summary"][1])
+
+
+# --- (e) paths that are not plain files: refused with exit 1 (2 for usage), never exit 3 ------
+
+
+def _cli(*args: str, env: dict[str, str] | None = None, guard: bool = False):
+    """The command line in a fresh process, with a timeout (a hang fails the test).
+
+    ``guard`` makes the process refuse any os.replace onto something that is not a regular
+    file, so that a regression cannot replace a device such as /dev/null on this machine."""
+    code = "import sys; from addin.cli import main; sys.exit(main(sys.argv[1:]))"
+    if guard:
+        code = (
+            "import os, stat, sys\n"
+            "real = os.replace\n"
+            "def replace(src, dst):\n"
+            "    if os.path.exists(dst) and not stat.S_ISREG(os.stat(dst).st_mode):\n"
+            "        raise SystemExit('GUARD: os.replace onto a device or pipe ' + str(dst))\n"
+            "    return real(src, dst)\n"
+            "os.replace = replace\n"
+            "from addin.cli import main; sys.exit(main(sys.argv[1:]))"
+        )
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        cwd=ROOT,
+    )
+
+
+def test_symlink_loop_as_input_or_output_is_exit_1(tmp_path: Path) -> None:
+    book = horngren_book(tmp_path / "k.xlsx", "completion")
+    loop = tmp_path / "loop.xlsx"
+    loop.symlink_to(loop)
+    for args in (
+        ["run", str(loop)],
+        ["validate", str(loop)],
+        ["run", str(book), "--out", str(loop)],
+    ):
+        p = _cli(*args)
+        assert p.returncode == 1, (args, p.stderr)
+        assert "loop.xlsx is a symbolic link that loops back on itself" in p.stderr
+        assert "internal error" not in p.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_named_pipe_as_input_is_refused_without_opening_it(tmp_path: Path) -> None:
+    pipe = tmp_path / "inputs.xlsx"
+    os.mkfifo(pipe)  # opening it for reading would wait for a writer forever
+    for command in ("run", "validate"):
+        p = _cli(command, str(pipe))
+        assert p.returncode == 1, p.stderr
+        assert f"{pipe} is a named pipe, not a workbook file" in p.stderr
+    assert not (tmp_path / "inputs - results.xlsx").exists()
+
+
+def test_output_that_is_not_a_file_is_never_replaced(tmp_path: Path) -> None:
+    book = horngren_book(tmp_path / "k.xlsx", "completion")
+    folder = tmp_path / "folder.xlsx"
+    folder.mkdir()
+    targets = [(folder, "a folder"), (Path(os.devnull), "a device")]
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe.xlsx")
+        targets.append((tmp_path / "pipe.xlsx", "a named pipe"))
+    for target, kind in targets:
+        before = os.stat(target).st_mode
+        p = _cli("run", str(book), "--out", str(target), "--quiet", guard=True)
+        assert p.returncode == 1, p.stderr
+        assert f"{target} is {kind}; the results can only be written to a file" in p.stderr
+        assert os.stat(target).st_mode == before and not stat.S_ISREG(before)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.xlsx", "k.xlsx"] + (
+        ["pipe.xlsx"] if hasattr(os, "mkfifo") else []
+    )
+
+
+def test_out_naming_the_input_in_another_spelling_is_refused(tmp_path: Path) -> None:
+    book = horngren_book(tmp_path / "k.xlsx", "completion")
+    before = digest(book)
+    (tmp_path / "sub").mkdir()
+    link = tmp_path / "link.xlsx"
+    link.symlink_to(book)
+    hard = tmp_path / "hard.xlsx"
+    os.link(book, hard)
+    for out in (link, tmp_path / "sub" / ".." / "k.xlsx", hard):
+        assert main(["run", str(book), "--out", str(out), "--quiet"]) == 2, out
+    assert digest(book) == before and link.is_symlink()
+
+
+def test_output_names_too_long_for_the_file_system(tmp_path: Path) -> None:
+    """A 255-byte name is the most a Linux file system takes: the lock-file names beside it
+    (~$NAME, .~lock.NAME#) are longer and cannot exist; the run must still write it."""
+    book = horngren_book(tmp_path / "k.xlsx", "completion")
+    longest = tmp_path / ("r" * 250 + ".xlsx")
+    p = _cli("run", str(book), "--out", str(longest), "--quiet")
+    assert p.returncode == 0, p.stderr
+    assert longest.is_file() and journal_balances(longest)
+    too_long = tmp_path / ("s" * 251 + ".xlsx")
+    p = _cli("run", str(book), "--out", str(too_long), "--quiet")
+    assert p.returncode == 1, p.stderr
+    assert f"the file name {too_long.name} is 256 bytes long, more than the 255" in p.stderr
+    assert "internal error" not in p.stderr
+
+
+def test_lock_check_that_cannot_look_into_the_folder_is_exit_1(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    book = horngren_book(tmp_path / "k.xlsx", "completion")
+    out = tmp_path / "r.xlsx"
+    real_stat = os.stat
+
+    def denied(path, *a, **k):
+        if Path(path).name.startswith("~$"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_stat(path, *a, **k)
+
+    monkeypatch.setattr(writer.os, "stat", denied)
+    assert main(["run", str(book), "--out", str(out), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot check whether {out} is open in another program (Permission denied)" in err
+    assert not out.exists()
+
+
+def test_template_onto_a_folder_or_an_existing_workbook_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "october.xlsx"
+    folder.mkdir()
+    p = _cli("template", str(folder))
+    assert p.returncode == 1, p.stderr
+    assert f"{folder} is a folder; the template can only be written to a file" in p.stderr
+    book = horngren_book(tmp_path / "filled.xlsx", "completion")
+    before = digest(book)
+    p = _cli("template", str(book))
+    assert p.returncode == 1, p.stderr
+    assert f"{book} already exists; choose another name" in p.stderr
+    assert digest(book) == before
+    for name in (".", "", "/"):  # no file name at all
+        p = _cli("template", name)
+        assert p.returncode == 1, p.stderr
+        assert "names a folder; give the template's file name" in p.stderr
+
+
+def test_demo_into_a_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "demo"
+    target.write_bytes(b"mine")
+    p = _cli("demo", str(target), "--quiet")
+    assert p.returncode == 1, p.stderr
+    assert f"{target} is a file, not a folder; give a folder" in p.stderr
+    assert target.read_bytes() == b"mine"
+    p = _cli("demo", os.devnull, "--quiet")
+    assert p.returncode == 1, p.stderr
+    assert f"{os.devnull} is a device, not a folder; give a folder" in p.stderr
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{"PYTHONIOENCODING": "ascii"}, {"LANG": "C", "LC_ALL": "C", "PYTHONIOENCODING": "latin-1"}],
+)
+def test_console_that_cannot_show_the_path_still_finishes(tmp_path: Path, env) -> None:
+    """The file is written before the path is printed: printing must not turn it into exit 3."""
+    folder = tmp_path / "月次決算"
+    folder.mkdir()
+    book = horngren_book(folder / "キーボード.xlsx", "completion")
+    p = _cli("run", str(book), "--quiet", env=env)
+    assert p.returncode == 0, p.stderr
+    out = folder / "キーボード - results.xlsx"
+    assert journal_balances(out)
+    assert "Results written to" in p.stdout and "\\u6708\\u6b21" in p.stdout
+    p = _cli("template", str(folder / "テンプレート.xlsx"), env=env)
+    assert p.returncode == 0, p.stderr
+    assert (folder / "テンプレート.xlsx").is_file() and "Template written to" in p.stdout

@@ -10,9 +10,9 @@ import pandas as pd
 
 from addin.costing.cycles import find_cycles
 from addin.costing.model import BOM_COLUMNS, STANDARD_COST_COLUMNS, Severity, Trigger
-from addin.workbook.reader import SheetRows
+from addin.workbook.reader import SheetRows, read_workbook
 from addin.workbook.validate import number_from_text, parse_inputs
-from tests.workbooks import errors, run, texts, tidy
+from tests.workbooks import errors, run, save, texts, tidy
 
 D = dt.date
 
@@ -229,7 +229,8 @@ def test_period_end_before_start(tmp_path: Path) -> None:
     sheets["Settings"][2] = ["Period End", D(2026, 9, 30)]
     inputs, findings = run(tmp_path, sheets)
     assert errors(findings) == [
-        "Settings!B3: Period End 2026-09-30 is before Period Start 2026-10-01; correct them"
+        "Settings!B3: Period End 2026-09-30 is before Period Start 2026-10-01; correct them; "
+        "until the period can be read, the dates on the other sheets are not checked against it"
     ]
 
 
@@ -248,11 +249,11 @@ def test_settings_unknown_missing_and_bad(tmp_path: Path) -> None:
     assert texts(findings) == [
         'Settings!B4: Trigger is "monthly"; use one of: purchase+completion, purchase+sale, '
         "completion, sale",
-        'Settings!A5: setting "Count Tolerence %" is not known; did you mean "Count Tolerance %"? '
-        "It is ignored",
+        'Settings!A5: setting "Count Tolerence %" is not known, so its value (B5) would be lost; '
+        'did you mean "Count Tolerance %"? Correct the name',
         "Settings!B6: Price Tolerance % is 10; did you mean 10%? Type 10% (Excel stores 0.1)",
     ]
-    assert findings[1].severity is Severity.WARNING
+    assert findings[1].severity is Severity.ERROR  # its value would be lost: not a warning
 
 
 def test_missing_required_setting(tmp_path: Path) -> None:
@@ -275,7 +276,8 @@ def test_missing_required_sheets(tmp_path: Path) -> None:
     inputs, findings = run(tmp_path, sheets)
     assert inputs is None
     assert errors(findings) == [
-        'Settings: the workbook has no "Settings" sheet; add it (see the template)',
+        'Settings: the workbook has no "Settings" sheet; add it (see the template); until the '
+        "period can be read, the dates on the other sheets are not checked against it",
         'Standard Costs: the workbook has no "Standard Costs" sheet; add it (see the template)',
     ]
 
@@ -516,6 +518,7 @@ def test_many_problems_reported_in_one_pass(tmp_path: Path) -> None:
         "BOM!C1",
         "BOM",
         "Purchases!C3",
+        "Purchases!A3",  # outside the period: checked although Trigger is wrong
         "Sales!B3",
     ]
 
@@ -547,3 +550,163 @@ def test_far_out_effectivity_dates_mean_no_limit(tmp_path: Path) -> None:
     inputs, findings = run(tmp_path, sheets)
     assert errors(findings) == []
     assert inputs.bom[["effective_from", "effective_to"]].isna().all().all()
+
+
+# --- issue 10: no Settings row is lost; every problem in one pass; text limits ----------------
+
+
+def test_setting_name_that_cannot_be_read_is_an_error_not_a_dropped_setting(
+    tmp_path: Path,
+) -> None:
+    """#N/A beside Prorate used to be skipped: the run went on with COGS and exit 0."""
+    sheets = tidy()
+    sheets["Settings"] += [
+        ["#N/A", "Prorate"],  # openpyxl writes it as an Excel error cell
+        [42, "Prorate"],
+        [D(2026, 1, 1), 0.5],
+        [True, "x"],
+        [None, "Prorate"],
+        ["Conversion Varience", "Prorate"],
+        ["Notes", None],  # a label with no value loses nothing: a warning
+    ]
+    inputs, findings = run(tmp_path, sheets)
+    assert inputs is None
+    known = (
+        "use one of: Period Start, Period End, Trigger, Currency, Conversion Variance, "
+        "Count Tolerance %, Conversion Tolerance %, Price Tolerance %, Company"
+    )
+    assert texts(findings) == [
+        "Settings!A5: setting name is #N/A (an Excel error); type the setting's name, e.g. "
+        '"Conversion Variance"',
+        f'Settings!A6: setting "42" is not known, so its value (B6) would be lost; {known}',
+        f'Settings!A7: setting "2026-01-01" is not known, so its value (B7) would be lost; {known}',
+        f'Settings!A8: setting "TRUE" is not known, so its value (B8) would be lost; {known}',
+        "Settings!A9: setting name is blank but its Value is filled; type the setting's name, "
+        'e.g. "Conversion Variance", or clear the value',
+        'Settings!A10: setting "Conversion Varience" is not known, so its value (B10) would be '
+        'lost; did you mean "Conversion Variance"? Correct the name',
+        'Settings!A11: setting "Notes" is not known and has no value; it is ignored',
+    ]
+    assert [f.severity for f in findings].count(Severity.ERROR) == 6
+
+
+def test_setting_name_typed_as_error_text_via_excel(tmp_path: Path) -> None:
+    """The same through the Excel (xlwings) path, where an error may arrive as its text."""
+    rows = tidy()["Settings"] + [["#N/A", "Prorate"]]
+    sheets = {n: SheetRows.from_values(n, r) for n, r in tidy().items()}
+    sheets["Settings"] = SheetRows.from_values("Settings", rows)
+    inputs, findings = parse_inputs(sheets)
+    assert inputs is None
+    assert errors(findings) == [
+        "Settings!A5: setting name is #N/A (an Excel error); type the setting's name, e.g. "
+        '"Conversion Variance"'
+    ]
+
+
+def test_error_values_in_role_and_header_cells_are_located(tmp_path: Path) -> None:
+    sheets = tidy()
+    sheets["Accounts"] = [["Role", "Account"], ["#REF!", "1300"], ["MIP", "1301"]]
+    sheets["Sales"][0][1] = "#VALUE!"
+    inputs, findings = run(tmp_path, sheets)
+    assert inputs is None
+    assert errors(findings) == [
+        "Sales!B1: the header cell is #VALUE! (an Excel error); type the column name there",
+        'Sales: column "Item" is missing; add a header "Item" in row 1',
+        "Accounts!A2: Role is #REF! (an Excel error); fix the formula or type the role",
+    ]
+
+
+def test_bad_setting_does_not_hide_dates_outside_the_period(tmp_path: Path) -> None:
+    """Count Tolerance % typed as 2 used to hide the out-of-period dates: one pass lists both."""
+    sheets = tidy()
+    sheets["Settings"].append(["Count Tolerance %", 2])
+    sheets["Standard Costs"][1][2] = "Finishd"  # Standard Costs unreadable as well
+    sheets = with_rows("Purchases", [D(2026, 11, 3), "DM", 5, 1], base=sheets)
+    sheets = with_rows("Sales", [D(2026, 9, 30), "KB", 1], base=sheets)
+    inputs, findings = run(tmp_path, sheets)
+    assert inputs is None
+    outside = "is outside the period 2026-10-01 to 2026-10-31; correct the date, or the period"
+    assert errors(findings) == [
+        "Settings!B5: Count Tolerance % is 2; did you mean 2%? Type 2% (Excel stores 0.02)",
+        'Standard Costs!C2: Type is "Finishd"; use one of: Raw, Subassembly, Finished, Phantom',
+        f"Purchases!A3: Date 2026-11-03 {outside} on Settings",
+        f"Sales!A3: Date 2026-09-30 {outside} on Settings",
+    ]
+
+
+def test_unreadable_period_says_the_dates_were_not_checked(tmp_path: Path) -> None:
+    sheets = tidy()
+    sheets["Settings"][1] = ["Period Start", "first of October"]
+    sheets = with_rows("Sales", [D(2030, 1, 1), "KB", 1])
+    sheets["Settings"] = tidy()["Settings"]
+    sheets["Settings"][1] = ["Period Start", "first of October"]
+    inputs, findings = run(tmp_path, sheets)
+    assert inputs is None
+    assert errors(findings) == [
+        'Settings!B2: Period Start is "first of October", not a date; type a date such as '
+        "2026-10-31 (or as an Excel date); until the period can be read, the dates on the other "
+        "sheets are not checked against it"
+    ]
+
+
+def _replace_text(path: Path, placeholder: str, text: str) -> Path:
+    """Put ``text`` where ``placeholder`` is in the file's XML (openpyxl and xlsxwriter both
+    cut text at 32,767 characters, as other tools that write .xlsx files do not)."""
+    import zipfile
+
+    parts = {}
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            parts[info.filename] = zf.read(info)
+    hits = [n for n, data in parts.items() if placeholder.encode() in data]
+    assert len(hits) == 1
+    parts[hits[0]] = parts[hits[0]].decode().replace(placeholder, text).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    return path
+
+
+def test_text_longer_than_a_cell_holds_is_refused(tmp_path: Path) -> None:
+    """Excel cannot type it, other tools can write it; the results would have cut it."""
+    sheets = with_rows(
+        "Purchases",
+        [D(2026, 10, 3), "DM", 1, 1, "LONG_REFERENCE"],
+        [D(2026, 10, 4), "DM", 1, 1, "x" * 32_767],  # exactly the limit: accepted
+        [D(2026, 10, 5), "DM", 1, 1, "EMOJI_REFERENCE"],
+    )
+    sheets["Purchases"][0].append("Reference")
+    book = save(tmp_path / "long.xlsx", sheets)
+    _replace_text(book, "LONG_REFERENCE", "R" * 32_768)
+    # 16,384 characters, 32,768 UTF-16 units as Excel counts them
+    _replace_text(book, "EMOJI_REFERENCE", "\U0001f600" * 16_384)
+    sheet_rows, _ = read_workbook(book)
+    inputs, findings = parse_inputs(sheet_rows)
+    assert inputs is None
+    assert errors(findings) == [
+        "Purchases!E3: Reference is 32,768 characters long, more than the 32,767 an Excel "
+        "cell holds; shorten it",
+        "Purchases!E5: Reference is 32,768 characters long, more than the 32,767 an Excel "
+        "cell holds; shorten it",
+    ]
+
+
+def test_company_longer_than_the_page_header_holds_is_refused(tmp_path: Path) -> None:
+    sheets = tidy()
+    sheets["Settings"].append(["Company", "A" * 201])
+    _, findings = run(tmp_path, sheets)
+    assert errors(findings) == [
+        "Settings!B5: Company is 201 characters long; it is printed in the page header of "
+        "every result tab, which Excel limits to 255 characters with the period: shorten it to "
+        "at most 200"
+    ]
+    sheets["Settings"][-1] = ["Company", "B&" * 67]  # 134 characters, 201 as written
+    _, findings = run(tmp_path, sheets)
+    assert errors(findings) == [
+        "Settings!B5: Company is 201 characters long (an & counts twice); it is printed in the "
+        "page header of every result tab, which Excel limits to 255 characters with the "
+        "period: shorten it to at most 200"
+    ]
+    sheets["Settings"][-1] = ["Company", "C" * 200]
+    inputs, findings = run(tmp_path, sheets)
+    assert errors(findings) == [] and inputs.settings.company == "C" * 200

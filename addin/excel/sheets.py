@@ -141,7 +141,7 @@ def delete_result_sheets(book: xw.Book) -> list[str]:
 def _text(v: object) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return ""
-    s = str(v)
+    s = C.fit_cell_text(str(v))
     return "'" + s if s.startswith(FORMULA_START) else s
 
 

@@ -65,6 +65,35 @@ CONVERSION_VARIANCE_METHODS = ("COGS", "Prorate")
 ELEMENTS = ("Labor", "Overhead", "Conversion")
 ACCOUNT_CODES_FOR_OPENING = ("MIP", "FG")
 
+# Excel's text limits, in UTF-16 code units (what Excel counts): a cell holds 32,767; a page
+# header 255 including its codes. Company is printed in every result tab's page header beside
+# the period ("&L<Company>&C&A&R01 Oct 2026 - 31 Oct 2026", an "&" in it written as "&&"), so
+# it is held to 200, which leaves room for the codes and the period.
+CELL_TEXT_LIMIT = 32_767
+HEADER_TEXT_LIMIT = 255
+COMPANY_TEXT_LIMIT = 200
+
+
+def excel_length(text: str) -> int:
+    """The length Excel counts: UTF-16 code units (a character beyond U+FFFF counts 2)."""
+    return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
+
+
+def fit_cell_text(text: str) -> str:
+    """``text`` as it can go into one cell: past CELL_TEXT_LIMIT it is cut with a visible note
+    of how much was cut (never silently). Inputs longer than that are refused by validation;
+    this is for text the add-in composes (a message quoting two long item codes)."""
+    if len(text) <= CELL_TEXT_LIMIT // 2 or excel_length(text) <= CELL_TEXT_LIMIT:
+        return text
+    total = excel_length(text)
+    note = f" [... cut here: {total:,} characters in all, more than the {CELL_TEXT_LIMIT:,} an Excel cell holds]"
+    keep = CELL_TEXT_LIMIT - len(note)
+    head = text[:keep]
+    while excel_length(head) > keep:  # characters beyond U+FFFF count twice
+        head = head[: keep - (excel_length(head) - keep)]
+    return head + note
+
+
 # Account roles and their default codes live with the engine.
 ACCOUNT_ROLES = DEFAULT_ACCOUNTS
 

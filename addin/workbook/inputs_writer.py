@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xlsxwriter
 
-from addin.costing.model import DEFAULT_ACCOUNTS, MonthEndInputs
+from addin.costing.model import DEFAULT_ACCOUNTS, MonthEndInputs, Settings, Trigger
 from addin.workbook import contract as c
-from addin.workbook.writer import atomic_write
+from addin.workbook.writer import OutputError, atomic_write, xl_rowcol_to_cell
 
 # engine field -> contract column header, per sheet
 _FIELD_HEADERS = {
@@ -30,65 +31,89 @@ _FORMATS = {
 
 FIXED_DATE = dt.datetime(2026, 1, 1)
 
-README_LINES = [
-    ("Backflush month-end workbook", "title"),
-    ("Fill the input sheets (or paste from your ERP), then run the month-end:", ""),
-    (
-        "  In Excel: the Backflush ribbon tab > Run Month-End.   Without Excel: backflush run THIS.xlsx",
-        "",
-    ),
-    ("", ""),
-    ("Input sheets", "head"),
-    (
-        "Settings: Period Start, Period End, Trigger (purchase+completion, purchase+sale, completion, sale), "
-        "Currency, Conversion Variance (COGS or Prorate), Count Tolerance %",
-        "",
-    ),
-    (
-        "Standard Costs: Item, Description, Type (Raw, Subassembly, Finished, Phantom), UoM, Material, "
-        "Conversion or Labor + Overhead (this level's standard per unit), Backflush (Yes/No)",
-        "",
-    ),
-    (
-        "BOM: Parent, Component, Qty Per (per parent unit), Scrap % (type 5%, not 5), Effective From, Effective To",
-        "",
-    ),
-    ("Purchases: Date, Item, Quantity, Unit Price (actual), Reference", ""),
-    ("Completions: Date, Item, Quantity (good units), Scrap Quantity, Reference", ""),
-    ("Sales: Date, Item, Quantity, Reference", ""),
-    (
-        "Conversion Costs: Date, Element (Labor, Overhead, Conversion), Amount (actual), Reference",
-        "",
-    ),
-    ("Counts: Item, Counted Quantity, Date (blank = Period End)", ""),
-    ("Opening Balances: Item, Account (MIP or FG), Quantity", ""),
-    ("Accounts: Role, Account (your GL code), Name. Missing roles use the defaults shown.", ""),
-    ("", ""),
-    ("Result tabs (written by a run, replaced on every re-run)", "head"),
-    ("Summary, Journal, Variances, Backflush, Inventory, Cost Rollup, Exceptions, Run Log", ""),
-]
+# what the Read Me says about a sheet beyond its list of columns
+_SHEET_NOTES = {
+    c.SETTINGS: "One row per setting; blank optional settings take the defaults shown",
+    c.STANDARD_COSTS: "Fill Conversion, or Labor and Overhead (this level's standard per unit)",
+    c.BOM: "Qty Per is per parent unit",
+    c.COUNTS: "A blank Date means Period End",
+    c.ACCOUNTS: "Your GL codes; missing roles use the defaults shown",
+}
+
+
+def _column_note(col: c.Column) -> str:
+    """A column (or setting) as the Read Me lists it: its name and what to type."""
+    if col.kind is c.Kind.CHOICE:
+        return f"{col.name} ({', '.join(col.choices)})"
+    if col.kind is c.Kind.YESNO:
+        return f"{col.name} (Yes/No)"
+    if col.kind is c.Kind.PERCENT:
+        return f"{col.name} (type 5%, not 5)"
+    return col.name
+
+
+def _sheet_line(name: str, columns: Iterable[c.Column]) -> str:
+    note = _SHEET_NOTES.get(name)
+    return f"{name}: {', '.join(map(_column_note, columns))}" + (
+        f". {note.capitalize()}" if note else ""
+    )
+
+
+def readme_lines() -> list[tuple[str, str]]:
+    """The Read Me sheet, its sheet and column lists taken from the contract."""
+    lines = [
+        ("Backflush month-end workbook", "title"),
+        ("Fill the input sheets (or paste from your ERP), then run the month-end:", ""),
+        (
+            "  In Excel: the Backflush ribbon tab > Run Month-End.   "
+            "Without Excel: backflush run THIS.xlsx",
+            "",
+        ),
+        ("", ""),
+        ("Input sheets", "head"),
+        (_sheet_line(c.SETTINGS, c.SETTING_ROWS.values()), ""),
+    ]
+    lines += [
+        (_sheet_line(spec.name, spec.columns), "")
+        for spec in c.INPUT_SHEETS
+        if spec.name != c.SETTINGS
+    ]
+    lines += [
+        ("", ""),
+        ("Result tabs (written by a run, replaced on every re-run)", "head"),
+        (", ".join(c.RESULT_TABS), ""),
+    ]
+    return lines
 
 
 def _sheet_frame(spec: c.SheetSpec, frame: pd.DataFrame | None) -> pd.DataFrame:
     headers = _FIELD_HEADERS[spec.name]
-    cols = [
-        col for col in spec.columns if col.required or (frame is not None and col.field in frame)
-    ]
-    if spec.name == c.STANDARD_COSTS and frame is not None:
+    if frame is None:  # the empty template: every column of the contract
+        return pd.DataFrame({col.name: pd.Series(dtype=object) for col in spec.columns})
+    cols = [col for col in spec.columns if col.required or col.field in frame]
+    if spec.name == c.STANDARD_COSTS:
         split = "labor" in frame and frame["labor"].notna().any()
         drop = {"Conversion"} if split else {"Labor", "Overhead"}
         cols = [col for col in spec.columns if col.name not in drop]
     out = pd.DataFrame(
         {
             headers[col.field]: (
-                frame[col.field]
-                if frame is not None and col.field in frame
-                else pd.Series(dtype=object)
+                frame[col.field] if col.field in frame else pd.Series(dtype=object)
             )
             for col in cols
         }
     )
     return out
+
+
+def _cell_text(text: str, sheet: str, row: int, col: int) -> str:
+    """``text`` when a cell can hold it; OutputError otherwise (xlsxwriter would cut it)."""
+    if c.excel_length(text) > c.CELL_TEXT_LIMIT:
+        raise OutputError(
+            f"{sheet}!{xl_rowcol_to_cell(row, col)}: the text is {c.excel_length(text):,} "
+            f"characters long, more than the {c.CELL_TEXT_LIMIT:,} an Excel cell holds"
+        )
+    return text
 
 
 def _write_sheet(
@@ -126,7 +151,7 @@ def _write_sheet(
             elif isinstance(v, (int, float, np.integer, np.floating)):
                 ws.write_number(i + 1, j, float(v), f)
             else:
-                ws.write_string(i + 1, j, str(v))
+                ws.write_string(i + 1, j, _cell_text(str(v), name, i + 1, j))
         width = max([len(header) + 4] + [len(str(v)) + 2 for v in values[:500]])
         ws.set_column(j, j, min(width, 40))
         if col and col.kind in (c.Kind.CHOICE, c.Kind.YESNO):
@@ -141,6 +166,55 @@ def _write_sheet(
     ws.freeze_panes(1, 0)
 
 
+def _setting_value(col: c.Column, settings: Settings | None) -> object:
+    """What a setting's Value cell holds: the inputs' value, else the default (the template)."""
+    if settings is not None:
+        v = getattr(settings, col.key)
+        return v.value if isinstance(v, Trigger) else v
+    if col.kind is c.Kind.CHOICE and col.default is None:
+        return col.choices[0]  # e.g. Trigger: the most common choice, as a starting point
+    return col.default
+
+
+def _write_settings(wb: xlsxwriter.Workbook, settings: Settings | None, fmts: dict) -> None:
+    """The Settings sheet: one row per setting of the contract, typed and with drop-downs."""
+    ws = wb.add_worksheet(c.SETTINGS)
+    rows = list(c.SETTING_ROWS.values())
+    ws.add_table(
+        0,
+        0,
+        len(rows),
+        1,
+        {
+            "name": "Settings",
+            "style": "Table Style Light 9",
+            "columns": [{"header": "Setting"}, {"header": "Value"}],
+        },
+    )
+    for i, col in enumerate(rows, start=1):
+        ws.write_string(i, 0, col.name)
+        v = _setting_value(col, settings)
+        if isinstance(v, (dt.date, dt.datetime)):
+            ws.write_datetime(i, 1, pd.Timestamp(v).to_pydatetime(), fmts[c.Kind.DATE])
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            ws.write_number(i, 1, float(v), fmts.get(col.kind))
+        elif v:
+            ws.write_string(i, 1, _cell_text(str(v), c.SETTINGS, i, 1))
+        elif col.kind is c.Kind.DATE:
+            ws.write_blank(i, 1, None, fmts[c.Kind.DATE])
+        if col.kind is c.Kind.CHOICE:
+            ws.data_validation(
+                i,
+                1,
+                i,
+                1,
+                {"validate": "list", "source": list(col.choices), "error_type": "warning"},
+            )
+    ws.set_column(0, 0, 24)
+    ws.set_column(1, 1, 22)
+    ws.freeze_panes(1, 0)
+
+
 def write_input_workbook(inputs: MonthEndInputs | None, path: Path) -> None:
     """Write ``inputs`` (None: an empty template) as an input workbook at ``path``."""
 
@@ -152,48 +226,12 @@ def write_input_workbook(inputs: MonthEndInputs | None, path: Path) -> None:
         title = wb.add_format({"bold": True, "font_size": 14})
         head = wb.add_format({"bold": True, "font_color": "#1F4E78"})
         ws = wb.add_worksheet("Read Me")
-        for i, (text, style) in enumerate(README_LINES):
+        for i, (text, style) in enumerate(readme_lines()):
             ws.write_string(
                 i, 0, text, title if style == "title" else head if style == "head" else None
             )
         ws.set_column(0, 0, 120)
-        # Settings
-        s = inputs.settings if inputs else None
-        settings_rows = [
-            ("Period Start", pd.Timestamp(s.period_start) if s else None),
-            ("Period End", pd.Timestamp(s.period_end) if s else None),
-            ("Trigger", s.trigger.value if s else "purchase+completion"),
-            ("Currency", s.currency if s else "USD"),
-            ("Conversion Variance", s.conversion_variance if s else "COGS"),
-            ("Count Tolerance %", s.count_tolerance if s else 0.02),
-            ("Company", s.company if s else ""),
-        ]
-        ws = wb.add_worksheet(c.SETTINGS)
-        ws.add_table(
-            0,
-            0,
-            len(settings_rows),
-            1,
-            {
-                "name": "Settings",
-                "style": "Table Style Light 9",
-                "columns": [{"header": "Setting"}, {"header": "Value"}],
-            },
-        )
-        for i, (k, v) in enumerate(settings_rows, start=1):
-            ws.write_string(i, 0, k)
-            if isinstance(v, pd.Timestamp):
-                ws.write_datetime(i, 1, v.to_pydatetime(), fmts[c.Kind.DATE])
-            elif isinstance(v, float):
-                ws.write_number(i, 1, v, fmts[c.Kind.PERCENT] if k.endswith("%") else None)
-            elif v:
-                ws.write_string(i, 1, v)
-        ws.data_validation(
-            3, 1, 3, 1, {"validate": "list", "source": list(c.TRIGGERS), "error_type": "warning"}
-        )
-        ws.set_column(0, 0, 24)
-        ws.set_column(1, 1, 22)
-        ws.freeze_panes(1, 0)
+        _write_settings(wb, inputs.settings if inputs else None, fmts)
         frames = {
             c.STANDARD_COSTS: inputs.standard_costs if inputs else None,
             c.BOM: inputs.bom if inputs else None,

@@ -253,7 +253,8 @@ def _scalar(v: object, col: Column) -> tuple[object, str | None]:
         )
     kind = col.kind
     if kind is Kind.TEXT:
-        return _text(v), None
+        text = _text(v)
+        return text, _text_limit_problem(text, col)
     if kind is Kind.CHOICE:
         for c in col.choices:
             if _choice_key(c) == _choice_key(v):
@@ -271,6 +272,30 @@ def _scalar(v: object, col: Column) -> tuple[object, str | None]:
     if kind in (Kind.NUMBER, Kind.PERCENT):
         return _scalar_number(v, col)
     return _scalar_date(v, col)
+
+
+def _text_limit_problem(text: str, col: Column) -> str | None:
+    """Why ``text`` is too long for where it goes (None when it fits): a cell holds 32,767
+    characters (longer text cannot come from Excel, but can from other tools, and would be cut
+    in the results); Company also goes into every page header."""
+    if len(text) <= C.COMPANY_TEXT_LIMIT // 2:
+        return None
+    n = C.excel_length(text)
+    if n > C.CELL_TEXT_LIMIT:
+        return (
+            f"is {n:,} characters long, more than the {C.CELL_TEXT_LIMIT:,} an Excel cell holds; "
+            "shorten it"
+        )
+    if col.key == "company":
+        n = C.excel_length(text.replace("&", "&&"))
+        if n > C.COMPANY_TEXT_LIMIT:
+            amp = " (an & counts twice)" if "&" in text else ""
+            return (
+                f"is {n:,} characters long{amp}; it is printed in the page header of every "
+                f"result tab, which Excel limits to {C.HEADER_TEXT_LIMIT} characters with the "
+                f"period: shorten it to at most {C.COMPANY_TEXT_LIMIT}"
+            )
+    return None
 
 
 def _scalar_number(v: object, col: Column) -> tuple[object, str | None]:
@@ -641,6 +666,8 @@ def _parse_text_fast(arr: np.ndarray, col: Column) -> _Parsed | None:
     values = (distinct - changed.keys()) | set(changed.values())
     if not EXCEL_ERRORS.isdisjoint(values):
         return None  # the general path words the Excel-error findings
+    if max(map(len, values), default=0) > C.CELL_TEXT_LIMIT // 2:
+        return None  # maybe longer than a cell holds: the general path measures and words it
     if changed:
         get = changed.get
         cells = [get(v, v) if v is not None else "" for v in cells]
@@ -843,53 +870,145 @@ def _load(
 # Settings and accounts
 
 
-def _parse_settings(found: dict[str, SheetRows], report: _Report) -> Settings | None:
+@dataclass(frozen=True)
+class _Period:
+    """Period Start and End as read from Settings; known even when another setting is bad."""
+
+    start: dt.date
+    end: dt.date
+
+
+DATES_NOT_CHECKED = (
+    "; until the period can be read, the dates on the other sheets are not checked against it"
+)
+_PERIOD_KEYS = ("period_start", "period_end")
+_EXAMPLE_SETTING = '"Conversion Variance"'
+
+
+def _note_dates_not_checked(report: _Report, first: int, only: set[int] | None = None) -> None:
+    """Append :data:`DATES_NOT_CHECKED` to the Settings errors reported since ``first``
+    (or to those at ``only``): the period could not be read, so no date was checked."""
+    for k in range(first, len(report.findings)):
+        f = report.findings[k]
+        if f.severity is Severity.ERROR and (only is None or k in only):
+            report.findings[k] = f._replace(message=f.message + DATES_NOT_CHECKED)
+
+
+def _setting_name_problem(sr: SheetRows, t: _Table, i: int, value_filled: bool) -> str | None:
+    """Why the Setting cell of row ``i`` cannot be read (an Excel error, a formula with no saved
+    value, or blank beside a filled Value); None when it holds a name."""
+    row, col = int(t.rows[i]), t.columns["Setting"]
+    fix = f"type the setting's name, e.g. {_EXAMPLE_SETTING}"
+    if (row, col) in sr.error_cells:
+        return f"setting name is {sr.error_cells[(row, col)]} (an Excel error); {fix}"
+    if (row, col) in sr.uncached_formulas:
+        return f"setting name is a formula with no saved value; {fix}"
+    name = t.raw["Setting"][i]
+    if isinstance(name, str) and name.strip().upper() in EXCEL_ERRORS:
+        return f"setting name is {name.strip().upper()} (an Excel error); {fix}"
+    if _is_blank(name) and value_filled:
+        return f"setting name is blank but its Value is filled; {fix}, or clear the value"
+    return None
+
+
+def _unknown_setting(
+    report: _Report, sheet: str, cell: str, name: str, value_filled: bool, vcell: str
+) -> None:
+    """An unknown setting name: an error when its Value is filled (the value would be lost),
+    a warning when the row is a label with no value."""
+    guess = _closest(name, C.SETTING_ROWS)
+    if not value_filled:
+        hint = f' (did you mean "{guess}"?)' if guess else ""
+        report.add(
+            Severity.WARNING, "unknown setting",
+            f'setting "{name}" is not known{hint} and has no value; it is ignored', sheet, cell,
+        )  # fmt: skip
+        return
+    fix = (
+        f'did you mean "{guess}"? Correct the name'
+        if guess
+        else f"use one of: {', '.join(C.SETTING_ROWS)}"
+    )
+    report.error(
+        "unknown setting",
+        f'setting "{name}" is not known, so its value ({vcell}) would be lost; {fix}',
+        sheet,
+        cell,
+    )
+
+
+def _parse_settings(
+    found: dict[str, SheetRows], report: _Report
+) -> tuple[Settings | None, _Period | None]:
+    """The Settings sheet: (settings or None when any is wrong, the period when it was read).
+
+    The period is returned on its own so that transaction dates are still checked against it
+    when another setting is wrong; when the period cannot be read, the errors that say why
+    also say that the dates were not checked."""
+    first = len(report.findings)
     sr = found.get(C.SETTINGS)
     if sr is None:
-        return None
+        missing = {
+            k
+            for k, f in enumerate(report.findings)
+            if f.check == "missing sheet" and f.sheet == C.SETTINGS
+        }
+        _note_dates_not_checked(report, 0, missing)
+        return None, None
     t = _locate(sr, C.SHEETS_BY_NAME[C.SETTINGS], report)
     if t is None:
         report.error("empty sheet", "sheet is empty; add Setting and Value columns", sr.name)
-        return None
+        _note_dates_not_checked(report, first)
+        return None, None
     if _missing_columns(t, report):
-        return None
+        _note_dates_not_checked(report, first)
+        return None, None
     names = t.raw["Setting"]
     values = t.raw.get("Value", np.full(len(names), None, dtype=object))
+    value_special = t.special.get("Value", {})
     known = {normalize_name(k): c for k, c in C.SETTING_ROWS.items()}
     got: dict[str, object] = {}
     where: dict[str, str] = {}  # setting key -> cell of its name
     value_cell: dict[str, str] = {}
     reported: set[str] = set()
+    period_errors: set[int] = set()  # indices into report.findings
     ok = True
+
+    def fail(key: str, check: str, message: str, cell: str) -> None:
+        if key in _PERIOD_KEYS:
+            period_errors.add(len(report.findings))
+        report.error(check, message, sr.name, cell)
+
     for i, (name, value) in enumerate(zip(names.tolist(), values.tolist(), strict=True)):
+        cell = t.cell("Setting", i)
+        vcell = f"{t.letter('Value')}{int(t.rows[i])}" if "Value" in t.columns else cell
+        filled = i in value_special or not _is_blank(value)
+        problem = _setting_name_problem(sr, t, i, filled)
+        if problem is not None:
+            report.error("bad setting name", problem, sr.name, cell)
+            ok = False
+            continue
         if _is_blank(name):
             continue
         col = known.get(normalize_name(_text(name)))
-        cell = t.cell("Setting", i)
         if col is None:
-            guess = _closest(_text(name), C.SETTING_ROWS)
-            hint = f'; did you mean "{guess}"?' if guess else ""
-            report.add(
-                Severity.WARNING,
-                "unknown setting",
-                f'setting "{_text(name)}" is not known{hint} It is ignored',
-                sr.name,
-                cell,
-            )
+            _unknown_setting(report, sr.name, cell, _text(name), filled, vcell)
+            ok = ok and not filled
             continue
-        if col.key in got:
-            report.error(
+        if col.key in got or col.key in where:
+            fail(
+                col.key,
                 "duplicate setting",
                 f'"{col.name}" is set twice (also {where[col.key]}); keep one row',
-                sr.name,
                 cell,
             )
+            reported.add(col.key)
+            got.pop(col.key, None)
             ok = False
             continue
-        vcell = f"{t.letter('Value')}{int(t.rows[i])}" if "Value" in t.columns else cell
         where[col.key] = cell
         value_cell[col.key] = vcell
-        problem = t.special.get("Value", {}).get(i)
+        problem = value_special.get(i)
         parsed: object = None
         if problem is None and not _is_blank(value):
             parsed, problem = _scalar(value, col)
@@ -897,7 +1016,7 @@ def _parse_settings(found: dict[str, SheetRows], report: _Report) -> Settings | 
                 issue = _number_issue(float(parsed), col)  # type: ignore[arg-type]
                 problem = issue[1] if issue else None
         if problem is not None:
-            report.error("bad setting", f"{col.name} {problem}", sr.name, vcell)
+            fail(col.key, "bad setting", f"{col.name} {problem}", vcell)
             reported.add(col.key)
             ok = False
         elif parsed is not None:
@@ -907,45 +1026,62 @@ def _parse_settings(found: dict[str, SheetRows], report: _Report) -> Settings | 
             continue
         if col.required and col.key not in where:
             accepted = f" ({', '.join(col.choices)})" if col.choices else ""
-            report.error(
+            fail(
+                col.key,
                 "missing setting",
                 f'setting "{col.name}" is missing; add a row with Setting "{col.name}" and its '
                 f"value{accepted}",
-                sr.name,
+                "",
             )
             ok = False
         elif col.required:
-            report.error(
-                "missing setting",
-                f"{col.name} has no value; fill it in",
-                sr.name,
-                value_cell[col.key],
-            )
+            fail(col.key, "missing setting", f"{col.name} has no value; fill it in",
+                 value_cell[col.key])  # fmt: skip
             ok = False
         else:
             got[col.key] = col.default
-    if not ok:
+    period = _period(got, value_cell, sr.name, report, period_errors)
+    if period is None:
+        _note_dates_not_checked(report, first, period_errors)
+    if not ok or period is None:
+        return None, period
+    return (
+        Settings(
+            period_start=period.start,
+            period_end=period.end,
+            trigger=Trigger(got["trigger"]),
+            currency=str(got["currency"]),
+            conversion_variance=str(got["conversion_variance"]),
+            count_tolerance=float(got["count_tolerance"]),  # type: ignore[arg-type]
+            conversion_tolerance=float(got["conversion_tolerance"]),  # type: ignore[arg-type]
+            price_tolerance=float(got["price_tolerance"]),  # type: ignore[arg-type]
+            company=str(got["company"]),
+        ),
+        period,
+    )
+
+
+def _period(
+    got: dict[str, object],
+    value_cell: dict[str, str],
+    sheet: str,
+    report: _Report,
+    period_errors: set[int],
+) -> _Period | None:
+    """Period Start and End when both were read and End is not before Start."""
+    start, end = got.get("period_start"), got.get("period_end")
+    if not isinstance(start, pd.Timestamp) or not isinstance(end, pd.Timestamp):
         return None
-    start, end = got["period_start"], got["period_end"]
-    if end < start:  # type: ignore[operator]
+    if end < start:
+        period_errors.add(len(report.findings))
         report.error(
             "period",
             f"Period End {end:%Y-%m-%d} is before Period Start {start:%Y-%m-%d}; correct them",
-            sr.name,
+            sheet,
             value_cell["period_end"],
         )
         return None
-    return Settings(
-        period_start=start.date(),  # type: ignore[attr-defined]
-        period_end=end.date(),  # type: ignore[attr-defined]
-        trigger=Trigger(got["trigger"]),
-        currency=str(got["currency"]),
-        conversion_variance=str(got["conversion_variance"]),
-        count_tolerance=float(got["count_tolerance"]),  # type: ignore[arg-type]
-        conversion_tolerance=float(got["conversion_tolerance"]),  # type: ignore[arg-type]
-        price_tolerance=float(got["price_tolerance"]),  # type: ignore[arg-type]
-        company=str(got["company"]),
-    )
+    return _Period(start.date(), end.date())
 
 
 def _parse_accounts(f: _Frame | None, report: _Report) -> dict[str, Account]:
@@ -1124,20 +1260,20 @@ def _type_rule(
     return bad
 
 
-def _check_period(f: _Frame, settings: Settings | None, report: _Report) -> np.ndarray:
-    if settings is None or "Date" not in f.values:
+def _check_period(f: _Frame, period: _Period | None, report: _Report) -> np.ndarray:
+    if period is None or "Date" not in f.values:
         return np.zeros(len(f), dtype=bool)
     dates = f.values["Date"]
-    start = np.datetime64(settings.period_start, "ns")
-    end = np.datetime64(settings.period_end, "ns")
+    start = np.datetime64(period.start, "ns")
+    end = np.datetime64(period.end, "ns")
     outside = ~np.isnat(dates) & ((dates < start) | (dates > end)) & ~f.bad["Date"]
-    period = f"{settings.period_start:%Y-%m-%d} to {settings.period_end:%Y-%m-%d}"
+    span = f"{period.start:%Y-%m-%d} to {period.end:%Y-%m-%d}"
     idx = np.flatnonzero(outside)
     for k in idx[:MAX_FINDINGS_PER_RULE].tolist():
         d = pd.Timestamp(dates[k])
         report.error(
             "outside period",
-            f"Date {d:%Y-%m-%d} is outside the period {period}; correct the date, or the "
+            f"Date {d:%Y-%m-%d} is outside the period {span}; correct the date, or the "
             "period on Settings",
             f.table.sheet,
             f.cell("Date", k),
@@ -1222,7 +1358,7 @@ def parse_inputs(
     """
     report = _Report()
     found = _find_sheets(sheets, report)
-    settings = _parse_settings(found, report)
+    settings, period = _parse_settings(found, report)
     std = _load(found, C.STANDARD_COSTS, report, required=True)
     frames = {
         name: _load(found, name, report)
@@ -1237,7 +1373,7 @@ def parse_inputs(
         _phantoms_without_bom(std, items, bom, report)
 
     def tx(name: str, builder: Callable[..., pd.DataFrame]) -> pd.DataFrame:
-        return builder(frames[name], items, settings, report)
+        return builder(frames[name], items, period, report)
 
     purchases = tx(C.PURCHASES, _purchases)
     completions = tx(C.COMPLETIONS, _completions)
@@ -1484,9 +1620,11 @@ _NEVER_STOCKED = "phantoms are never stocked; use its parent or its components i
 
 
 def _purchases(
-    f: _Frame | None, items: _Items | None, settings: Settings | None, report: _Report
+    f: _Frame | None, items: _Items | None, period: _Period | None, report: _Report
 ) -> pd.DataFrame:
     if f is None or items is None:
+        if f is not None:  # Standard Costs could not be read: the dates are still checked
+            _check_period(f, period, report)
         return _empty(PURCHASE_COLUMNS, _DTYPES)
     item, item_id = _map_item_ids(f, "Item", items, report)
     _type_rule(
@@ -1494,7 +1632,7 @@ def _purchases(
         "only Raw items are purchased; record it on Completions, or change its Type on "
         "Standard Costs", report,
     )  # fmt: skip
-    _check_period(f, settings, report)
+    _check_period(f, period, report)
     data = {
         "date": _date(f, "Date"),
         "item": items.column(item_id),
@@ -1507,9 +1645,11 @@ def _purchases(
 
 
 def _completions(
-    f: _Frame | None, items: _Items | None, settings: Settings | None, report: _Report
+    f: _Frame | None, items: _Items | None, period: _Period | None, report: _Report
 ) -> pd.DataFrame:
     if f is None or items is None:
+        if f is not None:  # Standard Costs could not be read: the dates are still checked
+            _check_period(f, period, report)
         return _empty(COMPLETION_COLUMNS, _DTYPES)
     item, item_id = _map_item_ids(f, "Item", items, report)
     _type_rule(
@@ -1517,7 +1657,7 @@ def _completions(
         "only Subassembly and Finished items are completed; correct the item or its Type "
         "on Standard Costs", report,
     )  # fmt: skip
-    _check_period(f, settings, report)
+    _check_period(f, period, report)
     qty = _num(f, "Quantity")
     scrap = _num(f, "Scrap Quantity", 0.0)
     zero = (qty == 0) & (scrap == 0)
@@ -1543,13 +1683,15 @@ def _completions(
 
 
 def _sales(
-    f: _Frame | None, items: _Items | None, settings: Settings | None, report: _Report
+    f: _Frame | None, items: _Items | None, period: _Period | None, report: _Report
 ) -> pd.DataFrame:
     if f is None or items is None:
+        if f is not None:  # Standard Costs could not be read: the dates are still checked
+            _check_period(f, period, report)
         return _empty(SALE_COLUMNS, _DTYPES)
     item, item_id = _map_item_ids(f, "Item", items, report)
     _type_rule(f, "Item", item, items, ("Phantom",), _NEVER_STOCKED, report)
-    _check_period(f, settings, report)
+    _check_period(f, period, report)
     data = {
         "date": _date(f, "Date"),
         "item": items.column(item_id),
@@ -1561,11 +1703,11 @@ def _sales(
 
 
 def _conversion_costs(
-    f: _Frame | None, items: _Items | None, settings: Settings | None, report: _Report
+    f: _Frame | None, items: _Items | None, period: _Period | None, report: _Report
 ) -> pd.DataFrame:
     if f is None:
         return _empty(CONVERSION_COST_COLUMNS, _DTYPES)
-    _check_period(f, settings, report)
+    _check_period(f, period, report)
     data = {
         "date": _date(f, "Date"),
         "element": _txt(f, "Element")
@@ -1579,13 +1721,15 @@ def _conversion_costs(
 
 
 def _counts(
-    f: _Frame | None, items: _Items | None, settings: Settings | None, report: _Report
+    f: _Frame | None, items: _Items | None, period: _Period | None, report: _Report
 ) -> pd.DataFrame:
     if f is None or items is None:
+        if f is not None:  # Standard Costs could not be read: the dates are still checked
+            _check_period(f, period, report)
         return _empty(COUNT_COLUMNS, _DTYPES)
     item, item_id = _map_item_ids(f, "Item", items, report)
     _type_rule(f, "Item", item, items, ("Phantom",), _NEVER_STOCKED, report)
-    _check_period(f, settings, report)
+    _check_period(f, period, report)
     first: dict[str, int] = {}
     for k, code in enumerate(item.tolist()):
         if code is None:
@@ -1611,7 +1755,7 @@ def _counts(
 
 
 def _opening(
-    f: _Frame | None, items: _Items | None, settings: Settings | None, report: _Report
+    f: _Frame | None, items: _Items | None, period: _Period | None, report: _Report
 ) -> pd.DataFrame:
     if f is None or items is None:
         return _empty(OPENING_COLUMNS, _DTYPES)

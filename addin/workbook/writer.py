@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import glob
 import math
 import os
@@ -25,6 +26,7 @@ import xlsxwriter
 import xlsxwriter.exceptions
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
+from addin.workbook.contract import HEADER_TEXT_LIMIT, excel_length, fit_cell_text
 from addin.workbook.tabs import NUMBER_FORMATS, Formula, Tab
 
 EXCEL_MAX_ROWS = 1_048_576
@@ -37,9 +39,21 @@ class OutputError(OSError):
 TEMP_SUFFIX = ".tmp.xlsx"
 
 
+TEMP_STEM_BYTES = 100  # the output's stem in a temporary file's name, at most (bytes)
+
+
+def _temp_stem(path: Path) -> str:
+    """The output's stem as it appears in its temporary files' names: cut to TEMP_STEM_BYTES
+    so that the temporary name stays within the file system's 255 bytes a name."""
+    stem = Path(path).stem
+    while len(os.fsencode(stem)) > TEMP_STEM_BYTES:
+        stem = stem[:-1]
+    return stem
+
+
 def temp_pattern(path: Path) -> str:
     """The glob of ``atomic_write``'s temporary files for ``path``: hidden, ``.tmp.xlsx``."""
-    return f".{glob.escape(Path(path).stem)}.*{TEMP_SUFFIX}"
+    return f".{glob.escape(_temp_stem(path))}.*{TEMP_SUFFIX}"
 
 
 def lock_file(path: Path) -> Path | None:
@@ -47,13 +61,26 @@ def lock_file(path: Path) -> Path | None:
 
     Excel: ``~$NAME.xlsx`` (for longer names the first two characters of NAME are replaced);
     LibreOffice: ``.~lock.NAME.xlsx#``.
+
+    Raises OutputError when the folder cannot be looked into. A candidate name too long for
+    the file system cannot exist (the program holding the file could not have made it).
     """
     path = Path(path)
     name = path.name
     for candidate in (f"~${name}", f"~${name[2:]}", f".~lock.{name}#"):
         lock = path.with_name(candidate)
-        if lock.is_file():
-            return lock
+        try:
+            if stat.S_ISREG(os.stat(lock).st_mode):
+                return lock
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as e:
+            if e.errno in (errno.ENAMETOOLONG, errno.ELOOP):
+                continue
+            raise OutputError(
+                f"cannot check whether {path} is open in another program ({e.strerror or e}); "
+                "check that you may use its folder, or choose another file with --out"
+            ) from e
     return None
 
 
@@ -61,11 +88,15 @@ def remove_stale_temps(path: Path, older_than: float) -> list[Path]:
     """Delete temporary files an earlier, killed run left beside ``path`` (modified before
     ``older_than``, a ``time.time()``); returns those removed. A concurrent run's newer
     temporary file is left alone."""
-    removed = []
+    removed: list[Path] = []
     folder = Path(path).parent
-    if not folder.is_dir():
-        return removed
-    for tmp in folder.glob(temp_pattern(path)):
+    try:
+        if not folder.is_dir():
+            return removed
+        found = list(folder.glob(temp_pattern(path)))
+    except OSError:
+        return removed  # the folder cannot be looked into: the write will say why
+    for tmp in found:
         try:
             if tmp.is_file() and tmp.stat().st_mtime < older_than:
                 tmp.unlink()
@@ -97,7 +128,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{path.stem}.", suffix=TEMP_SUFFIX, dir=path.parent
+            prefix=f".{_temp_stem(path)}.", suffix=TEMP_SUFFIX, dir=path.parent
         )
     except OSError as e:
         raise OutputError(
@@ -173,7 +204,8 @@ def _cell_values(series: pd.Series, kind: str) -> list[object]:
         a = pd.to_numeric(series, errors="coerce").to_numpy(np.float64)
         return [None if not math.isfinite(x) else float(x) for x in a]
     return [
-        "" if (x is None or (isinstance(x, float) and math.isnan(x))) else str(x) for x in series
+        "" if (x is None or (isinstance(x, float) and math.isnan(x))) else fit_cell_text(str(x))
+        for x in series
     ]
 
 
@@ -325,6 +357,7 @@ def _write_blocks(
                     ws.write_formula(row, j, v.text, style, cached)
                     widths[j] = max(widths.get(j, 0), 16)
                 elif isinstance(v, str):
+                    v = fit_cell_text(v)
                     style = fmt.passed if v == "PASS" else fmt.failed if v == "FAIL" else None
                     ws.write_string(row, j, v, style) if style else ws.write_string(row, j, v)
                     widths[j] = max(widths.get(j, 0), min(len(v) + 2, 70))
@@ -345,7 +378,12 @@ def _write_blocks(
 def write_tabs(
     tabs: list[Tab], path: Path, company: str = "", period: str = "", run_note: str = ""
 ) -> None:
-    """Write ``tabs`` as a new workbook at ``path`` (atomically)."""
+    """Write ``tabs`` as a new workbook at ``path`` (atomically).
+
+    Raises OutputError, before anything is written, when the page header or footer would be
+    longer than Excel holds (validation keeps Company within contract.COMPANY_TEXT_LIMIT)."""
+    header = page_text(f"&L{_escape(company)}&C&A&R{_escape(period)}", "Company")
+    footer = page_text(f"&L{_escape(run_note)}&RPage &P of &N", "run note")
 
     def write(tmp: Path) -> None:
         wb = xlsxwriter.Workbook(
@@ -362,9 +400,9 @@ def write_tabs(
         fmt = _Formats(wb)
         for tab in tabs:
             ws = wb.add_worksheet(tab.name)
-            ws.write_string(0, 0, tab.title, fmt.title)
+            ws.write_string(0, 0, fit_cell_text(tab.title), fmt.title)
             if tab.subtitle:
-                ws.write_string(1, 0, tab.subtitle, fmt.subtitle)
+                ws.write_string(1, 0, fit_cell_text(tab.subtitle), fmt.subtitle)
             if tab.columns:
                 _write_table(wb, ws, tab, fmt)
             spans = _write_blocks(wb, ws, tab, fmt) if tab.blocks else []
@@ -407,11 +445,22 @@ def write_tabs(
             ws.set_landscape()
             ws.set_paper(9)
             ws.fit_to_pages(1, 0)
-            ws.set_header(f"&L{_escape(company)}&C&A&R{_escape(period)}")
-            ws.set_footer(f"&L{_escape(run_note)}&RPage &P of &N")
+            ws.set_header(header)
+            ws.set_footer(footer)
         wb.close()
 
     atomic_write(Path(path), write)
+
+
+def page_text(text: str, what: str) -> str:
+    """A page header or footer as given, or OutputError when Excel could not hold it (Excel
+    and xlsxwriter would drop or cut it without a word)."""
+    if excel_length(text) > HEADER_TEXT_LIMIT:
+        raise OutputError(
+            f"the {what} makes the page header or footer {excel_length(text)} characters long, "
+            f"more than the {HEADER_TEXT_LIMIT} Excel holds; shorten it. Nothing was written"
+        )
+    return text
 
 
 def _escape(text: str) -> str:
