@@ -60,7 +60,7 @@ def facts_of(month: months.Month) -> Facts:
     def data(sheet: str) -> list[list[object]]:
         return [r for r in month.sheets.get(sheet, [[]])[1:] if any(v not in (None, "") for v in r)]
 
-    rows = {
+    rows: dict[str, int] = {
         s: len(data(s))
         for s in (
             "Standard Costs",

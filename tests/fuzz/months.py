@@ -120,7 +120,7 @@ def generate_month(rng: random.Random) -> Month:
         types[code] = (
             "Finished" if top else rng.choice(("Finished", "Subassembly", "Subassembly", "Phantom"))
         )
-    std_header = ["Item", "Description", "Type", "UoM", "Material"]
+    std_header: list[object] = ["Item", "Description", "Type", "UoM", "Material"]
     std_header += ["Labor", "Overhead"] if split else ["Conversion"]
     if rng.random() < 0.5:
         std_header.append("Backflush")
@@ -218,7 +218,8 @@ def generate_month(rng: random.Random) -> Month:
     }
     if rng.random() < 0.25:
         accounts = {role: f"{code}-X" for role, code in DEFAULT_ACCOUNTS.items()}
-        sheets["Accounts"] = [["Role", "Account", "Name"]] + [
+        header: list[object] = ["Role", "Account", "Name"]
+        sheets["Accounts"] = [header] + [
             [role, code, f"Account {role}"] for role, code in accounts.items()
         ]
     for name in ("Sales", "Counts", "Opening Balances", "Conversion Costs"):

@@ -133,7 +133,7 @@ def verify_results(path: Path, facts: Facts) -> list[str]:
         end = cents(_num(r["Ending Value"]))
         if parts[0] + parts[1] - parts[2] + adj != end:
             problems.append(
-                f"Inventory {r['Item']}: roll-forward gives {(parts[0] + parts[1] - parts[2] + adj) / 100:.2f}, Ending Value {end / 100:.2f}"
+                f"Inventory roll-forward broken: {r['Item']} gives {(parts[0] + parts[1] - parts[2] + adj) / 100:.2f}, Ending Value {end / 100:.2f}"
             )
         acct_items[str(r["Account"])] += end
         acct_opening[str(r["Account"])] += parts[0]
@@ -178,6 +178,7 @@ def verify_results(path: Path, facts: Facts) -> list[str]:
         for key, holds in truth.items():
             if key.casefold() in name.casefold() and verdict == "PASS" and not holds:
                 problems.append(f'Summary says "{name}" PASS but it does not hold')
+    problems += _stocked_where(wb, inventory, facts)
     problems += _facts(wb, journal, facts)
     if negative and all(v == "PASS" for v in checks.values()):
         item, qty = negative[0]
@@ -185,6 +186,28 @@ def verify_results(path: Path, facts: Facts) -> list[str]:
             f"{len(negative)} items end below zero on hand (e.g. {item} at {qty:g}) while every "
             f"check on the Summary says PASS"
         )
+    return problems
+
+
+def _stocked_where(wb: Any, inventory: list[dict[str, Any]], facts: Facts) -> list[str]:
+    """Phantoms (Type on Cost Rollup) are never stocked; an item is not carried in one stock
+    account while relieved below zero from the other."""
+    types = {str(r["Item"]): str(r["Type"]) for r in _table(wb["Cost Rollup"])}
+    problems = []
+    by_item: dict[str, dict[str, float]] = defaultdict(dict)
+    for r in inventory:
+        item = str(r["Item"])
+        by_item[item][str(r["Account"])] = _num(r["Ending Qty"])
+        moved = any(_num(r[c]) for c in ("In Qty", "Out Qty", "In Value", "Out Value"))
+        if types.get(item) == "Phantom" and moved:
+            problems.append(f"a phantom is stocked on Inventory: {item} ({r['Account']})")
+    mip, fg = facts.accounts["MIP"], facts.accounts["FG"]
+    for item, acc in by_item.items():
+        if mip in acc and fg in acc and min(acc[mip], acc[fg]) < -1e-9 < max(acc[mip], acc[fg]):
+            problems.append(
+                "relieved from one stock account while carried in the other: "
+                f"{item} ends at {acc[fg]:g} in FG ({fg}) and {acc[mip]:g} in MIP ({mip})"
+            )
     return problems
 
 
