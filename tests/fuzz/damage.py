@@ -132,7 +132,13 @@ def compression_method(rng: random.Random, data: bytes, month: Month) -> tuple[b
             struct.pack_into("<H", buf, lo + 8, method)
             struct.pack_into("<H", buf, ce + 10, method)
     what = "encryption flag" if method is None else f"method {method}"
-    return bytes(buf), Damage("zip compression", f"{what} on {'every' if every else k}", True)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        names = [i.filename for i in zf.infolist()]
+    target = "every entry" if every else names[k] if k < len(names) else f"entry {k}"
+    # a part the contract needs must be refused; a damaged unused part (docProps, theme) may
+    # be left unread
+    needed = every or not target.startswith(("docProps/", "xl/theme/", "xl/tables/"))
+    return bytes(buf), Damage("zip compression", f"{what} on {target}", needed)
 
 
 # --- XML-level damage (each returns changed parts) ---------------------------------------------
@@ -258,6 +264,7 @@ def missing_part(rng: random.Random, parts: dict[str, bytes], month: Month) -> D
     name = rng.choice(list(parts))
     del parts[name]
     optional = name.startswith(("docProps/", "xl/theme/", "xl/tables/", "xl/worksheets/_rels/"))
+    optional = optional or name == "[Content_Types].xml"  # the parts are still all there
     return Damage("missing part", name, not optional and name != "xl/styles.xml")
 
 
