@@ -23,6 +23,7 @@ MEMORY_LIMIT = 3 * 2**30  # bytes of address space: a reader trying to allocate 
 INPUT_SHEETS = (
     "Settings", "Standard Costs", "BOM", "Purchases", "Completions", "Sales",
     "Conversion Costs", "Counts", "Opening Balances", "Accounts",
+    "Notes",  # the one sheet outside the contract the damage generator writes
 )  # fmt: skip
 _LOCATED = re.compile(
     r"^error: ('[^']+'|[^!:]+)!\$?[A-Z]{1,3}\$?\d*(:\$?[A-Z]{0,3}\$?\d*)?[:\s]"
