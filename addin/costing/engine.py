@@ -891,6 +891,12 @@ def magnitude_findings(run: _Run, frames: list[pd.DataFrame]) -> list[Finding]:
     return list(found.values())
 
 
+def _refuse_too_large(run: _Run, frames: list[pd.DataFrame]) -> None:
+    too_large = magnitude_findings(run, frames)
+    if too_large:
+        raise InputError(too_large)
+
+
 def _source_rows(run: _Run, sheet: str, item: str, date: pd.Timestamp) -> npt.NDArray[np.int64]:
     """Worksheet rows of ``sheet`` on ``date`` (and of ``item``, when the sheet has it)."""
     source = {
@@ -963,14 +969,13 @@ def run_month_end(inputs: MonthEndInputs, progress: Progress | None = None) -> M
     say("Posting sales", 0.5)
     sales = run.sales()
     parts.append(sales)
+    _refuse_too_large(run, [opening, *parts])  # before sums of them are taken (counts, close)
     say("Adjusting to counts", 0.6)
     parts.append(run.counts([opening, *parts]))
     say("Closing conversion costs", 0.7)
     parts.append(run.close([opening, *parts], sales))
     period = _concat([p for p in parts if len(p)] or [run.post.empty()])
-    too_large = magnitude_findings(run, [opening, period])
-    if too_large:
-        raise InputError(too_large)
+    _refuse_too_large(run, [opening, period])
     say("Building the journal and reports", 0.8)
     from addin.costing import reports
 
