@@ -61,6 +61,7 @@ def test_the_months_total_beyond_the_supported_total_is_refused():
     with pytest.raises(InputError) as e:
         run_month_end(inputs)
     assert "10,000,000,000,000.00" in str(e.value)
+    assert [f.sheet for f in e.value.findings] == ["Purchases"]  # where the amounts come from
 
 
 def test_half_cents_round_up_at_the_top_of_the_supported_range():

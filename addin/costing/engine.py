@@ -866,26 +866,37 @@ EVENT_SHEET = {
 def magnitude_findings(run: _Run, frames: list[pd.DataFrame]) -> list[Finding]:
     """Amounts beyond what is kept exact (money.MAX_LINE_CENTS per item and day, MAX_TOTAL_CENTS
     for the month): one error per event, item and day (the sheet and rows behind it, at most
-    20), or one for the month's total."""
+    20), or one for the month's total. Lines without an item (conversion costs, the close,
+    rounding, material not backed by BOM lines) are sums, held by the month's limit."""
     found: dict[tuple[str, str, pd.Timestamp], Finding] = {}
-    total = 0.0
+    by_sheet: dict[str, float] = {}
+    n = len(run.codes)
     for frame in frames:
         cents = frame["cents"].to_numpy(np.int64)
-        total += float(np.abs(cents).sum(dtype=np.float64))
-        for k in np.flatnonzero(np.abs(cents) > MAX_LINE_CENTS).tolist():
+        magnitude = np.abs(cents).astype(np.float64)
+        events = frame["event"].cat.codes.to_numpy()
+        for code in np.unique(events).tolist():
+            sheet = EVENT_SHEET.get(str(EVENT_DTYPE.categories[code]), "Settings")
+            by_sheet[sheet] = by_sheet.get(sheet, 0.0) + float(magnitude[events == code].sum())
+        itemized = frame["item"].cat.codes.to_numpy() < n
+        for k in np.flatnonzero(itemized & (np.abs(cents) > MAX_LINE_CENTS)).tolist():
             posting = frame.iloc[k]
             key = (str(posting["event"]), str(posting["item"]), pd.Timestamp(posting["date"]))
             if key not in found and len(found) < 20:
                 found[key] = _too_large(run, posting)
+    total = sum(by_sheet.values())
     if not found and total > MAX_TOTAL_CENTS:
+        largest = max(by_sheet, key=lambda k: by_sheet[k])
         return [
             Finding(
                 Severity.ERROR,
                 "amount too large",
                 f"the month's amounts add up to {total / 100:,.0f}, beyond the supported "
                 f"{MAX_TOTAL_CENTS / 100:,.2f}: totals that large cannot be kept to the cent "
-                "(Excel keeps 15 significant digits). Check quantities and prices for a unit "
-                "or typing mistake, or split the month.",
+                f"(Excel keeps 15 significant digits); the largest part, "
+                f"{by_sheet[largest] / 100:,.0f}, comes from this sheet. Check quantities and "
+                "prices for a unit or typing mistake, or split the month.",
+                largest,
             )
         ]
     return list(found.values())

@@ -122,6 +122,15 @@ def _shape(text: str) -> str:
     return text[:70]
 
 
+def _beyond_supported(err_lines: list[str]) -> bool:
+    """A valid month refused only for amounts beyond the documented supported magnitudes
+    (README: 10^11 per item and day, 10^13 for the month), each refusal located."""
+    errors = [ln for ln in err_lines if ln.startswith("error:")]
+    return bool(errors) and all(
+        "beyond the supported" in ln and not runner.unlocated(ln + "\n", "\0") for ln in errors
+    )
+
+
 def judge(case: Case, out: Path, outcome: runner.Outcome) -> Verdict:
     v = Verdict(case.seed, case.generator, case.what, outcome.exit, "")
     err_lines = [ln for ln in outcome.stderr.splitlines() if ln.strip()]
@@ -136,7 +145,7 @@ def judge(case: Case, out: Path, outcome: runner.Outcome) -> Verdict:
         v.detail = "; ".join(outcome.problems)[:400]
         return v
     if outcome.exit == "1":
-        if case.may_refuse:
+        if case.may_refuse or _beyond_supported(err_lines):
             v.cls = "ok refused"
         else:
             v.cls = "FAIL valid month refused: " + _shape(err_lines[0] if err_lines else "")
