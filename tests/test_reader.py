@@ -11,7 +11,7 @@ import pytest
 
 from addin.costing.model import Severity
 from addin.workbook import reader
-from addin.workbook.reader import SheetRows, read_workbook
+from addin.workbook.reader import SheetRows, every_sheet, read_workbook
 from tests.workbooks import save, tidy
 
 
@@ -153,7 +153,7 @@ def test_scan_finds_cells_across_chunks(tmp_path: Path, monkeypatch: pytest.Monk
         ws.append([f"x{r}", r, f"=B{r}*2" if r % 7 == 0 else r, "#REF!" if r % 11 == 0 else 1])
     path = tmp_path / "c.xlsx"
     wb.save(path)
-    sheet = read_workbook(path)[0]["Sheet"]
+    sheet = read_workbook(path, wanted=every_sheet)[0]["Sheet"]
     assert sheet.uncached_formulas == frozenset((r, 3) for r in (7, 14, 21, 28, 35))
     assert sheet.error_cells == {(11, 4): "#REF!", (22, 4): "#REF!", (33, 4): "#REF!"}
 
@@ -193,13 +193,13 @@ def test_read_without_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     ws.append(["a", "=B9*2", "#N/A"])
     path = tmp_path / "n.xlsx"
     wb.save(path)
-    expected = read_workbook(path)
+    expected = read_workbook(path, wanted=every_sheet)
 
     def refuse(self: object) -> None:
         raise RuntimeError("can't start new thread")
 
     monkeypatch.setattr(reader.threading.Thread, "start", refuse)
-    got = read_workbook(path)
+    got = read_workbook(path, wanted=every_sheet)
     assert got == expected
     assert got[0]["Sheet"].uncached_formulas == frozenset({(1, 2)})
     assert got[0]["Sheet"].error_cells == {(1, 3): "#N/A"}

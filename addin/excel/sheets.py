@@ -28,16 +28,13 @@ import pandas as pd
 import xlwings as xw
 
 from addin.workbook import contract as C
-from addin.workbook.contract import normalize_name
+from addin.workbook.contract import EXCEL_ERRORS, normalize_name
 from addin.workbook.reader import SheetRows, column_letters
 from addin.workbook.tabs import NUMBER_FORMATS, Block, Formula, Tab
 
 TABLE_STYLE = "TableStyleMedium2"
 INPUT_KEYS = frozenset(normalize_name(s.name) for s in C.INPUT_SHEETS)
 RESULT_KEYS = {normalize_name(name): name for name in C.RESULT_TABS}
-EXCEL_ERRORS = frozenset(
-    {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#SPILL!", "#CALC!"}
-)
 FORMULA_START = ("=", "+", "-", "@")
 """Text starting with one of these could be taken as a formula: it is written with Excel's
 text prefix (an apostrophe, which Excel keeps out of the cell's value)."""

@@ -53,29 +53,9 @@ from addin.costing.model import (
     Trigger,
 )
 from addin.workbook import contract as C
-from addin.workbook.contract import Column, Kind, SheetSpec, normalize_name
+from addin.workbook.contract import EXCEL_ERRORS, Column, Kind, SheetSpec, normalize_name
 from addin.workbook.reader import SheetRows, column_letters, parse_range_ref
 
-EXCEL_ERRORS = frozenset(
-    {
-        "#NULL!",
-        "#DIV/0!",
-        "#VALUE!",
-        "#REF!",
-        "#NAME?",
-        "#NUM!",
-        "#N/A",
-        "#GETTING_DATA",
-        "#SPILL!",
-        "#CALC!",
-        "#FIELD!",
-        "#BLOCKED!",
-        "#CONNECT!",
-        "#BUSY!",
-        "#UNKNOWN!",
-        "#EXTERNAL!",
-    }
-)
 MAX_ABS_NUMBER = 1e12  # larger numbers are taken as typing or unit mistakes
 FIRST_SERIAL = 32874  # Excel serial of 1990-01-01: smaller numbers are not taken as dates
 LAST_SERIAL = 73415  # Excel serial of 2100-12-31
