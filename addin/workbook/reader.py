@@ -570,15 +570,18 @@ class SheetScan:
 
 # The extent check works on a translated copy of a chunk: capital letters -> "A", digits -> "0",
 # ">", "/" and white space -> " ", ":" -> "<". Then plain byte searches prove that every cell
-# has an r="A0.." reference (one column letter, below row 1,000,000): '"AA' (two letters after
-# a quote) and '0000000"' (seven digits before one) do not occur, and there are as many "<c "
-# as '<c r="' (a prefixed "<x:c" becomes "<x<c").
+# has an r="A0.." reference (one column letter, below row 1,000,000): 'r="AA' (two letters)
+# and '0000000"' (seven digits before a quote) do not occur, and there are as many "<c " as
+# '<c r="' (a prefixed "<x:c" becomes "<x<c").
 _EXTENT_TABLE = bytes.maketrans(
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789>/ \t\n\r:",
     b"A" * 26 + b"0" * 10 + b"      <",
 )
 _FAST_ROWS, _FAST_COLS = 999_999, 26
 _DIGITS = b"0123456789"
+_CELL_REFS = re.compile(
+    rb"""<(?:[\w.-]+:)?c\b[^<>]*?\br\s*=\s*["']([A-Za-z]*)([0-9]*)([^"']*)["']"""
+)
 _ANY_R = re.compile(rb"""\br\s*=\s*["']([^"']*)["']""")
 _ROW_OR_CELL = re.compile(rb"<(?:[\w.-]+:)?(row|c)\b([^<>]*)>")
 _STRING_CELL = re.compile(
@@ -589,36 +592,56 @@ _MAX_INDEX = 2**64  # python-calamine reads a larger shared-string index as 0
 
 def _extent(buf: bytes, t: bytes | None, scan: SheetScan) -> None:
     """Bound the cells of one chunk (``t``: translated, None when the chunk has single
-    quotes): a few byte searches, or each cell's reference."""
-    if (
-        t is not None
-        and b'"AA' not in t
-        and b'0000000"' not in t
-        and t.count(b"<c ") == t.count(b'<c r="')
-    ):
-        scan.bounded = True
+    quotes): four byte searches, or the references of all its cells."""
+    if t is not None and b'r="AA' not in t and b'0000000"' not in t:
+        tags = t.count(b"<c ")
+        if tags == t.count(b'<c r="'):
+            scan.bounded = True
+            return
+    else:
+        tags = len(_CELL_START.findall(buf))
+    refs = _CELL_REFS.findall(buf)
+    if len(refs) < tags:
+        scan.unplaced = True
+    if not refs:
         return
-    for m in _CELL_START.finditer(buf):
-        r = _ANY_R.search(m.group(0))
-        if r is None:
-            scan.unplaced = True
-            continue
-        rc = parse_cell_ref(r.group(1).decode("ascii", "replace"))
-        if rc is None or rc[0] < 1 or rc[1] < 1:
-            scan.bad_refs.append(r.group(1).decode("ascii", "replace")[:20])
-        else:
-            scan.see(rc)
+    letters, digits, rest = zip(*refs, strict=True)
+    columns, rows = set(letters), set(digits)
+    bad = [
+        (lt + d + x).decode("ascii", "replace")[:20]
+        for lt, d, x in refs
+        if x or not lt or not d or len(lt) > 3 or not d.strip(b"0")
+    ] if any(rest) or b"" in columns or b"" in rows or max(map(len, columns)) > 3 or (
+        min(map(int, rows)) < 1
+    ) else []  # fmt: skip
+    if bad:
+        scan.bad_refs += bad[:5]
+        return
+    last = max(columns, key=lambda c: (len(c), c.upper()))
+    scan.see((int(digits[letters.index(last)]), _column_number(last)))
+    deepest = max(rows, key=int)
+    scan.see((int(deepest), _column_number(letters[digits.index(deepest)])))
+
+
+def _column_number(letters: bytes) -> int:
+    col = 0
+    for ch in letters.upper():
+        col = col * 26 + ch - 64
+    return col
 
 
 def _strings(buf: bytes, t: bytes | None, scan: SheetScan) -> None:
     """Shared-string cells (t="s") whose value is not an index: a plain count of the chunk
     with its digits deleted says when every such cell is ``t="s"><v>digits</v>``."""
-    if b't="s"' not in buf and b"'s'" not in buf:
-        return
-    if t is not None and b"0" * 20 not in t:
-        d = buf.translate(None, _DIGITS)
-        if d.count(b't="s"') == d.count(b't="s"><v></v>'):
+    if t is not None:
+        if b't="s"' not in buf:
             return
+        if b"0" * 20 not in t:  # (a longer index reads as 0 too)
+            d = buf.translate(None, _DIGITS)
+            if d.count(b't="s"') == d.count(b't="s"><v></v>'):
+                return
+    elif b"'s'" not in buf and b'"s"' not in buf:
+        return
     for m in _STRING_CELL.finditer(buf):
         value = m.group(2)
         if not value or value.isdigit() and (len(value) < 20 or int(value) < _MAX_INDEX):
@@ -650,13 +673,14 @@ def _place_cells(zf: zipfile.ZipFile, part: str, scan: SheetScan) -> None:
 
 
 def scan_sheet(zf: zipfile.ZipFile, part: str) -> SheetScan:
-    """Error cells (``t="e"``), formula cells without a saved value, the extent of the cells and
-    damaged shared-string indexes of one worksheet part.
+    """Error cells (``t="e"``), formula cells without a saved value, how far the cells reach
+    and damaged shared-string indexes of one worksheet part.
 
-    A streaming byte-level scan (1 MiB chunks), never a full XML parse: a chunk is only
-    searched with the regexes when a plain byte search finds a quoted ``e``, a formula
-    element, a reference beyond A1:Z999999 or a string cell that is not ``<v>digits</v>`` in
-    it, so on an ordinary sheet the scan costs little more than decompressing the part.
+    Run before calamine reads the sheet (calamine builds the whole rectangle from A1 to the
+    farthest cell). A streaming byte-level scan (1 MiB chunks), never a full XML parse: a
+    chunk costs a translate and a few byte searches; it is only searched with regexes when
+    they find a quoted ``e``, a formula element, a reference beyond A1:Z999999, a cell
+    without ``r`` or a string cell that is not ``t="s"><v>digits</v>``.
     """
     scan = SheetScan()
     patterns: tuple[re.Pattern[bytes], ...] = ()
@@ -874,11 +898,11 @@ def _read_sheets(
                 scan = ahead.result(name)
             except _ZIP_ERRORS as exc:
                 return {}, [_damaged(path, exc)]
-            problems = _scan_problems(name, scan) + _table_problems(name, tables.get(name))
+            problems = _extent_problems(name, scan) + _table_problems(name, tables.get(name))
             if problems:
                 findings += problems
                 continue
-            got = _sheet_values(wb, path, name, parts[name], scan)
+            got = _sheet_values(wb, path, name, parts[name])
             if isinstance(got, list):
                 findings += got
             else:
@@ -887,6 +911,7 @@ def _read_sheets(
     for name in names:
         if name in read:
             (rows, merged), scan = read[name]
+            findings += _string_problems(name, scan)
             table = tables.get(name)
             info = table if isinstance(table, _TableInfo) else None
             sheets[name] = SheetRows(
@@ -922,18 +947,24 @@ def _table_problems(name: str, table: _TableInfo | str | None) -> list[Finding]:
     return []
 
 
-def _scan_problems(name: str, scan: SheetScan) -> list[Finding]:
-    """Damage the scan found: references that are not cells or beyond Excel's grid,
-    shared-string indexes that are not numbers, and a used area too large to read."""
+def _string_problems(name: str, scan: SheetScan) -> list[Finding]:
+    """Shared-string cells whose index is not a number (calamine reads them as string 0)."""
     out: list[Finding] = []
-    if scan.bad_refs:
-        out.append(_damaged_cell(name, "", f'a cell reference "{scan.bad_refs[0]}" is not a cell'))
     for rc, value in list(scan.bad_strings.items())[:MAX_DAMAGED_CELLS_LISTED]:
         where = cell_ref(*rc) if rc else ""
         out.append(_damaged_cell(name, where, f'shared string index "{value}"'))
     if len(scan.bad_strings) > MAX_DAMAGED_CELLS_LISTED:
         more = len(scan.bad_strings) - MAX_DAMAGED_CELLS_LISTED
         out.append(_damaged_cell(name, "", f"{more:,} more damaged shared string indexes"))
+    return out
+
+
+def _extent_problems(name: str, scan: SheetScan) -> list[Finding]:
+    """References that are not cells or beyond Excel's grid, and a used area too large to
+    read."""
+    out: list[Finding] = []
+    if scan.bad_refs:
+        out.append(_damaged_cell(name, "", f'a cell reference "{scan.bad_refs[0]}" is not a cell'))
     (row, rc), (col, cc) = (scan.last_row[0], scan.last_row), (scan.last_col[1], scan.last_col)
     if row > EXCEL_ROWS:
         out.append(
@@ -975,16 +1006,17 @@ _CALAMINE_CELL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NA
                                    "#N/A"})  # fmt: skip
 
 
-def _sheet_values(
-    wb: Any, path: Path, name: str, part: str, scan: SheetScan
-) -> SheetValues | list[Finding]:
+def _sheet_values(wb: Any, path: Path, name: str, part: str) -> SheetValues | list[Finding]:
     """The sheet's rows through calamine (blanks as None) and its merged ranges."""
     try:
-        if not _CALAMINE_CELL_ERRORS.issuperset(scan.errors.values()):
-            # Newer error values (#SPILL!, #CALC!, ...): the scan has them with their cells;
-            # calamine reads the sheet from a copy where they are written as #N/A.
-            wb = _with_known_errors(path, part)
-        sheet = wb.get_sheet_by_name(name)
+        try:
+            sheet = wb.get_sheet_by_name(name)
+        except _CALAMINE_ERRORS as exc:
+            if "error value" not in str(exc):
+                raise
+            # A newer error value (#SPILL!, #CALC!, ...) that calamine does not know: the scan
+            # has it with its cell; calamine reads a copy where such values are #N/A.
+            sheet = _with_known_errors(path, part).get_sheet_by_name(name)
         rows = _blank_to_none(sheet.to_python(skip_empty_area=False))
         return rows, _merged_refs(sheet.merged_cell_ranges)
     except _CALAMINE_ERRORS as exc:
@@ -1034,6 +1066,9 @@ def _unreadable(path: Path, name: str, part: str, exc: BaseException) -> list[Fi
         located = _strings_beyond(path, name, part)
         if located:
             return located
+    bad_refs = _bad_refs(path, part)
+    if bad_refs:
+        return [_damaged_cell(name, "", f'a cell reference "{bad_refs[0]}" is not a cell')]
     return [
         Finding(
             Severity.ERROR,
@@ -1043,6 +1078,18 @@ def _unreadable(path: Path, name: str, part: str, exc: BaseException) -> list[Fi
             sheet=name,
         )
     ]
+
+
+def _bad_refs(path: Path, part: str) -> list[str]:
+    """Cell references of the part that are not cells, each cell looked at."""
+    scan = SheetScan()
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for buf in _chunks(zf, part):
+                _extent(buf, None, scan)
+    except _ZIP_ERRORS:
+        return []
+    return scan.bad_refs
 
 
 _SI = re.compile(rb"<(?:[\w.-]+:)?si\b")
@@ -1075,9 +1122,10 @@ def _strings_beyond(path: Path, name: str, part: str) -> list[Finding]:
 
 
 class _ScanAhead:
-    """:func:`scan_sheet` of each part in turn in a daemon thread, ahead of calamine;
-    :meth:`result` waits for one. Where threads cannot start (Pyodide in xlwings Lite) each
-    scan runs when its result is asked for."""
+    """:func:`scan_sheet` of each part in turn in a daemon thread, ahead of calamine (which
+    waits for a sheet's scan before reading it); its inflating runs without the GIL, and so
+    does calamine's parse. Where threads cannot start (Pyodide in xlwings Lite) each scan runs
+    when its result is asked for."""
 
     def __init__(self, path: Path, parts: list[tuple[str, str]]) -> None:
         self._path = path
