@@ -911,7 +911,10 @@ def _read_sheets(
     for name in names:
         if name in read:
             (rows, merged), scan = read[name]
-            findings += _string_problems(name, scan)
+            damaged = _string_problems(name, scan)
+            if damaged:  # calamine read those cells as another string: the rows are wrong
+                findings += damaged
+                continue
             table = tables.get(name)
             info = table if isinstance(table, _TableInfo) else None
             sheets[name] = SheetRows(
@@ -979,7 +982,8 @@ def _extent_problems(name: str, scan: SheetScan) -> list[Finding]:
     if out:
         return out
     if _area(scan) > MAX_SHEET_CELLS:
-        far = cc if col > 64 else rc
+        # the corner cell when one cell is both lowest and rightmost, else the wider reach
+        far = rc if rc[1] == col else cc if cc[0] == row or col > _FAST_COLS else rc
         out.append(
             Finding(
                 Severity.ERROR,
