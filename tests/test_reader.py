@@ -338,16 +338,16 @@ def test_missing_worksheet_part_is_damage(tmp_path: Path) -> None:
 def test_damaged_table_definition_is_refused(
     tmp_path: Path, table_xml: bytes, expected: str
 ) -> None:
-    path = save(
-        tmp_path / "t.xlsx", tidy(), origin={"Purchases": "A3"}, tables={"Purchases": "T"}
-    )
+    path = save(tmp_path / "t.xlsx", tidy(), origin={"Purchases": "A3"}, tables={"Purchases": "T"})
     with zipfile.ZipFile(path) as zf:
         (table,) = [n for n in zf.namelist() if n.startswith("xl/tables/")]
     rewrite(path, table, lambda b: table_xml)
     (finding,) = read_workbook(path)[1]
     assert finding.sheet == "Purchases" and finding.severity is Severity.ERROR
     assert finding.message.startswith("the file is damaged (its table ")
-    assert expected in finding.message and "open it in Excel, let Excel repair it" in finding.message
+    assert (
+        expected in finding.message and "open it in Excel, let Excel repair it" in finding.message
+    )
 
 
 def test_cell_reference_that_is_not_a_cell_is_damage(tmp_path: Path) -> None:
@@ -370,3 +370,14 @@ def test_extent_is_proven_quickly_and_exactly_when_it_matters(tmp_path: Path) ->
         scan = reader.scan_sheet(zf, "s.xml")
     assert (scan.last_row, scan.last_col) == ((701, 1), (700, 28))
     assert not scan.bad_refs and not scan.bad_strings
+
+
+def test_xml_declaring_an_unknown_encoding_is_damage_not_a_crash(tmp_path: Path) -> None:
+    """Found by fuzzing: ElementTree raised LookupError (exit 3) for encoding="A0"."""
+    path = tidy_book(tmp_path)
+    rewrite(path, "xl/_rels/workbook.xml.rels", lambda b: b.replace(b'"UTF-8"', b'"A0"'))
+    sheets, findings = read_workbook(path)
+    assert findings and all(f.severity is Severity.ERROR for f in findings)
+    assert str(findings[0]).startswith(
+        "Settings: the file is damaged (the sheet's data is missing)"
+    )

@@ -404,8 +404,8 @@ def _read_xml(zf: zipfile.ZipFile, part: str) -> ET.Element | None:
     ElementTree does not resolve external entities; expat limits entity expansion."""
     try:
         return ET.fromstring(zf.read(part))
-    except (KeyError, ET.ParseError, zipfile.BadZipFile, OSError):
-        return None
+    except (KeyError, ET.ParseError, zipfile.BadZipFile, OSError, LookupError, ValueError):
+        return None  # (LookupError: an XML declaration naming an encoding that does not exist)
 
 
 def _rels(zf: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
