@@ -578,7 +578,6 @@ _EXTENT_TABLE = bytes.maketrans(
     b"A" * 26 + b"0" * 10 + b"      <",
 )
 _FAST_ROWS, _FAST_COLS = 999_999, 26
-_DIGITS = b"0123456789"
 _CELL_REFS = re.compile(
     rb"""<(?:[\w.-]+:)?c\b[^<>]*?\br\s*=\s*["']([A-Za-z]*)([0-9]*)([^"']*)["']"""
 )
@@ -588,6 +587,7 @@ _STRING_CELL = re.compile(
     rb"""<(?:[\w.-]+:)?c\b([^<>]*\bt\s*=\s*["']s["'][^<>]*)>\s*<(?:[\w.-]+:)?v>([^<]*)</"""
 )
 _MAX_INDEX = 2**64  # python-calamine reads a larger shared-string index as 0
+_SUSPECT_STRING = re.compile(rb't="s"(?!><v>[0-9]{1,19}</v>)')
 
 
 def _extent(buf: bytes, t: bytes | None, scan: SheetScan) -> None:
@@ -630,17 +630,15 @@ def _column_number(letters: bytes) -> int:
     return col
 
 
-def _strings(buf: bytes, t: bytes | None, scan: SheetScan) -> None:
-    """Shared-string cells (t="s") whose value is not an index: a plain count of the chunk
-    with its digits deleted says when every such cell is ``t="s"><v>digits</v>``."""
-    if t is not None:
-        if b't="s"' not in buf:
+def _strings(buf: bytes, scan: SheetScan) -> None:
+    """Shared-string cells (t="s") whose value is not an index. One regex search finds a
+    ``t="s"`` not followed by ``><v>`` and 1 to 19 digits (an index python-calamine reads as
+    such); only then is each string cell of the chunk looked at (another attribute order, a
+    prefix or single quotes land there too, and are fine)."""
+    if b"'" in buf:
+        if b"'s'" not in buf and b'"s"' not in buf:
             return
-        if b"0" * 20 not in t:  # (a longer index reads as 0 too)
-            d = buf.translate(None, _DIGITS)
-            if d.count(b't="s"') == d.count(b't="s"><v></v>'):
-                return
-    elif b"'s'" not in buf and b'"s"' not in buf:
+    elif b't="s"' not in buf or not _SUSPECT_STRING.search(buf):
         return
     for m in _STRING_CELL.finditer(buf):
         value = m.group(2)
@@ -693,7 +691,7 @@ def scan_sheet(zf: zipfile.ZipFile, part: str) -> SheetScan:
             formula = b"<" + prefix + b"f"
         t = None if b"'" in buf else buf.translate(_EXTENT_TABLE)
         _extent(buf, t, scan)
-        _strings(buf, t, scan)
+        _strings(buf, scan)
         # ("'" in buf is a memchr: far quicker than looking for 'e' in every chunk.)
         if b'"e"' in buf or (b"'" in buf and b"'e'" in buf):
             for m in _ERROR_ATTR.finditer(buf):
