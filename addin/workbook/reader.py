@@ -2,8 +2,14 @@
 
 The reader only turns a file into :class:`SheetRows` (plain Python cell values plus what the
 values alone cannot say: error cells, formulas without a saved value, the Excel table's range,
-merged ranges). It never evaluates anything and never raises for a bad file: every file-level
-problem comes back as a :class:`~addin.costing.model.Finding` with severity ERROR and sheet "".
+merged ranges). It never evaluates anything and never raises for a bad file: every problem comes
+back as a :class:`~addin.costing.model.Finding` with severity ERROR, with sheet "" for the file
+as a whole and with the sheet (and cell, where the file says) for a damaged sheet or cell.
+
+Its work is bounded by what the contract needs: only the input sheets are read, and each is
+scanned before python-calamine builds it (calamine allocates the whole rectangle from A1 to the
+farthest cell, and memory for the shared strings a file claims), so a stray far cell, a row
+number beyond Excel's grid or a damaged count is a message, never an abort.
 
 Conventions:
 - Worksheet coordinates are 1-based (row 1 / column 1 is A1), like Excel's.
