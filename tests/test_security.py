@@ -306,3 +306,12 @@ def test_shared_strings_claiming_two_to_the_31_strings(tmp_path: Path, attribute
         return
     assert code == 1, out
     assert "book.xlsx is damaged (its shared strings claim 2,147,483,648 strings" in out
+
+
+def test_lower_case_column_letters_count_too(tmp_path: Path) -> None:
+    """python-calamine reads r="xfd5000" as column XFD: the quick extent check must see it."""
+    path = tidy_book(tmp_path)
+    rewrite(path, sheet_part(path, "Sales"), _row('<c r="xfd5000"><v>1</v></c>', 5000))
+    code, out = _capped_validate(path)
+    assert code == 1, out
+    assert "error: Sales!XFD5000: a cell far from the data is filled (XFD5000)" in out

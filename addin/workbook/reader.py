@@ -576,9 +576,9 @@ class SheetScan:
 
 # The extent check works on a translated copy of a chunk: capital letters -> "A", digits -> "0",
 # ">", "/" and white space -> " ", ":" -> "<". Then plain byte searches prove that every cell
-# has an r="A0.." reference (one column letter, below row 1,000,000): 'r="AA' (two letters)
-# and '0000000"' (seven digits before a quote) do not occur, and there are as many "<c " as
-# '<c r="' (a prefixed "<x:c" becomes "<x<c").
+# has an r="A0.." reference (one capital column letter, below row 1,000,000): there are as many
+# "<c " as '<c r="A0' (a prefixed "<x:c" becomes "<x<c"), and '0000000"' (seven digits before a
+# quote) does not occur. (calamine takes lower-case column letters too: r="xfd1" is column XFD.)
 _EXTENT_TABLE = bytes.maketrans(
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789>/ \t\n\r:",
     b"A" * 26 + b"0" * 10 + b"      <",
@@ -599,9 +599,9 @@ _SUSPECT_STRING = re.compile(rb't="s"(?!><v>[0-9]{1,19}</v>)')
 def _extent(buf: bytes, t: bytes | None, scan: SheetScan) -> None:
     """Bound the cells of one chunk (``t``: translated, None when the chunk has single
     quotes): four byte searches, or the references of all its cells."""
-    if t is not None and b'r="AA' not in t and b'0000000"' not in t:
+    if t is not None and b'0000000"' not in t:
         tags = t.count(b"<c ")
-        if tags == t.count(b'<c r="'):
+        if tags == t.count(b'<c r="A0'):
             scan.bounded = True
             return
     else:
