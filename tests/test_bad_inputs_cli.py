@@ -10,14 +10,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
+import shutil
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import openpyxl
 import pytest
+from openpyxl.worksheet.table import Table
 
 from addin.cli import main
+from addin.workbook.reader import read_workbook
+from addin.workbook.validate import parse_inputs
+from tests.damaged import patch_zip_headers, rewrite, sheet_part, tidy_book
 from tests.workbooks import Rows, save, tidy
 
 D = dt.date
@@ -100,6 +107,25 @@ def truncated(path: Path) -> None:
     save(path, tidy())
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
+
+
+def damaged(sheet: str, change: Callable[[bytes], bytes]) -> Callable[[Path], Path]:
+    """A maker: the tidy workbook as Excel writes it (shared strings), one sheet's XML changed."""
+
+    def make(folder: Path) -> Path:
+        path = tidy_book(folder)
+        return rewrite(path, sheet_part(path, sheet), change)
+
+    return make
+
+
+def zip_headers(part: str, method: int | None = None, flags: int | None = None):
+    def make(folder: Path) -> Path:
+        path = tidy_book(folder)
+        patch_zip_headers(path, part, method=method, flags=flags)
+        return path
+
+    return make
 
 
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -573,6 +599,38 @@ CASES: list[Bad] = [
         raw("scan.xlsx", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n"),
         ((None, "scan.xlsx is not an Excel workbook"),),
     ),
+    # --- damaged files (exit 1 with a message, never an internal error) ---------------------------
+    Bad(
+        "damaged-shared-string-index",
+        damaged("Purchases", lambda b: re.sub(rb'(<c r="B2"[^>]*><v>)[0-9]+', rb"\g<1>abc", b)),
+        (("Purchases!B2", 'the file is damaged (shared string index "abc"); open it in Excel'),),
+    ),
+    Bad(
+        "spill-error-in-qty-per",
+        damaged(
+            "BOM",
+            lambda b: re.sub(
+                rb'<c r="C2"[^>]*><v>[^<]*</v></c>', b'<c r="C2" t="e"><v>#SPILL!</v></c>', b
+            ),
+        ),  # fmt: skip
+        (("BOM!C2", "Qty Per is #SPILL! (an Excel error); fix the formula or type the qty per"),),
+    ),
+    Bad(
+        "deflate64-compression",
+        zip_headers("xl/worksheets/sheet2.xml", method=9),
+        (
+            (
+                None,
+                "book.xlsx uses a compression Excel does not write (Deflate64); open it in Excel "
+                "and save it again as .xlsx",
+            ),
+        ),  # fmt: skip
+    ),
+    Bad(
+        "zip-encryption-flag",
+        zip_headers("xl/workbook.xml", flags=1),
+        ((None, "book.xlsx is encrypted with a password (zip encryption); remove the password"),),
+    ),
     # --- several problems on several sheets, all in one run ----------------------------------------
     Bad(
         "many-problems-in-one-pass",
@@ -654,3 +712,131 @@ def test_missing_and_folder_inputs(tmp_path: Path, capsys) -> None:
     assert main(["run", str(tmp_path), "--out", str(out)]) == 1
     assert "is a folder, not a workbook file" in capsys.readouterr().err
     assert not out.exists()
+
+
+# --- cells the Excel table leaves out ---------------------------------------------------------------
+
+DEMO = Path(__file__).resolve().parent.parent / "workbook_templates" / "demo-plant.xlsx"
+PURCHASES_TABLE = "xl/tables/table4.xml"  # ref="A1:E149" in the demo
+
+
+def _demo_with_purchases_table(folder: Path, ref: str, extra: bytes = b"") -> Path:
+    path = folder / "demo.xlsx"
+    shutil.copy(DEMO, path)
+    rewrite(path, PURCHASES_TABLE, lambda b: b.replace(b'ref="A1:E149"', b'ref="%s"%s' % (ref.encode(), extra)))  # fmt: skip
+    return path
+
+
+def _purchase_rows() -> list[tuple]:
+    ws = openpyxl.load_workbook(DEMO, read_only=True)["Purchases"]
+    return [r for r in ws.iter_rows(min_row=2, values_only=True) if r[0] is not None]
+
+
+def test_rows_below_a_shrunk_table_are_refused_not_dropped(tmp_path: Path, capsys) -> None:
+    """The demo's Purchases table cut to rows 1-101: rows 102-149 used to be dropped in silence."""
+    rows = _purchase_rows()
+    dropped = sum(q * p for _, _, q, p, *_ in rows[100:])
+    assert len(rows) == 148 and dropped > 12_000  # 48 purchases, 12,349.40 in the demo
+    path = _demo_with_purchases_table(tmp_path, "A1:E101")
+    assert main(["validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert (
+        'error: Purchases!A102: rows 102 to 149 are filled but outside the table "Purchases" '
+        "(A1:E101); resize the table to A1:E149 (Table Design > Resize Table), or clear them"
+    ) in err
+    assert main(["run", str(path), "--out", str(tmp_path / "r.xlsx"), "--quiet"]) == 1
+    assert not (tmp_path / "r.xlsx").exists()
+
+
+def test_a_table_resized_as_told_reads_every_row(tmp_path: Path) -> None:
+    path = _demo_with_purchases_table(tmp_path, "A1:E149")
+    inputs, findings = parse_inputs(read_workbook(path)[0])
+    assert inputs is not None, findings
+    rows = _purchase_rows()
+    assert len(inputs.purchases) == len(rows)
+    amount = float((inputs.purchases["quantity"] * inputs.purchases["unit_price"]).sum())
+    assert amount == pytest.approx(sum(q * p for _, _, q, p, *_ in rows), abs=1e-6)
+
+
+def test_a_table_narrower_and_shorter_than_its_data(tmp_path: Path, capsys) -> None:
+    """A template filled through LibreOffice's API keeps its tables at A1:C2: the headers in D1
+    and E1 are there, beside the table, and must not be reported missing."""
+    path = _demo_with_purchases_table(tmp_path, "A1:C2")
+    assert main(["validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    resize = "resize the table to A1:E149 (Table Design > Resize Table)"
+    assert (
+        f'error: Purchases!D1: column "Unit Price" is beside the table "Purchases" (A1:C2), not '
+        f"in it; {resize}, or move the column into the table"
+    ) in err
+    assert 'error: Purchases!E1: column "Reference" is beside the table' in err
+    assert "error: Purchases!A3: rows 3 to 149 are filled but outside the table" in err
+    assert "missing" not in err and "add them in row" not in err
+
+
+def _purchases_book(folder: Path, rows: Rows, ref: str, totals: int = 0, above: Rows = ()) -> Path:
+    """The tidy workbook with Purchases holding ``rows`` from A3 (``above`` in rows 1-2) and a
+    table over ``ref``; ``totals`` totals rows at the bottom of ``ref``."""
+    sheets = tidy()
+    sheets["Purchases"] = [list(r) for r in above] + [[None]] * (2 - len(above)) + rows
+    path = save(folder / "book.xlsx", sheets)
+    wb = openpyxl.load_workbook(path)
+    table = Table(displayName="Bought", ref=ref)
+    table.totalsRowCount = totals or None
+    wb["Purchases"].add_table(table)
+    wb.save(path)
+    return path
+
+
+HEAD = ["Date", "Item", "Quantity", "Unit Price"]
+
+
+def test_totals_row_of_the_table_is_neither_data_nor_outside(tmp_path: Path) -> None:
+    rows = [
+        HEAD,
+        [OCT3, "DM", 1_000_000, 1],
+        [OCT3, "DM", 950_000, 1],
+        ["Total", None, 1_950_000, None],
+    ]
+    path = _purchases_book(tmp_path, rows, "A3:D6", totals=1)
+    inputs, findings = parse_inputs(read_workbook(path)[0])
+    assert inputs is not None, findings
+    assert inputs.purchases["quantity"].tolist() == [1_000_000, 950_000]
+
+
+def test_a_row_after_the_totals_row_is_outside(tmp_path: Path) -> None:
+    rows = [HEAD, [OCT3, "DM", 1_000_000, 1], ["Total", None, 1_000_000, None],
+            [OCT3, "DM", 950_000, 1]]  # fmt: skip
+    path = _purchases_book(tmp_path, rows, "A3:D5", totals=1)
+    _, findings = parse_inputs(read_workbook(path)[0])
+    assert [str(f) for f in findings if f.severity.name == "ERROR"] == [
+        'Purchases!A6: row 6 is filled but outside the table "Bought" (A3:D4); resize the table '
+        "to A3:D6 (Table Design > Resize Table), or clear it"
+    ]
+
+
+def test_data_row_above_the_table_is_refused_and_a_title_is_not(tmp_path: Path) -> None:
+    rows = [HEAD, [OCT3, "DM", 1_950_000, 1]]
+    above = [["Purchases for October"], [OCT3, "DM", 5, 2]]
+    path = _purchases_book(tmp_path, rows, "A3:D4", above=above)
+    _, findings = parse_inputs(read_workbook(path)[0])
+    assert [str(f) for f in findings if f.severity.name == "ERROR"] == [
+        'Purchases!A2: row 2 above the table "Bought" (A3:D4) holds data; move it into the '
+        "table, or clear it"
+    ]
+
+
+def test_blank_rows_inside_the_table_are_skipped_and_the_rest_read(tmp_path: Path) -> None:
+    rows = [HEAD, [OCT3, "DM", 1_000_000, 1], [None] * 4, [OCT3, "DM", 950_000, 1]]
+    path = _purchases_book(tmp_path, rows, "A3:D6")
+    inputs, findings = parse_inputs(read_workbook(path)[0])
+    assert inputs is not None, findings
+    assert inputs.purchases["quantity"].tolist() == [1_000_000, 950_000]
+    assert inputs.purchases["source_row"].tolist() == [4, 6]
+
+
+def test_notes_beside_the_table_under_no_contract_header_are_not_data(tmp_path: Path) -> None:
+    rows = [HEAD + [None, "Notes"], [OCT3, "DM", 1_950_000, 1, None, "checked"]]
+    path = _purchases_book(tmp_path, rows, "A3:D4")
+    inputs, findings = parse_inputs(read_workbook(path)[0])
+    assert inputs is not None, findings

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -11,7 +13,10 @@ import pytest
 
 from addin.costing.model import Severity
 from addin.workbook import reader
-from addin.workbook.reader import SheetRows, read_workbook
+from addin.workbook.contract import EXCEL_ERRORS
+from addin.workbook.reader import SheetRows, every_sheet, read_workbook
+from addin.workbook.validate import parse_inputs
+from tests.damaged import patch_zip_headers, rewrite, sheet_part, string_cell, tidy_book
 from tests.workbooks import save, tidy
 
 
@@ -153,7 +158,7 @@ def test_scan_finds_cells_across_chunks(tmp_path: Path, monkeypatch: pytest.Monk
         ws.append([f"x{r}", r, f"=B{r}*2" if r % 7 == 0 else r, "#REF!" if r % 11 == 0 else 1])
     path = tmp_path / "c.xlsx"
     wb.save(path)
-    sheet = read_workbook(path)[0]["Sheet"]
+    sheet = read_workbook(path, wanted=every_sheet)[0]["Sheet"]
     assert sheet.uncached_formulas == frozenset((r, 3) for r in (7, 14, 21, 28, 35))
     assert sheet.error_cells == {(11, 4): "#REF!", (22, 4): "#REF!", (33, 4): "#REF!"}
 
@@ -193,13 +198,186 @@ def test_read_without_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     ws.append(["a", "=B9*2", "#N/A"])
     path = tmp_path / "n.xlsx"
     wb.save(path)
-    expected = read_workbook(path)
+    expected = read_workbook(path, wanted=every_sheet)
 
     def refuse(self: object) -> None:
         raise RuntimeError("can't start new thread")
 
     monkeypatch.setattr(reader.threading.Thread, "start", refuse)
-    got = read_workbook(path)
+    got = read_workbook(path, wanted=every_sheet)
     assert got == expected
     assert got[0]["Sheet"].uncached_formulas == frozenset({(1, 2)})
     assert got[0]["Sheet"].error_cells == {(1, 3): "#N/A"}
+
+
+# --- damaged cells and parts: refused as damaged, located where the file says ---------------------
+
+
+def _string_cell_set_to(value: str) -> Callable[[bytes], bytes]:
+    """Purchases!B2 (the shared string "DM") given the index ``value``."""
+    return lambda b: re.sub(rb'(<c r="B2"[^>]*t="s"[^>]*><v>)[0-9]+', rb"\g<1>" + value.encode(), b)
+
+
+@pytest.mark.parametrize("index", ["abc", "-1", "1.5", "+1", " 1", "1e0", "18446744073709551616"])
+def test_damaged_shared_string_index_is_refused_at_its_cell(tmp_path: Path, index: str) -> None:
+    """python-calamine reads all of these as string 0 (here "Setting"), without a word."""
+    path = tidy_book(tmp_path)
+    assert string_cell(path, sheet_part(path, "Purchases"), "DM") == "B2"
+    rewrite(path, sheet_part(path, "Purchases"), _string_cell_set_to(index))
+    sheets, findings = read_workbook(path)
+    (finding,) = findings
+    assert finding.severity is Severity.ERROR
+    assert str(finding) == (
+        f'Purchases!B2: the file is damaged (shared string index "{index}"); open it in Excel, '
+        "let Excel repair it, save it again as .xlsx, and run again"
+    )
+    assert "Purchases" not in sheets or "Setting" not in repr(sheets["Purchases"].rows)
+
+
+def test_shared_string_index_past_the_last_string_is_located(tmp_path: Path) -> None:
+    path = tidy_book(tmp_path)
+    rewrite(path, sheet_part(path, "Purchases"), _string_cell_set_to("999"))
+    with zipfile.ZipFile(path) as zf:
+        n = zf.read("xl/sharedStrings.xml").count(b"<si>")
+    (finding,) = read_workbook(path)[1]
+    assert str(finding).startswith(
+        f"Purchases!B2: the file is damaged (shared string index 999; the file has {n} strings)"
+    )
+
+
+def test_good_shared_strings_read_as_before(tmp_path: Path) -> None:
+    sheets, findings = read_workbook(tidy_book(tmp_path))
+    assert findings == []
+    assert sheets["Purchases"].rows[1][1:] == ["DM", 1_950_000.0, 1.0]
+
+
+@pytest.mark.parametrize("error", sorted(EXCEL_ERRORS))
+def test_every_excel_error_value_is_a_bad_cell_named_by_its_cell(
+    tmp_path: Path, error: str
+) -> None:
+    """The classic seven were read; the newer ones (#SPILL!, #CALC!, ...) made python-calamine
+    refuse the whole sheet. Each is now the cell's own problem."""
+    path = tidy_book(tmp_path)
+    rewrite(path, sheet_part(path, "BOM"), lambda b: re.sub(
+        rb'<c r="C2"[^>]*><v>[^<]*</v></c>',
+        b'<c r="C2" t="e"><f>SEQUENCE(3)</f><v>' + error.encode() + b"</v></c>", b))  # fmt: skip
+    sheets, findings = read_workbook(path)
+    assert findings == []
+    assert sheets["BOM"].error_cells == {(2, 3): error}
+    assert sheets["BOM"].rows[1][:2] == ["KB", "DM"] and sheets["BOM"].rows[1][2] is None
+    inputs, found = parse_inputs(sheets)
+    assert inputs is None
+    assert [str(f) for f in found if f.severity is Severity.ERROR] == [
+        f"BOM!C2: Qty Per is {error} (an Excel error); fix the formula or type the qty per"
+    ]
+
+
+METHODS = [(9, "Deflate64"), (93, "Zstandard"), (12, "bzip2"), (14, "LZMA"), (95, "xz"),
+           (98, "PPMd"), (7, "method 7")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "name"), METHODS, ids=[m[1] for m in METHODS])
+@pytest.mark.parametrize("part", ["xl/worksheets/sheet1.xml", "xl/workbook.xml", "xl/styles.xml"])
+def test_compression_excel_does_not_write_is_refused(
+    tmp_path: Path, method: int, name: str, part: str
+) -> None:
+    path = tidy_book(tmp_path)
+    patch_zip_headers(path, part, method=method)
+    assert only_error(read_workbook(path)[1]) == (
+        f"book.xlsx uses a compression Excel does not write ({name}); open it in Excel and save "
+        "it again as .xlsx (or zip it again with ordinary Deflate compression), and run again"
+    )
+
+
+@pytest.mark.parametrize(("method", "flags"), [(8, 1), (0, 1), (99, 1), (99, 0)])
+def test_zip_encryption_is_refused(tmp_path: Path, method: int, flags: int) -> None:
+    """Bit 0 of the flags is zip's traditional encryption; method 99 is WinZip's AES."""
+    path = tidy_book(tmp_path)
+    patch_zip_headers(path, "xl/worksheets/sheet5.xml", method=method, flags=flags)
+    message = only_error(read_workbook(path)[1])
+    assert message.startswith("book.xlsx is encrypted with a password (zip encryption); remove")
+
+
+def test_damage_in_one_header_only_is_found(tmp_path: Path) -> None:
+    """A reader may trust either the central directory or the local header: both are read."""
+    path = tidy_book(tmp_path)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        offset = zf.getinfo("xl/workbook.xml").header_offset
+    data[offset + 8 : offset + 10] = (9).to_bytes(2, "little")  # the local header only
+    path.write_bytes(bytes(data))
+    assert "(Deflate64)" in only_error(read_workbook(path)[1])
+
+
+def test_missing_worksheet_part_is_damage(tmp_path: Path) -> None:
+    path = tidy_book(tmp_path)
+    part = sheet_part(path, "Sales")
+    with zipfile.ZipFile(path) as zin:
+        entries = [(i.filename, zin.read(i)) for i in zin.infolist() if i.filename != part]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name, data in entries:
+            zout.writestr(name, data)
+    sheets, findings = read_workbook(path)
+    assert [str(f) for f in findings] == [
+        "Sales: the file is damaged (the sheet's data is missing); open it in Excel, let Excel "
+        "repair it, save it again as .xlsx, and run again"
+    ]
+    assert "Sales" not in sheets
+
+
+@pytest.mark.parametrize(
+    ("table_xml", "expected"),
+    [
+        (b"<table", "is not readable XML"),
+        (b'<table xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" id="1" '
+         b'name="T" displayName="T" ref="garbage"/>', 'a range "garbage" that is not a range'),
+        (b'<table xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" id="1" '
+         b'name="T" displayName="T" ref="A1:D99999999"/>', 'a range "A1:D99999999" that is not'),
+    ],
+)  # fmt: skip
+def test_damaged_table_definition_is_refused(
+    tmp_path: Path, table_xml: bytes, expected: str
+) -> None:
+    path = save(tmp_path / "t.xlsx", tidy(), origin={"Purchases": "A3"}, tables={"Purchases": "T"})
+    with zipfile.ZipFile(path) as zf:
+        (table,) = [n for n in zf.namelist() if n.startswith("xl/tables/")]
+    rewrite(path, table, lambda b: table_xml)
+    (finding,) = read_workbook(path)[1]
+    assert finding.sheet == "Purchases" and finding.severity is Severity.ERROR
+    assert finding.message.startswith("the file is damaged (its table ")
+    assert (
+        expected in finding.message and "open it in Excel, let Excel repair it" in finding.message
+    )
+
+
+def test_cell_reference_that_is_not_a_cell_is_damage(tmp_path: Path) -> None:
+    path = tidy_book(tmp_path)
+    rewrite(path, sheet_part(path, "Sales"), lambda b: b.replace(b'r="C2"', b'r="2C"'))
+    (finding,) = read_workbook(path)[1]
+    assert str(finding).startswith('Sales: the file is damaged (a cell reference "2C" is not')
+
+
+def test_extent_is_proven_quickly_and_exactly_when_it_matters(tmp_path: Path) -> None:
+    """scan_sheet: chunks within A1:Z999999 are only bounded; wider or deeper ones are exact,
+    across chunk boundaries, with or without r= attributes."""
+    body = "".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c></row>' for r in range(1, 200))
+    body += '<row r="700"><c r="AB700"><v>1</v></c></row><row><c><v>1</v></c><c><v>2</v></c></row>'
+    xml = f"<worksheet><sheetData>{body}</sheetData></worksheet>"
+    path = tmp_path / "s.xlsx"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("s.xml", xml)
+    with zipfile.ZipFile(path) as zf:
+        scan = reader.scan_sheet(zf, "s.xml")
+    assert (scan.last_row, scan.last_col) == ((701, 1), (700, 28))
+    assert not scan.bad_refs and not scan.bad_strings
+
+
+def test_xml_declaring_an_unknown_encoding_is_damage_not_a_crash(tmp_path: Path) -> None:
+    """Found by fuzzing: ElementTree raised LookupError (exit 3) for encoding="A0"."""
+    path = tidy_book(tmp_path)
+    rewrite(path, "xl/_rels/workbook.xml.rels", lambda b: b.replace(b'"UTF-8"', b'"A0"'))
+    sheets, findings = read_workbook(path)
+    assert findings and all(f.severity is Severity.ERROR for f in findings)
+    assert str(findings[0]).startswith(
+        "Settings: the file is damaged (the sheet's data is missing)"
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -17,6 +18,7 @@ from addin.cli import main
 from addin.excel.macros import csv_cell
 from addin.workbook import reader
 from addin.workbook.reader import read_workbook
+from tests.damaged import rewrite, run_capped, sheet_part, tidy_book
 from tests.workbooks import save, tidy
 
 SECRET = "TOPSECRET-4711"
@@ -216,3 +218,100 @@ def test_csv_neutralises_text_a_spreadsheet_would_run(text: str) -> None:
 )
 def test_csv_leaves_ordinary_values_alone(value, money, expected) -> None:
     assert csv_cell(value, money) == expected
+
+
+# --- sizes that would make the reader allocate without bound ------------------------------------
+# Each runs the CLI in a child process with its memory capped (tests/damaged.py): before the
+# reader bounded its work these aborted the process (python-calamine builds the whole rectangle
+# from A1 to the farthest cell, or sets memory aside for the strings a file claims).
+
+
+def _row(xml: str, row: int) -> Callable[[bytes], bytes]:
+    """Add ``<row r=row>xml</row>`` at the end of a worksheet's data."""
+    return lambda b: b.replace(b"</sheetData>", f'<row r="{row}">{xml}</row></sheetData>'.encode())
+
+
+def _capped_validate(path: Path) -> tuple[int, str]:
+    got = run_capped("validate", str(path))
+    assert "Traceback" not in got.stderr, got.stderr
+    return got.returncode, got.stdout + got.stderr
+
+
+def test_stray_far_cell_on_a_sheet_the_run_does_not_use_is_ignored(tmp_path: Path) -> None:
+    path = tidy_book(tmp_path, sheets={**tidy(), "Notes": [["checked by JS"]]})
+    rewrite(path, sheet_part(path, "Notes"), _row('<c r="XFD1048576"><v>1</v></c>', 1048576))
+    code, out = _capped_validate(path)
+    assert code == 0, out
+    assert "no errors" in out
+
+
+def test_stray_far_cell_on_an_input_sheet_is_refused_where_it_is(tmp_path: Path) -> None:
+    path = tidy_book(tmp_path)
+    rewrite(path, sheet_part(path, "BOM"), _row('<c r="XFD1048576"><v>1</v></c>', 1048576))
+    code, out = _capped_validate(path)
+    assert code == 1, out
+    assert "error: BOM!XFD1048576: a cell far from the data is filled (XFD1048576)" in out
+    assert "1,048,576 x 16,384 cells, too many to read; clear the cells out there" in out
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("A99999999999", "Sales!A99999999999: the file is damaged (a cell on row 99,999,999,999, "
+                         "below Excel's last row 1,048,576)"),
+        ("A1048577", "Sales!A1048577: the file is damaged (a cell on row 1,048,577, below"),
+        ("XFE2", "Sales!XFE2: the file is damaged (a cell in column 16,385, right of Excel's "
+                 "last column XFD"),
+    ],
+)  # fmt: skip
+def test_cell_beyond_excels_grid_is_damage(tmp_path: Path, cell: str, expected: str) -> None:
+    path = tidy_book(tmp_path)
+    row = int(cell.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    rewrite(path, sheet_part(path, "Sales"), _row(f'<c r="{cell}"><v>1</v></c>', row))
+    code, out = _capped_validate(path)
+    assert code == 1, out
+    assert f"error: {expected}" in out
+    assert "open it in Excel, let Excel repair it, save it again as .xlsx" in out
+
+
+def test_cells_without_references_are_placed_before_the_size_is_judged(tmp_path: Path) -> None:
+    """40 cells with no r= on row 1,048,576 reach column AN: 1,048,576 x 40 cells > 2^25."""
+    path = tidy_book(tmp_path)
+    cells = "<c><v>1</v></c>" * 40
+    rewrite(path, sheet_part(path, "Sales"), lambda b: b.replace(
+        b"</sheetData>", f'<row r="1048576">{cells}</row></sheetData>'.encode()))  # fmt: skip
+    code, out = _capped_validate(path)
+    assert code == 1, out
+    assert "error: Sales!AN1048576: a cell far from the data is filled (AN1048576)" in out
+
+
+def test_full_grid_dimension_with_few_cells_is_read(tmp_path: Path) -> None:
+    """A <dimension> of the whole grid is only a claim: the cells decide what is read."""
+    path = tidy_book(tmp_path)
+    for sheet in ("Purchases", "BOM"):
+        rewrite(path, sheet_part(path, sheet), lambda b: re.sub(
+            rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:XFD1048576"/>', b))  # fmt: skip
+    code, out = _capped_validate(path)
+    assert code == 0, out
+
+
+@pytest.mark.parametrize("attribute", ["uniqueCount", "count"])
+def test_shared_strings_claiming_two_to_the_31_strings(tmp_path: Path, attribute: str) -> None:
+    path = tidy_book(tmp_path)
+    rewrite(path, "xl/sharedStrings.xml", lambda b: re.sub(
+        rb'\b%s="[0-9]+"' % attribute.encode(), b'%s="2147483648"' % attribute.encode(), b))  # fmt: skip
+    code, out = _capped_validate(path)
+    if attribute == "count":  # the total of references: calamine does not size by it
+        assert code == 0, out
+        return
+    assert code == 1, out
+    assert "book.xlsx is damaged (its shared strings claim 2,147,483,648 strings" in out
+
+
+def test_lower_case_column_letters_count_too(tmp_path: Path) -> None:
+    """python-calamine reads r="xfd5000" as column XFD: the quick extent check must see it."""
+    path = tidy_book(tmp_path)
+    rewrite(path, sheet_part(path, "Sales"), _row('<c r="xfd5000"><v>1</v></c>', 5000))
+    code, out = _capped_validate(path)
+    assert code == 1, out
+    assert "error: Sales!XFD5000: a cell far from the data is filled (XFD5000)" in out

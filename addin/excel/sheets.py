@@ -28,16 +28,13 @@ import pandas as pd
 import xlwings as xw
 
 from addin.workbook import contract as C
-from addin.workbook.contract import normalize_name
-from addin.workbook.reader import SheetRows, column_letters
+from addin.workbook.contract import EXCEL_ERRORS, normalize_name
+from addin.workbook.reader import SheetRows, column_letters, parse_range_ref
 from addin.workbook.tabs import NUMBER_FORMATS, Block, Formula, Tab
 
 TABLE_STYLE = "TableStyleMedium2"
 INPUT_KEYS = frozenset(normalize_name(s.name) for s in C.INPUT_SHEETS)
 RESULT_KEYS = {normalize_name(name): name for name in C.RESULT_TABS}
-EXCEL_ERRORS = frozenset(
-    {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#SPILL!", "#CALC!"}
-)
 FORMULA_START = ("=", "+", "-", "@")
 """Text starting with one of these could be taken as a formula: it is written with Excel's
 text prefix (an apostrophe, which Excel keeps out of the cell's value)."""
@@ -85,7 +82,7 @@ def read_input_sheets(book: xw.Book) -> dict[str, SheetRows]:
             first_row=first_row,
             first_col=first_col,
             error_cells=errors,
-            table_ref=table_ref(sheet),
+            **table_info(sheet),
         )
     return out
 
@@ -96,6 +93,26 @@ def table_ref(sheet: xw.Sheet) -> str | None:
         for table in sheet.tables:
             return table.range.address.replace("$", "")
     return None
+
+
+def table_info(sheet: xw.Sheet) -> dict[str, Any]:
+    """``table_ref`` (header and data rows), ``table_name`` and ``table_totals`` of the sheet's
+    first Excel table for :class:`SheetRows`; none when it has no table."""
+    ref = table_ref(sheet)
+    if ref is None:
+        return {}
+    name: str | None = None
+    totals = 0
+    with unsupported_skipped():
+        table = next(iter(sheet.tables))
+        name = getattr(table, "name", None)
+        totals = 1 if getattr(table, "show_totals", False) else 0
+    box = parse_range_ref(ref)
+    if totals and box is not None and box[2] - 1 > box[0]:
+        ref = f"{column_letters(box[1])}{box[0]}:{column_letters(box[3])}{box[2] - 1}"
+    else:
+        totals = 0
+    return {"table_ref": ref, "table_name": name, "table_totals": totals}
 
 
 # ---- sheets ----------------------------------------------------------------------------

@@ -253,3 +253,37 @@ RESULT_TABS: tuple[str, ...] = (
 def normalize_name(name: object) -> str:
     """How sheet names, headers, item codes and choices are compared: trimmed, case-folded."""
     return " ".join(str(name).split()).casefold()
+
+
+_INPUT_KEYS = frozenset(normalize_name(s.name) for s in INPUT_SHEETS)
+
+
+def is_input_sheet(name: str) -> bool:
+    """True for a sheet the run reads (matched like every sheet name: trimmed, any case)."""
+    return normalize_name(name) in _INPUT_KEYS
+
+
+# Every error value Excel shows in a cell (the classic seven and the dynamic-array,
+# data-type and connection errors of Excel 365). A cell holding one is a bad cell.
+EXCEL_ERRORS: frozenset[str] = frozenset(
+    {
+        "#NULL!",
+        "#DIV/0!",
+        "#VALUE!",
+        "#REF!",
+        "#NAME?",
+        "#NUM!",
+        "#N/A",
+        "#GETTING_DATA",
+        "#SPILL!",
+        "#CALC!",
+        "#FIELD!",
+        "#BLOCKED!",
+        "#CONNECT!",
+        "#BUSY!",
+        "#UNKNOWN!",
+        "#EXTERNAL!",
+        "#PYTHON!",
+        "#TIMEOUT!",
+    }
+)

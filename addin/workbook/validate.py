@@ -53,29 +53,9 @@ from addin.costing.model import (
     Trigger,
 )
 from addin.workbook import contract as C
-from addin.workbook.contract import Column, Kind, SheetSpec, normalize_name
+from addin.workbook.contract import EXCEL_ERRORS, Column, Kind, SheetSpec, normalize_name
 from addin.workbook.reader import SheetRows, column_letters, parse_range_ref
 
-EXCEL_ERRORS = frozenset(
-    {
-        "#NULL!",
-        "#DIV/0!",
-        "#VALUE!",
-        "#REF!",
-        "#NAME?",
-        "#NUM!",
-        "#N/A",
-        "#GETTING_DATA",
-        "#SPILL!",
-        "#CALC!",
-        "#FIELD!",
-        "#BLOCKED!",
-        "#CONNECT!",
-        "#BUSY!",
-        "#UNKNOWN!",
-        "#EXTERNAL!",
-    }
-)
 MAX_ABS_NUMBER = 1e12  # larger numbers are taken as typing or unit mistakes
 FIRST_SERIAL = 32874  # Excel serial of 1990-01-01: smaller numbers are not taken as dates
 LAST_SERIAL = 73415  # Excel serial of 2100-12-31
@@ -379,6 +359,7 @@ class _Table:
     raw: dict[str, np.ndarray]
     rows: np.ndarray  # 1-based worksheet row of each data row
     special: dict[str, dict[int, str]] = field(default_factory=dict)  # col -> {index: problem}
+    outside: set[str] = field(default_factory=set)  # contract columns beside the Excel table
 
     def cell(self, col: str, i: int) -> str:
         return f"{column_letters(self.columns[col])}{int(self.rows[i])}"
@@ -407,6 +388,82 @@ def _region(sr: SheetRows) -> tuple[list[list[object]], int, int] | None:
         if any(not _is_blank(v) for v in row):
             return rows[i:], sr.first_row + i, sr.first_col
     return None
+
+
+def _filled(v: object) -> bool:
+    return not _is_blank(v)
+
+
+def _is_data(v: object) -> bool:
+    """A number or a date: what a title or note row above a table does not hold."""
+    return isinstance(v, (int, float, dt.date, dt.time, dt.timedelta)) and not isinstance(v, bool)
+
+
+def _outside_table(sr: SheetRows, spec: SheetSpec, report: _Report) -> set[str]:
+    """Refuse cells the sheet's Excel table leaves out but that look like its data: rows filled
+    below it (past its totals row), contract headers beside its header row, data rows above
+    it. Excel's table is what the accountant sees as the list; the run never reads around it
+    in silence, nor guesses that cells beside it belong to it. Returns the contract columns
+    found beside the table (the table is too narrow: they are not also reported missing)."""
+    box = parse_range_ref(sr.table_ref) if sr.table_ref else None
+    if box is None or not sr.rows:
+        return set()
+    r0, c0, r1, c1 = box
+    rows, fr, fc = sr.rows, sr.first_row, sr.first_col
+    name = f'"{sr.table_name}"' if sr.table_name else ""
+    where = f"the table {name} ({sr.table_ref})".replace("  ", " ")
+    by_key = {normalize_name(c.name): c.name for c in spec.columns}
+    header = rows[r0 - fr] if 0 <= r0 - fr < len(rows) else []
+    inside = {normalize_name(_text(v)) for v in header[max(c0 - fc, 0) : c1 - fc + 1] if _filled(v)}
+    beside: dict[str, int] = {}
+    for j, v in enumerate(header):
+        col = fc + j
+        key = normalize_name(_text(v)) if _filled(v) else ""
+        if (col < c0 or col > c1) and key in by_key and key not in inside:
+            beside.setdefault(by_key[key], col)
+    last_col = max([c1, *beside.values()])
+    first_col = min([c0, *beside.values()])
+    lo, hi = max(first_col - fc, 0), last_col - fc + 1
+    below = [
+        fr + i
+        for i in range(max(r1 + sr.table_totals + 1 - fr, 0), len(rows))
+        if any(map(_filled, rows[i][lo:hi]))
+    ]
+    below += [
+        r for (r, c) in (*sr.error_cells, *sr.uncached_formulas)
+        if r > r1 + sr.table_totals and first_col <= c <= last_col
+    ]  # fmt: skip
+    last_row = max([r1, *below])
+    fix = f"{column_letters(first_col)}{r0}:{column_letters(last_col)}{last_row}"
+    resize = f"resize the table to {fix} (Table Design > Resize Table)"
+    for col_name, col in beside.items():
+        report.error(
+            "outside table",
+            f'column "{col_name}" is beside {where}, not in it; {resize}, or move the column '
+            "into the table",
+            sr.name,
+            f"{column_letters(col)}{r0}",
+        )
+    if below:
+        first, last = min(below), max(below)
+        rows_text = f"row {first} is" if first == last else f"rows {first} to {last} are"
+        report.error(
+            "outside table",
+            f"{rows_text} filled but outside {where}; {resize}, or clear "
+            f"{'it' if first == last else 'them'}",
+            sr.name,
+            f"{column_letters(first_col)}{first}",
+        )
+    for i in range(min(r0 - fr, len(rows))):
+        cells = rows[i][max(c0 - fc, 0) : c1 - fc + 1]
+        if sum(map(_filled, cells)) >= 2 and any(map(_is_data, cells)):
+            report.error(
+                "outside table",
+                f"row {fr + i} above {where} holds data; move it into the table, or clear it",
+                sr.name,
+                f"{column_letters(c0)}{fr + i}",
+            )
+    return set(beside)
 
 
 def _locate(sr: SheetRows, spec: SheetSpec, report: _Report) -> _Table | None:
@@ -470,6 +527,7 @@ def _locate(sr: SheetRows, spec: SheetSpec, report: _Report) -> _Table | None:
     raw = {name: _column(data, ws_col - first_col) for name, ws_col in columns.items()}
     rows = np.arange(header_row + 1, header_row + 1 + n, dtype=np.int64)
     table = _Table(sr.name, spec, header_row, columns, raw, rows)
+    table.outside = _outside_table(sr, spec, report)
 
     col_by_ws = {ws: name for name, ws in columns.items()}
     for cells, is_error in ((sr.error_cells, True), (sr.uncached_formulas, False)):
@@ -780,16 +838,17 @@ def _parse_table(t: _Table, report: _Report) -> _Frame:
 
 def _missing_columns(t: _Table, report: _Report) -> bool:
     """Errors for required columns the header lacks; True when the sheet cannot be used."""
-    bad = False
+    bad = bool(t.outside)  # reported as beside the table
+    present = set(t.columns) | t.outside
     for c in t.spec.columns:
-        if c.required and c.name not in t.columns:
+        if c.required and c.name not in present:
             report.error(
                 "missing column",
                 f'column "{c.name}" is missing; add a header "{c.name}" in row {t.header_row}',
                 t.sheet,
             )
             bad = True
-    if t.spec.one_of and not any(all(n in t.columns for n in g) for g in t.spec.one_of):
+    if t.spec.one_of and not any(all(n in present for n in g) for g in t.spec.one_of):
         options = " or ".join(" and ".join(f'"{n}"' for n in g) for g in t.spec.one_of)
         report.error(
             "missing column",
