@@ -28,17 +28,6 @@ from tests.result_books import horngren_book
 pytestmark = pytest.mark.fuzz
 
 
-def _known(reason: str) -> pytest.MarkDecorator:
-    """A seed that fails on main because of a bug class listed in issue 10 (being fixed)."""
-    return pytest.mark.xfail(strict=False, reason=f"issue 10: {reason}")
-
-
-ABORT = _known("process aborts (one stray cell at XFD1048576 on an unused sheet)")
-SHARED_STRING = _known("a damaged shared-string index reads as string 0")
-OUTSIDE_TABLE = _known("rows outside the input sheet's Excel table are ignored")
-LAST_ROW = _known("a row at 1,048,576 below a table is dropped silently")
-ZIP_METHOD = _known("exit 3 on an unsupported zip compression method")
-
 # seed -> marks; seed % 4: 0, 1 valid months; 2 zip/XML damage; 3 invalid values
 SEEDS: dict[int, tuple[pytest.MarkDecorator, ...]] = {
     1: (),  # valid months that re-verify
@@ -51,14 +40,14 @@ SEEDS: dict[int, tuple[pytest.MarkDecorator, ...]] = {
     0: (),  # negative stock at period end: a failed control
     2161: (),  # a stocked item consumed before its BOM is in effect
     1052: (),  # a phantom with no BOM lines in effect
-    14: (ABORT,),
-    42: (SHARED_STRING,),
+    14: (),  # a stray cell at XFD1048576 on an unused sheet: ignored, no abort
+    42: (),  # a damaged shared-string index: refused at its cell
     113: (),  # amounts beyond int64: refused, located
     116: (),  # amounts beyond the supported magnitude: refused
-    386: (OUTSIDE_TABLE,),
-    138: (LAST_ROW,),
+    386: (),  # rows below a shrunk table: refused with the table's fix
+    138: (),  # a row moved to 1,048,576 below a table: refused
     582: (),  # a Settings name that is a formula with no value
-    234: (ZIP_METHOD,),
+    234: (),  # a zip compression Excel does not write: exit 1
 }
 
 
