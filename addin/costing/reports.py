@@ -734,7 +734,9 @@ def consistency_checks(jnl: pd.DataFrame, tb: pd.DataFrame, inv: pd.DataFrame) -
 def negative_closing(run: _Run, inv: pd.DataFrame) -> tuple[Check, list[Finding]]:
     """Stock below zero at period end: a failed control with each item's quantity and value
     (the run still posts; the unreported receipt or count that explains it is found later)."""
-    real = inv["item"].isin(run.codes) if len(inv) else pd.Series(dtype=bool)
+    from addin.costing.engine import UNITEMIZED
+
+    real = inv["item"] != UNITEMIZED
     moved = inv["opening_qty"].abs() + inv["in_qty"].abs() + inv["out_qty"].abs()
     below = real & (inv["ending_qty"] < -QUANTITY_NOISE * np.maximum(moved, 1.0))
     rows = inv[below]
