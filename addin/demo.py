@@ -151,7 +151,7 @@ def demo_inputs(seed: int = 2026) -> m.MonthEndInputs:
     comp = []
     for day in days:
         for item, base in DAILY_OUTPUT.items():
-            qty = int(base + rng.integers(-4, 5))
+            qty: float = int(base + rng.integers(-4, 5))
             scrap = int(rng.random() < 0.25) * int(rng.integers(1, 3))
             comp.append((day, item, float(qty), float(scrap), f"WO-{day:%m%d}-{item}"))
     completions = pd.DataFrame(
@@ -191,7 +191,7 @@ def demo_inputs(seed: int = 2026) -> m.MonthEndInputs:
     purchases["source_row"] = np.arange(2, len(purchases) + 2)
 
     # sales: most of what was made, shipped in batches
-    sale = []
+    sale: list[tuple[object, str, float, str]] = []
     for item in DAILY_OUTPUT:
         made = completions.loc[completions["item"] == item, "quantity"].sum()
         for day in days[2::2]:
