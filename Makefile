@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format templates bench addin lite clean
+.PHONY: demo test fuzz lint format templates bench addin lite clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ test: $(STAMP)
 	bash scripts/ensure-libreoffice.sh
 	$(PY) -m ruff check addin tests $(wildcard benchmarks)
 	$(PY) -m pytest
+
+# Long fuzzing: 1,000 seeded workbooks (valid-but-unusual and damaged), each re-verified from
+# its results file; failing workbooks are kept under fuzz-out/failures/.
+fuzz: $(STAMP)
+	$(PY) scripts/fuzz.py --cases $(or $(CASES),1000) --jobs 2 --out fuzz-out
 
 lint: $(STAMP)
 	$(PY) -m ruff check addin tests $(wildcard benchmarks)
@@ -42,4 +47,4 @@ lite: $(STAMP)
 	$(PY) -m addin.excel.build_lite workbook_templates/lite
 
 clean:
-	rm -rf $(VENV) demo out test-artifacts
+	rm -rf $(VENV) demo out test-artifacts fuzz-out
