@@ -218,9 +218,12 @@ def _string_cell_set_to(value: str) -> Callable[[bytes], bytes]:
     return lambda b: re.sub(rb'(<c r="B2"[^>]*t="s"[^>]*><v>)[0-9]+', rb"\g<1>" + value.encode(), b)
 
 
-@pytest.mark.parametrize("index", ["abc", "-1", "1.5", "+1", " 1", "1e0", "18446744073709551616"])
+@pytest.mark.parametrize(
+    "index", ["abc", "-1", "1.5", "+1", " 1", "1e0", "18446744073709551616", ""]
+)
 def test_damaged_shared_string_index_is_refused_at_its_cell(tmp_path: Path, index: str) -> None:
-    """python-calamine reads all of these as string 0 (here "Setting"), without a word."""
+    """python-calamine reads all of these as string 0 (here "Setting"), the empty one as blank,
+    without a word."""
     path = tidy_book(tmp_path)
     assert string_cell(path, sheet_part(path, "Purchases"), "DM") == "B2"
     rewrite(path, sheet_part(path, "Purchases"), _string_cell_set_to(index))

@@ -648,8 +648,8 @@ def _strings(buf: bytes, scan: SheetScan) -> None:
         return
     for m in _STRING_CELL.finditer(buf):
         value = m.group(2)
-        if not value or value.isdigit() and (len(value) < 20 or int(value) < _MAX_INDEX):
-            continue
+        if value.isdigit() and (len(value) < 20 or int(value) < _MAX_INDEX):
+            continue  # an empty <v></v> is no index either: calamine reads it as blank
         r = _R_ATTR.search(m.group(1))
         rc = parse_cell_ref(r.group(1).decode()) if r else None
         scan.bad_strings[rc] = value.decode("utf-8", "replace")[:40]

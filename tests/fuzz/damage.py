@@ -232,7 +232,9 @@ def stray_far_cell(rng: random.Random, parts: dict[str, bytes], month: Month) ->
         return re.sub(r'<dimension ref="[^"]*"', f'<dimension ref="A1:{ref}"', x)
 
     _edit(parts, part, add)
-    return Damage("stray far cell", f"Notes!{ref}", ref == "ZZZZ99999999")
+    # only the input sheets are read (issue 10: bound the work by what the contract needs), so
+    # even a reference beyond Excel's grid on Notes may go unseen; it must never abort the run
+    return Damage("stray far cell", f"Notes!{ref}", False)
 
 
 def huge_dimension(rng: random.Random, parts: dict[str, bytes], month: Month) -> Damage:
@@ -265,6 +267,8 @@ def missing_part(rng: random.Random, parts: dict[str, bytes], month: Month) -> D
     del parts[name]
     optional = name.startswith(("docProps/", "xl/theme/", "xl/tables/", "xl/worksheets/_rels/"))
     optional = optional or name == "[Content_Types].xml"  # the parts are still all there
+    notes = f"xl/worksheets/sheet{len(month.sheets) + 1}.xml"  # the sheet the run never reads
+    optional = optional or name == notes
     return Damage("missing part", name, not optional and name != "xl/styles.xml")
 
 
