@@ -18,7 +18,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	bash scripts/ensure-libreoffice.sh
 	$(PY) -m ruff check addin tests $(wildcard benchmarks)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 # Long fuzzing: 1,000 seeded workbooks (valid-but-unusual and damaged), each re-verified from
 # its results file; failing workbooks are kept under fuzz-out/failures/.
