@@ -172,9 +172,15 @@ class Rollup:
         return self.rolled["material"] + self.rolled["conversion"]
 
 
-def roll_up(standard_costs: pd.DataFrame, matrix: sp.csr_matrix, index: ItemIndex) -> Rollup:
-    """Roll standard costs up the BOM given as ``matrix`` (see bom_matrix)."""
-    lvl = levels(matrix, index.codes)
+def roll_up(
+    standard_costs: pd.DataFrame,
+    matrix: sp.csr_matrix,
+    index: ItemIndex,
+    level: npt.NDArray[np.int64] | None = None,
+) -> Rollup:
+    """Roll standard costs up the BOM given as ``matrix`` (see bom_matrix). ``level``: low-level
+    codes to reuse (those of a BOM that holds every line of ``matrix`` order it as well)."""
+    lvl = levels(matrix, index.codes) if level is None else level
     own: dict[str, npt.NDArray[np.float64]] = {}
     for e in ELEMENTS:
         col = (

@@ -219,7 +219,9 @@ class _Run:
         self.count_table: pd.DataFrame | None = None  # counts with book at count date, if any
         self.conversion_summary = (0, 0, 0)  # (actual, allocated, difference) in cents
         self.raw = self.types == "Raw"
+        self.phantom = self.types == "Phantom"
         self._flush_standards: dict[int, FlushStandards] = {}
+        self._carried_items: dict[int, npt.NDArray[np.bool_]] = {}
         self._windows()
         self._stock_roles()
 
@@ -291,6 +293,9 @@ class _Run:
             role[made] = "MIP"
             unit[made] = self.material[made]
         self.stock_role = role
+        mip, fg = ROLES.index("MIP"), ROLES.index("FG")
+        # the same as a role code (-1: not carried), for array work in the flush
+        self.stock_role_code = np.where(role == "MIP", mip, np.where(role == "FG", fg, -1))
         self.unit_value = unit
 
     # ---- the flush ---------------------------------------------------------------------
@@ -330,7 +335,6 @@ class _Run:
         out: list[pd.DataFrame] = []
         for w in np.unique(win):
             sel = win == w
-            std = self.flush_standards(w)
             dates, day = np.unique(demand_date[sel], return_inverse=True)
             d = sp.csr_matrix((qty[sel], (day, pos[sel])), shape=(len(dates), len(self.codes)))
             c = self.explosion(w)(d)
@@ -338,6 +342,7 @@ class _Run:
                 c = c + d @ sp.diags(self.raw.astype(np.float64))
             c = c.tocoo()
             leaf_qty, leaf_item, leaf_date = c.data, c.col, dates[c.row]
+            std = self.flush_standards(w, leaf_item)
             leaf_cents = to_cents(leaf_qty * std.leaf_material[leaf_item])
             self.consumption.append(Consumption(event, leaf_date, leaf_item, leaf_qty, leaf_cents))
             out.append(
@@ -403,13 +408,13 @@ class _Run:
         are recorded at purchase); anything else to ``material_role`` (AP when materials are
         recorded at the flush). A phantom consumed on a date when none of its BOM lines is in
         effect has nothing to flush through: its own material is credited without an item."""
-        carried = self.stock_role[item]
-        stocked = carried != ""
+        carried = self.stock_role_code[item]
+        stocked = carried >= 0
         manual = ~self.flushed[item] & (stocked | (material_role == "MIP"))
-        phantom = (self.types[item] == "Phantom") & ~manual
-        role = np.where(stocked, carried, material_role).astype(object)
-        role[manual] = "USAGE"
-        move = np.where(manual, quantity, np.where(stocked & ~manual, -quantity, 0.0))
+        phantom = self.phantom[item] & ~manual
+        role = np.where(stocked, carried, ROLES.index(material_role))
+        role[manual] = ROLES.index("USAGE")
+        move = np.where(manual, quantity, np.where(stocked, -quantity, 0.0))
         kinds = np.where(manual, KINDS.index("manual issue"), KINDS.index(""))
         codes = np.where(phantom, len(self.codes) + 1, item)  # UNITEMIZED's category code
         if phantom.any():
@@ -452,22 +457,22 @@ class _Run:
                 )
             )
 
-    def flush_standards(self, w: int) -> FlushStandards:
-        """Standards per unit used when window ``w``'s BOM is flushed (built once, then kept).
+    def flush_standards(self, w: int, leaves: npt.NDArray[np.intp]) -> FlushStandards:
+        """Standards per unit used when window ``w``'s BOM is flushed down to ``leaves`` (the
+        item positions consumed).
 
         A finished or subassembly item that is carried in stock and consumed as a component in
         this window (no BOM lines in effect yet, or issued by hand) is taken out of stock at the
         value it is carried at, not at its window roll-up: its parents' flushed material counts
         it at that value and their conversion no longer includes its conversion (already
-        applied when it was completed)."""
-        if w in self._flush_standards:
-            return self._flush_standards[w]
+        applied when it was completed). Without such a component the window's roll-up is used
+        as it is."""
         r = self.rollups[w]
-        made = np.isin(self.types, ["Finished", "Subassembly"])
-        carried = made & (self.stock_role != "") & ~(r.has_bom & self.flushed)
-        material, conversion = r.rolled["material"], r.rolled["conversion"]
-        std = FlushStandards(material, conversion, material)
-        if carried.any():
+        carried = self._carried(w)
+        if not carried[leaves].any():
+            material = r.rolled["material"]
+            return FlushStandards(material, r.rolled["conversion"], material)
+        if w not in self._flush_standards:
             sub = pd.DataFrame(
                 {
                     "material": np.where(carried, self.unit_value, r.own["material"]),
@@ -479,15 +484,25 @@ class _Run:
             a = self.matrices[w]
             cut = (sp.diags((~carried).astype(np.float64)) @ a).tocsr()
             cut.eliminate_zeros()
-            leaf = bomlib.roll_up(sub, cut, self.index)
+            leaf = bomlib.roll_up(sub, cut, self.index, r.level)  # fewer lines, same order
             own_m, own_c = np.nan_to_num(r.own["material"]), np.nan_to_num(r.own["conversion"])
-            std = FlushStandards(
+            self._flush_standards[w] = FlushStandards(
                 own_m + a @ leaf.rolled["material"],
                 own_c + a @ leaf.rolled["conversion"],
                 leaf.rolled["material"],
             )
-        self._flush_standards[w] = std
-        return std
+        return self._flush_standards[w]
+
+    def _carried(self, w: int) -> npt.NDArray[np.bool_]:
+        """Finished and subassembly items carried in stock that window ``w``'s flush takes out
+        of stock rather than blowing through (no BOM lines in effect, or Backflush = No)."""
+        if w not in self._carried_items:
+            r = self.rollups[w]
+            made = np.isin(self.types, ["Finished", "Subassembly"])
+            self._carried_items[w] = (
+                made & (self.stock_role_code >= 0) & ~(r.has_bom & self.flushed)
+            )
+        return self._carried_items[w]
 
     def _balance(self, postings: pd.DataFrame, event: str) -> pd.DataFrame:
         """Put each day's rounding residue (items rounded to cents one by one) on ROUNDING.
@@ -863,21 +878,24 @@ EVENT_SHEET = {
 }
 
 
-def magnitude_findings(run: _Run, frames: list[pd.DataFrame]) -> list[Finding]:
+def magnitude_findings(
+    run: _Run, frames: list[pd.DataFrame], before: dict[str, float] | None = None
+) -> tuple[list[Finding], dict[str, float]]:
     """Amounts beyond what is kept exact (money.MAX_LINE_CENTS per item and day, MAX_TOTAL_CENTS
     for the month): one error per event, item and day (the sheet and rows behind it, at most
     20), or one for the month's total. Lines without an item (conversion costs, the close,
     rounding, material not backed by BOM lines) are sums, held by the month's limit."""
     found: dict[tuple[str, str, pd.Timestamp], Finding] = {}
-    by_sheet: dict[str, float] = {}
+    by_sheet: dict[str, float] = dict(before or {})  # absolute cents per source sheet
     n = len(run.codes)
     for frame in frames:
         cents = frame["cents"].to_numpy(np.int64)
         magnitude = np.abs(cents).astype(np.float64)
         events = frame["event"].cat.codes.to_numpy()
-        for code in np.unique(events).tolist():
+        per_event = np.bincount(events, weights=magnitude, minlength=len(EVENT_DTYPE.categories))
+        for code in np.flatnonzero(per_event).tolist():
             sheet = EVENT_SHEET.get(str(EVENT_DTYPE.categories[code]), "Settings")
-            by_sheet[sheet] = by_sheet.get(sheet, 0.0) + float(magnitude[events == code].sum())
+            by_sheet[sheet] = by_sheet.get(sheet, 0.0) + float(per_event[code])
         itemized = frame["item"].cat.codes.to_numpy() < n
         for k in np.flatnonzero(itemized & (np.abs(cents) > MAX_LINE_CENTS)).tolist():
             posting = frame.iloc[k]
@@ -887,7 +905,7 @@ def magnitude_findings(run: _Run, frames: list[pd.DataFrame]) -> list[Finding]:
     total = sum(by_sheet.values())
     if not found and total > MAX_TOTAL_CENTS:
         largest = max(by_sheet, key=lambda k: by_sheet[k])
-        return [
+        total_error = [
             Finding(
                 Severity.ERROR,
                 "amount too large",
@@ -899,13 +917,19 @@ def magnitude_findings(run: _Run, frames: list[pd.DataFrame]) -> list[Finding]:
                 largest,
             )
         ]
-    return list(found.values())
+        return total_error, by_sheet
+    return list(found.values()), by_sheet
 
 
-def _refuse_too_large(run: _Run, frames: list[pd.DataFrame]) -> None:
-    too_large = magnitude_findings(run, frames)
+def _refuse_too_large(
+    run: _Run, frames: list[pd.DataFrame], before: dict[str, float] | None = None
+) -> dict[str, float]:
+    """Raise InputError for amounts beyond the supported magnitudes; else the month's
+    absolute amounts so far, per sheet (pass them on with the next frames)."""
+    too_large, by_sheet = magnitude_findings(run, frames, before)
     if too_large:
         raise InputError(too_large)
+    return by_sheet
 
 
 def _source_rows(run: _Run, sheet: str, item: str, date: pd.Timestamp) -> npt.NDArray[np.int64]:
@@ -980,13 +1004,14 @@ def run_month_end(inputs: MonthEndInputs, progress: Progress | None = None) -> M
     say("Posting sales", 0.5)
     sales = run.sales()
     parts.append(sales)
-    _refuse_too_large(run, [opening, *parts])  # before sums of them are taken (counts, close)
+    so_far = _refuse_too_large(run, [opening, *parts])  # before counts and close sum them
     say("Adjusting to counts", 0.6)
-    parts.append(run.counts([opening, *parts]))
+    counts = run.counts([opening, *parts])
     say("Closing conversion costs", 0.7)
-    parts.append(run.close([opening, *parts], sales))
+    close = run.close([opening, *parts, counts], sales)
+    _refuse_too_large(run, [counts, close], so_far)
+    parts += [counts, close]
     period = _concat([p for p in parts if len(p)] or [run.post.empty()])
-    _refuse_too_large(run, [opening, period])
     say("Building the journal and reports", 0.8)
     from addin.costing import reports
 
