@@ -587,9 +587,9 @@ def controls(
                 )
             )
     # zero standards on items with activity
-    moved = np.bincount(led.item[led.item < n], minlength=n) > 0
+    active = np.bincount(led.item[led.item < n], minlength=n) > 0
     source_row = run.sc["source_row"].to_numpy()
-    for i in np.flatnonzero(moved & (run.total == 0)).tolist():
+    for i in np.flatnonzero(active & (run.total == 0)).tolist():
         code, typ = str(run.codes[i]), run.types[i]
         found.append(
             Finding(
@@ -619,16 +619,16 @@ def controls(
         drift = np.where(std > 0, np.abs(avg / np.where(std > 0, std, 1) - 1), 0)
         for i, a, s_, d in zip(bought.tolist(), avg, std, drift, strict=True):
             if d > tol:
-                item = str(run.codes[i])
+                code = str(run.codes[i])
                 found.append(
                     Finding(
                         Severity.WARNING,
                         "stale standard",
-                        f"{item}: average purchase price {a:,.4f} is {d:.1%} away from standard {s_:,.4f} "
+                        f"{code}: average purchase price {a:,.4f} is {d:.1%} away from standard {s_:,.4f} "
                         f"(tolerance {tol:.1%}). The standard may be out of date.",
                         "Standard Costs",
                         f"E{int(source_row[i])}",
-                        item,
+                        code,
                     )
                 )
     # components not flushed
@@ -645,16 +645,16 @@ def controls(
         q_sum = np.bincount(comp, weights=qty, minlength=n)
         c_sum = sum_cents(comp, cents, n)
         for i in seen.tolist():
-            item = str(run.codes[i])
+            code = str(run.codes[i])
             found.append(
                 Finding(
                     Severity.INFO,
                     "not backflushed",
-                    f"{item} is marked Backflush = No: {q_sum[i]:,.6g} used at standard "
+                    f"{code} is marked Backflush = No: {q_sum[i]:,.6g} used at standard "
                     f"({c_sum[i] / 100:,.2f}) were not flushed; credited to {where}.",
                     "Standard Costs",
                     "",
-                    item,
+                    code,
                 )
             )
     # own-level material not backed by BOM lines

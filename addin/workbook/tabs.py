@@ -410,7 +410,7 @@ def exceptions_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
         Col("Location", width=22),
         Col("Message", width=100, wrap=True),
     ]
-    data = {
+    data: dict[str, object] = {
         "Severity": [f.severity.value for f in found],
         "Check": [f.check for f in found],
         "Item": [f.item for f in found],

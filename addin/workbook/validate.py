@@ -550,6 +550,11 @@ def _column(data: list[list[object]], j: int) -> np.ndarray:
     return np.fromiter(map(itemgetter(j), data), dtype=object, count=len(data))
 
 
+def _blank_message(hint: str) -> Callable[[int], tuple[str, str]]:
+    """The (check, message tail) of a blank required cell, whatever its row."""
+    return lambda _row: ("blank", f"is blank; {hint}")
+
+
 def _check_merged(
     sr: SheetRows, header_row: int, first_col: int, width: int, n: int, report: _Report
 ) -> None:
@@ -775,8 +780,8 @@ def _parse_by_value(t: _Table, col: Column, arr: np.ndarray, report: _Report) ->
         default = bool(col.default) if col.default is not None else False
         values = np.array([default if x is None else x for x in u_val], dtype=bool)[codes]
     else:
-        default = "" if col.default is None else str(col.default)
-        values = np.array([default if x is None else x for x in u_val], dtype=object)[codes]
+        fill = "" if col.default is None else str(col.default)
+        values = np.array([fill if x is None else x for x in u_val], dtype=object)[codes]
     return _Parsed(values, blank, bad)
 
 
@@ -820,7 +825,7 @@ def _parse_table(t: _Table, report: _Report) -> _Frame:
                     Kind.DATE: "type a date such as 2026-10-31",
                 }.get(col.kind, f"type one of: {', '.join(col.choices)}")
                 p.bad[missing] = True
-                _emit(report, t, name, missing, lambda i, h=hint: ("blank", f"is blank; {h}"))
+                _emit(report, t, name, missing, _blank_message(hint))
     if len(keep) == n:  # no blank rows: the parsed columns are used as they are
         return _Frame(
             t,

@@ -19,6 +19,7 @@ import stat
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import SupportsFloat, cast
 
 import numpy as np
 import pandas as pd
@@ -337,7 +338,7 @@ def _write_blocks(
         for values in block.rows:
             kinds = list(block.kinds)
             if len(values) > n_cols:  # the row names the kind of its last value
-                kinds[n_cols - 1] = values[n_cols]  # type: ignore[assignment]
+                kinds[n_cols - 1] = values[n_cols]  # type: ignore[call-overload]
             for j, (v, kind) in enumerate(zip(values[:n_cols], kinds, strict=False)):
                 if v is None or (isinstance(v, float) and math.isnan(v)):
                     continue
@@ -364,8 +365,9 @@ def _write_blocks(
                 elif isinstance(v, (dt.date, dt.datetime)):
                     ws.write_datetime(row, j, v, fmt.kind("date"))
                 else:
-                    k = kind if kind != "text" else ("int" if float(v).is_integer() else "qty")
-                    ws.write_number(row, j, float(v), fmt.kind(k))
+                    number = float(cast(SupportsFloat, v))
+                    k = kind if kind != "text" else ("int" if number.is_integer() else "qty")
+                    ws.write_number(row, j, number, fmt.kind(k))
                     widths[j] = max(widths.get(j, 0), 16)
             row += 1
         spans.append((first, row - 1, len(block.header)))
