@@ -193,3 +193,29 @@ def test_count_message_states_the_difference_as_a_share_of_book():
     msg = next(f.message for f in r.findings if f.check == "count beyond tolerance")
     assert "difference 94.2, 61.1% of book" in msg
     assert "5.4 (3.5% of book) is unexplained" in msg
+
+
+def test_findings_point_at_the_columns_where_they_were_read(tmp_path):
+    """Columns in the user's own order: Material in column B of Standard Costs, Counted
+    Quantity in column C of Counts. The findings name those cells, not the template's."""
+    from workbooks import run, tidy
+
+    sheets = tidy()
+    sheets["Standard Costs"] = [
+        ["Item", "Material", "Description", "Type", "Conversion"],
+        ["KB", 0, "Keyboard", "Finished", 12],
+        ["DM", 1, "Direct materials", "Raw", 0],
+    ]
+    sheets["Purchases"] = [
+        ["Date", "Item", "Quantity", "Unit Price"],
+        [day(2), "DM", 2_000_000, 1.5],
+    ]
+    sheets["Counts"] = [["Item", "Date", "Counted Quantity"], ["DM", None, 90_000]]
+    inputs, findings = run(tmp_path, sheets)
+    assert inputs is not None, findings
+    r = run_month_end(inputs)
+    located = {f.check: f.location for f in r.findings}
+    # 1.50 paid against a standard of 1.00: 50 % off, beyond the 10 % price tolerance
+    assert located["stale standard"] == "Standard Costs!B3"
+    # book 2,000,000 - 1,900,000 flushed = 100,000; counted 90,000: 10 %, beyond 2 %
+    assert located["count beyond tolerance"] == "Counts!C2"

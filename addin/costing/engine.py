@@ -762,7 +762,7 @@ class _Run:
                     f"(difference {d:,.6g}, {share(d)}).{judged} Book adjusted to the count; "
                     "check the BOM quantities, scrap reporting and the count itself.",
                     "Counts",
-                    f"B{int(r['source_row'])}",
+                    self.inputs.cell("Counts", "Counted Quantity", int(r["source_row"])),
                     r["item"],
                 )
             )

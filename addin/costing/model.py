@@ -186,6 +186,15 @@ class MonthEndInputs:
     counts: pd.DataFrame = field(default_factory=lambda: empty_frame(COUNT_COLUMNS))
     opening_balances: pd.DataFrame = field(default_factory=lambda: empty_frame(OPENING_COLUMNS))
     accounts: dict[str, Account] = field(default_factory=dict)
+    # where each column was read: sheet -> column header -> column letter ("Counts" ->
+    # {"Counted Quantity": "B"}); empty for inputs built in code
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def cell(self, sheet: str, column: str, row: int) -> str:
+        """The cell a finding points at: "B14" where the column's letter is known, else the
+        whole row ("14:14")."""
+        letter = self.columns.get(sheet, {}).get(column)
+        return f"{letter}{row}" if letter else f"{row}:{row}"
 
     def account(self, role: str) -> Account:
         """The account for a role: the Accounts sheet's, else the default chart's."""

@@ -582,7 +582,7 @@ def controls(
                     f"{r.item} was completed but has no BOM lines in effect on {pd.Timestamp(r.date):%Y-%m-%d}: "
                     "no components were flushed. Add its BOM or check the item code.",
                     "Completions",
-                    f"B{int(r.source_row)}",
+                    run.inputs.cell("Completions", "Item", int(r.source_row)),
                     r.item,
                 )
             )
@@ -598,7 +598,7 @@ def controls(
                 f"{code} ({typ}) has a standard cost of zero but moved this period: its movements are "
                 "posted at 0.00. Enter its standard.",
                 "Standard Costs",
-                f"A{int(source_row[i])}",
+                run.inputs.cell("Standard Costs", "Item", int(source_row[i])),
                 code,
             )
         )
@@ -627,7 +627,7 @@ def controls(
                         f"{code}: average purchase price {a:,.4f} is {d:.1%} away from standard {s_:,.4f} "
                         f"(tolerance {tol:.1%}). The standard may be out of date.",
                         "Standard Costs",
-                        f"E{int(source_row[i])}",
+                        run.inputs.cell("Standard Costs", "Material", int(source_row[i])),
                         code,
                     )
                 )

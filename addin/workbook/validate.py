@@ -1461,9 +1461,19 @@ def parse_inputs(
             counts=counts,
             opening_balances=opening,
             accounts=accounts,
+            columns=_column_letters([std, *frames.values()]),
         ),
         findings,
     )
+
+
+def _column_letters(frames: Iterable[_Frame | None]) -> dict[str, dict[str, str]]:
+    """Sheet -> contract column -> the letter it was read from (the user's column order)."""
+    return {
+        f.table.spec.name: {col: f.table.letter(col) for col in f.table.columns}
+        for f in frames
+        if f is not None
+    }
 
 
 def _standard_costs(f: _Frame | None, report: _Report) -> tuple[pd.DataFrame | None, _Items | None]:
