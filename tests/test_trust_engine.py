@@ -219,3 +219,22 @@ def test_findings_point_at_the_columns_where_they_were_read(tmp_path):
     assert located["stale standard"] == "Standard Costs!B3"
     # book 2,000,000 - 1,900,000 flushed = 100,000; counted 90,000: 10 %, beyond 2 %
     assert located["count beyond tolerance"] == "Counts!C2"
+
+
+def test_completed_before_its_bom_starts_is_flagged_whatever_the_month_size():
+    """FG's only BOM line starts Oct 15. One completion on Oct 5 has no BOM in effect; 50,000
+    more on Oct 20 do. The control looks at each completion's own date, however many rows."""
+    inputs = make_inputs(
+        items=[
+            {"item": "R", "item_type": "Raw", "material": 1.0},
+            {"item": "FG", "item_type": "Finished", "conversion": 1.0},
+        ],
+        bom=[{"parent": "FG", "component": "R", "qty_per": 1, "effective_from": day(15)}],
+        opening=[{"item": "R", "account": "MIP", "quantity": 60_000}],
+        completions=[{"date": day(5), "item": "FG", "quantity": 1}]
+        + [{"date": day(20), "item": "FG", "quantity": 1}] * 50_000,
+    )
+    r = run_month_end(inputs)
+    flagged = [f for f in r.findings if f.check == "completed without BOM"]
+    assert [(f.item, f.location) for f in flagged] == [("FG", "Completions!2:2")]
+    assert "2026-10-05" in flagged[0].message

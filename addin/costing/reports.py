@@ -569,11 +569,8 @@ def controls(
     if len(comp):
         pos = run.index.positions(comp["item"])
         win = run.window_of(comp["date"])
-        has = (
-            np.array([run.rollups[w].has_bom[p] for w, p in zip(win, pos, strict=True)], dtype=bool)
-            if len(comp) < 50_000
-            else run.period.has_bom[pos]
-        )
+        # BOM lines in effect on each completion's own date (windows x items), whatever the size
+        has = np.stack([r.has_bom for r in run.rollups])[win, pos]
         for r in comp[~has].drop_duplicates("item").itertuples():
             found.append(
                 Finding(
