@@ -211,3 +211,25 @@ def test_udfs_keep_their_signatures_for_excel() -> None:
         "BF_WHEREUSED": ["bom", "component"],
         "BF_VARIANCE": ["actual", "standard"],
     }
+
+
+def test_worksheet_functions_read_cells_as_the_month_end_does() -> None:
+    """One reading of a cell for both faces: an "x" in Backflush is Yes (the month-end's
+    reading), "$5", "1,234.50" and "(12.00)" are numbers, "1,5" is not 15."""
+    from addin.costing import lookup
+
+    costs = lookup.parse_costs(
+        [
+            ["Item", "Type", "Material", "Conversion", "Backflush"],
+            ["A", "Raw", "$5", "(12.00)", "x"],
+            ["B", "Raw", "1,234.50", 0, "No"],
+        ]
+    )
+    f = costs.frame.set_index("item")
+    assert f.loc["A", "material"] == 5.0 and f.loc["A", "conversion"] == -12.0
+    assert f.loc["B", "material"] == 1234.5
+    assert f.loc["A", "backflush"] and not f.loc["B", "backflush"]
+    with pytest.raises(lookup.LookupProblem, match="not a number"):
+        lookup.parse_costs([["Item", "Material", "Conversion"], ["C", "1,5", 0]])
+    with pytest.raises(lookup.LookupProblem, match="type Yes or No"):
+        lookup.parse_costs([["Item", "Material", "Conversion", "Backflush"], ["D", 1, 0, "maybe"]])

@@ -10,8 +10,9 @@ import pandas as pd
 
 from addin.costing.cycles import find_cycles
 from addin.costing.model import BOM_COLUMNS, STANDARD_COST_COLUMNS, Severity, Trigger
+from addin.workbook.contract import number_from_text
 from addin.workbook.reader import SheetRows, read_workbook
-from addin.workbook.validate import number_from_text, parse_inputs
+from addin.workbook.validate import parse_inputs
 from tests.workbooks import errors, run, save, texts, tidy
 
 D = dt.date

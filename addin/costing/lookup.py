@@ -34,7 +34,7 @@ import scipy.sparse as sp
 
 from addin.costing import bom as bomlib
 from addin.costing.money import round_money
-from addin.workbook.contract import normalize_name
+from addin.workbook.contract import NO_WORDS, YES_WORDS, normalize_name, number_from_text
 
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 MAX_ROWS = 100_000  # a spill larger than this is surely a mistake (and slow in Excel)
@@ -118,12 +118,11 @@ def _number(v: object, what: str) -> float:
         raise LookupProblem(f"{what} is {v!r}, not a number")
     if isinstance(v, (int, float)):
         x = float(v)
-    else:
-        text = str(v).strip().replace(",", "")
-        try:
-            x = float(text[:-1]) / 100 if text.endswith("%") else float(text)
-        except ValueError:
-            raise LookupProblem(f'{what} is "{v}", not a number') from None
+    else:  # the month-end's reading: "1,234.50", "(12.00)", "$5", "12%"
+        parsed = number_from_text(str(v), percent=True)
+        if parsed is None:
+            raise LookupProblem(f'{what} is "{v}", not a number')
+        x = parsed
     if not math.isfinite(x):
         raise LookupProblem(f"{what} is not a finite number")
     return x
@@ -143,11 +142,17 @@ def _date(v: object, what: str) -> pd.Timestamp | None:
 
 
 def _yes(v: object) -> bool:
+    """Backflush as the month-end reads it: blank is Yes; Yes/Y/True/1/x; No/N/False/0."""
     if _blank(v):
         return True
     if isinstance(v, (bool, int, float)):
         return bool(v)
-    return normalize_name(v) in ("yes", "y", "true", "1")
+    word = normalize_name(v)
+    if word in YES_WORDS:
+        return True
+    if word in NO_WORDS:
+        return False
+    raise LookupProblem(f'Backflush is "{v}"; type Yes or No')
 
 
 def _header(rows: tuple[tuple[object, ...], ...], what: str) -> dict[str, int]:

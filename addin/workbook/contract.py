@@ -7,6 +7,7 @@ Sheet and column names are matched case-insensitively with surrounding spaces ig
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -248,6 +249,38 @@ RESULT_TABS: tuple[str, ...] = (
     "Exceptions",
     "Run Log",
 )
+
+
+# What a cell's text means, for the month-end's validation and the worksheet functions alike.
+YES_WORDS = frozenset({"yes", "y", "true", "1", "x"})  # Backflush = Yes (an "x" ticks it)
+NO_WORDS = frozenset({"no", "n", "false", "0"})
+
+_NUM = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?")
+_CURRENCY = "$€£¥"
+
+
+def number_from_text(text: str, percent: bool = False) -> float | None:
+    """ "1,234.50" -> 1234.5, "(12.00)" -> -12, " 7 " -> 7, "$5" -> 5; "12%" -> 0.12 only when
+    ``percent``; None when the text is not a number. Commas are thousands separators only."""
+    t = text.strip().replace("\u00a0", "")
+    neg = False
+    if t.startswith("(") and t.endswith(")"):
+        neg, t = True, t[1:-1].strip()
+    if t[:1] in ("-", "+"):
+        neg, t = neg != (t[0] == "-"), t[1:].strip()
+    if t and t[0] in _CURRENCY:
+        t = t[1:].strip()
+        if t[:1] == "-":
+            neg, t = not neg, t[1:].strip()
+    scale = 1.0
+    if t.endswith("%"):
+        if not percent:
+            return None
+        scale, t = 0.01, t[:-1].strip()
+    if not _NUM.fullmatch(t):
+        return None
+    x = float(t.replace(",", "")) * scale
+    return -x if neg else x
 
 
 def normalize_name(name: object) -> str:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import math
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -53,7 +52,16 @@ from addin.costing.model import (
     Trigger,
 )
 from addin.workbook import contract as C
-from addin.workbook.contract import EXCEL_ERRORS, Column, Kind, SheetSpec, normalize_name
+from addin.workbook.contract import (
+    EXCEL_ERRORS,
+    NO_WORDS,
+    YES_WORDS,
+    Column,
+    Kind,
+    SheetSpec,
+    normalize_name,
+    number_from_text,
+)
 from addin.workbook.reader import SheetRows, column_letters, parse_range_ref
 
 MAX_ABS_NUMBER = 1e12  # larger numbers are taken as typing or unit mistakes
@@ -148,34 +156,6 @@ def _is_blank(v: object) -> bool:
     return isinstance(v, str) and not v.strip()
 
 
-_NUM = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?")
-_CURRENCY = "$€£¥"
-
-
-def number_from_text(text: str, percent: bool = False) -> float | None:
-    """ "1,234.50" -> 1234.5, "(12.00)" -> -12, " 7 " -> 7, "$5" -> 5; "12%" -> 0.12 only when
-    ``percent``; None when the text is not a number. Commas are thousands separators only."""
-    t = text.strip().replace("\u00a0", "")
-    neg = False
-    if t.startswith("(") and t.endswith(")"):
-        neg, t = True, t[1:-1].strip()
-    if t[:1] in ("-", "+"):
-        neg, t = neg != (t[0] == "-"), t[1:].strip()
-    if t and t[0] in _CURRENCY:
-        t = t[1:].strip()
-        if t[:1] == "-":
-            neg, t = not neg, t[1:].strip()
-    scale = 1.0
-    if t.endswith("%"):
-        if not percent:
-            return None
-        scale, t = 0.01, t[:-1].strip()
-    if not _NUM.fullmatch(t):
-        return None
-    x = float(t.replace(",", "")) * scale
-    return -x if neg else x
-
-
 def _text(v: object) -> str:
     """A cell as text: numbers without a trailing ".0" (1001.0 -> "1001"), dates as ISO."""
     if isinstance(v, str):
@@ -193,8 +173,8 @@ def _choice_key(v: object) -> str:
     return normalize_name(v).replace(" ", "").replace("_", "").replace("-", "")
 
 
-_YES = {"yes", "y", "true", "1", "x"}
-_NO = {"no", "n", "false", "0"}
+_YES = YES_WORDS
+_NO = NO_WORDS
 
 
 def _number_issue(x: float, col: Column) -> tuple[str, str] | None:
