@@ -34,6 +34,8 @@ from xml.sax.saxutils import unescape
 
 import pytest
 
+from addin.workbook.contract import EXCEL_ERRORS
+
 INSTALL_HINT = (
     "LibreOffice Calc (soffice) is needed to recalculate and render result workbooks: "
     "`sudo apt-get install libreoffice-calc-nogui poppler-utils` "
@@ -48,25 +50,6 @@ PDFTOPPM_HINT = (
 #: Seconds one soffice run may take before it is killed.
 DEFAULT_TIMEOUT = 120.0
 
-EXCEL_ERRORS = frozenset(
-    {
-        "#NULL!",
-        "#DIV/0!",
-        "#VALUE!",
-        "#REF!",
-        "#NAME?",
-        "#NUM!",
-        "#N/A",
-        "#GETTING_DATA",
-        "#SPILL!",
-        "#CALC!",
-        "#FIELD!",
-        "#BLOCKED!",
-        "#UNKNOWN!",
-        "#CONNECT!",
-        "#BUSY!",
-    }
-)
 _LO_ERROR = re.compile(r"^Err:\d{3}$")
 
 # 0 = always recalculate, 1 = never (LibreOffice's default), 2 = ask.

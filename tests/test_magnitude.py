@@ -11,7 +11,7 @@ import sys
 import openpyxl
 import pytest
 from builders import make_inputs
-from workbooks import save
+from workbooks import save, tidy
 
 from addin.costing.engine import InputError, run_month_end
 from addin.costing.money import to_cents
@@ -76,12 +76,7 @@ def test_the_largest_supported_amounts_are_exact_in_the_results_file(tmp_path):
     """Quantity 1 at 99,999,999,999.99 against a standard of 99,999,999,999.98 (PPV 0.01),
     sold again at standard, through the command line: the Journal cells hold every cent."""
     sheets = {
-        "Settings": [
-            ["Setting", "Value"],
-            ["Period Start", dt.date(2026, 10, 1)],
-            ["Period End", dt.date(2026, 10, 31)],
-            ["Trigger", "purchase+completion"],
-        ],
+        "Settings": tidy()["Settings"],  # October 2026, purchase+completion
         "Standard Costs": [
             ["Item", "Type", "Material", "Conversion"],
             ["R", "Raw", 99_999_999_999.98, 0],

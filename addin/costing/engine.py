@@ -30,7 +30,7 @@ import scipy.sparse as sp
 
 from addin.costing import bom as bomlib
 from addin.costing.keys import day_numbers, group_sum, sum_cents
-from addin.costing.model import Check, Finding, MonthEndInputs, Severity, Trigger
+from addin.costing.model import ROLES, Check, Finding, MonthEndInputs, Severity, Trigger
 from addin.costing.money import MAX_LINE_CENTS, MAX_TOTAL_CENTS, allocate_cents, to_cents
 
 Progress = Callable[[str, float], None]
@@ -110,19 +110,6 @@ class MonthEndResult:
         return int(self.journal["entry"].nunique()) if len(self.journal) else 0
 
 
-ROLES = [
-    "MIP",
-    "FG",
-    "AP",
-    "CONV_OFFSET",
-    "CCC",
-    "CCA",
-    "COGS",
-    "PPV",
-    "USAGE",
-    "SCRAP",
-    "ROUNDING",
-]
 KINDS = ["", "output", "manual issue", "BOM change", "rounding", "price", "count", "conversion"]
 EVENT_DTYPE = pd.CategoricalDtype([*EVENT_ORDER, OPENING])
 ROLE_DTYPE = pd.CategoricalDtype(ROLES)

@@ -130,6 +130,21 @@ DEFAULT_ACCOUNTS: dict[str, tuple[str, str]] = {
     "ROUNDING": ("5900", "Rounding Differences"),
 }
 
+# Account roles in the order the journal lists an entry's lines and the ledger lists accounts.
+ROLES = [
+    "MIP",
+    "FG",
+    "AP",
+    "CONV_OFFSET",
+    "CCC",
+    "CCA",
+    "COGS",
+    "PPV",
+    "USAGE",
+    "SCRAP",
+    "ROUNDING",
+]
+
 # Column layout of each input frame the engine accepts (after validation).
 STANDARD_COST_COLUMNS = [
     "item",

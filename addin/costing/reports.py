@@ -10,24 +10,10 @@ import numpy.typing as npt
 import pandas as pd
 
 from addin.costing.keys import QUANTITY_NOISE, day_numbers, sum_cents
-from addin.costing.model import Check, Finding, Severity
+from addin.costing.model import ROLES, Check, Finding, Severity
 
 if TYPE_CHECKING:
     from addin.costing.engine import MonthEndResult, _Run
-
-ROLE_ORDER = [
-    "MIP",
-    "FG",
-    "AP",
-    "CONV_OFFSET",
-    "CCC",
-    "CCA",
-    "COGS",
-    "PPV",
-    "USAGE",
-    "SCRAP",
-    "ROUNDING",
-]
 
 
 @dataclass(frozen=True)
@@ -37,7 +23,7 @@ class _Ledger:
     day: npt.NDArray[np.int64]  # position in ``days``
     days: npt.NDArray[np.datetime64]
     event: npt.NDArray[np.int64]  # code in the event categories (EVENT_ORDER, then opening)
-    role: npt.NDArray[np.int64]  # code in ROLE_ORDER
+    role: npt.NDArray[np.int64]  # code in ROLES
     item: npt.NDArray[np.int64]  # item position; n = "" (no item), n + 1 = unitemized
     kind: npt.NDArray[np.int64]  # code in the kinds
     quantity: npt.NDArray[np.float64]
@@ -119,7 +105,7 @@ def _references(run: _Run) -> dict[tuple[str, pd.Timestamp], tuple[int, str]]:
 
 def journal(run: _Run, postings: pd.DataFrame, ledger: _Ledger | None = None) -> pd.DataFrame:
     """One compressed entry per event and date; one line per account, net of that entry.
-    Entries in date and event order; in an entry, debits first, then accounts in ROLE_ORDER."""
+    Entries in date and event order; in an entry, debits first, then accounts in ROLES."""
     from addin.costing.engine import EVENT_DTYPE, EVENT_MEMO, ROLE_DTYPE
 
     cols = [
@@ -175,7 +161,7 @@ def journal(run: _Run, postings: pd.DataFrame, ledger: _Ledger | None = None) ->
 
 
 def trial_balance(run: _Run, opening: pd.DataFrame, jnl: pd.DataFrame) -> pd.DataFrame:
-    roles = ROLE_ORDER
+    roles = ROLES
     op = opening.groupby("role")["cents"].sum().reindex(roles, fill_value=0)
     dr = jnl.groupby("role")["debit_cents"].sum().reindex(roles, fill_value=0)
     cr = jnl.groupby("role")["credit_cents"].sum().reindex(roles, fill_value=0)
@@ -418,7 +404,7 @@ def variances(run: _Run, postings: pd.DataFrame, ledger: _Ledger | None = None) 
     desc = pd.Series(run.sc["description"].fillna("").to_numpy(object), index=run.codes)
     v["description"] = v["item"].map(desc).fillna("")
     v["fu"] = np.where(v["amount_cents"] > 0, "U", np.where(v["amount_cents"] < 0, "F", ""))
-    v["account"] = [run.inputs.account(r).code if r in ROLE_ORDER else r for r in v["role"]]
+    v["account"] = [run.inputs.account(r).code if r in ROLES else r for r in v["role"]]
     return v[
         [
             "type",
