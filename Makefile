@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test fuzz lint format templates bench addin lite clean
+.PHONY: demo test check fuzz lint format generated templates bench addin lite clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,16 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/ensure-libreoffice.sh
-	$(PY) -m ruff check addin tests $(wildcard benchmarks)
+	$(PY) -m ruff check addin tests scripts $(wildcard benchmarks)
 	$(PY) -m pytest -n 2
+
+# The fast lane while you work (about a minute): lint, format, types, and the tests that need
+# neither LibreOffice nor many seconds. `make test` is the full suite CI runs.
+check: $(STAMP)
+	$(PY) -m ruff check addin tests scripts $(wildcard benchmarks)
+	$(PY) -m ruff format --check addin tests scripts $(wildcard benchmarks)
+	$(PY) -m mypy addin
+	$(PY) -m pytest -n 2 -m 'not slow'
 
 # Long fuzzing: 1,000 seeded workbooks (valid-but-unusual and damaged), each re-verified from
 # its results file; failing workbooks are kept under fuzz-out/failures/.
@@ -26,12 +34,16 @@ fuzz: $(STAMP)
 	$(PY) scripts/fuzz.py --cases $(or $(CASES),1000) --jobs 2 --out fuzz-out
 
 lint: $(STAMP)
-	$(PY) -m ruff check addin tests $(wildcard benchmarks)
-	$(PY) -m ruff format --check addin tests $(wildcard benchmarks)
+	$(PY) -m ruff check addin tests scripts $(wildcard benchmarks)
+	$(PY) -m ruff format --check addin tests scripts $(wildcard benchmarks)
 
 format: $(STAMP)
-	$(PY) -m ruff format addin tests $(wildcard benchmarks)
-	$(PY) -m ruff check --fix addin tests $(wildcard benchmarks)
+	$(PY) -m ruff format addin tests scripts $(wildcard benchmarks)
+	$(PY) -m ruff check --fix addin tests scripts $(wildcard benchmarks)
+
+# Every generated file the project commits: the input template and the demo workbook, the
+# .xlam add-in and the xlwings Lite bundle. Tests fail while any of them is stale.
+generated: templates addin
 
 templates: $(STAMP)
 	$(PY) -m addin.templates workbook_templates
