@@ -242,7 +242,7 @@ INPUT_SHEETS: tuple[SheetSpec, ...] = (
         (
             Column("Item", Kind.TEXT),
             Column("Counted Quantity", Kind.NUMBER, min_value=0.0, key="counted_quantity"),
-            Column("Date", Kind.DATE, required=False, doc="blank = Period End"),
+            Column("Date", Kind.DATE, required=False),
         ),
         frame="counts",
         note="A blank Date means Period End",
