@@ -177,7 +177,7 @@ def same_file(a: Path, b: Path) -> bool:
 def check_workbook(path: Path, progress: Progress | None = None) -> Checked:
     """Read and validate an input workbook file; every problem found in one pass."""
     from addin.workbook.reader import read_workbook
-    from addin.workbook.validate import parse_inputs
+    from addin.workbook.validation import parse_inputs
 
     problem = input_problem(path)
     if problem is not None:

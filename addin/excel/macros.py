@@ -119,7 +119,7 @@ def _entry(action: str, work: Callable[[xw.Book, StatusBar], str | None], book: 
 
 
 def _checked(book: xw.Book, bar: StatusBar, action: str) -> tuple[app.Checked, str]:
-    from addin.workbook.validate import parse_inputs
+    from addin.workbook.validation import parse_inputs
 
     bar("Reading the input sheets", 0.02)
     found = sheets.read_input_sheets(book)
