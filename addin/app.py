@@ -18,6 +18,7 @@ import pandas as pd
 
 from addin.costing.engine import InputError, MonthEndResult, run_month_end
 from addin.costing.model import Finding, MonthEndInputs, Severity
+from addin.workbook import contract
 from addin.workbook.tabs import RunInfo, Tab, result_tabs
 
 Progress = Callable[[str, float], None]
@@ -25,16 +26,7 @@ Progress = Callable[[str, float], None]
 # a sheet holds 1,048,576 rows; the tab's title rows, header and totals take the rest
 DETAIL_ROW_LIMIT = 1_048_576 - 10
 
-FRAME_NAMES = {
-    "standard_costs": "Standard Costs",
-    "bom": "BOM",
-    "purchases": "Purchases",
-    "completions": "Completions",
-    "sales": "Sales",
-    "conversion_costs": "Conversion Costs",
-    "counts": "Counts",
-    "opening_balances": "Opening Balances",
-}
+FRAME_NAMES = contract.FRAME_SHEETS  # MonthEndInputs attribute -> input sheet
 
 
 def version() -> str:
@@ -185,7 +177,7 @@ def same_file(a: Path, b: Path) -> bool:
 def check_workbook(path: Path, progress: Progress | None = None) -> Checked:
     """Read and validate an input workbook file; every problem found in one pass."""
     from addin.workbook.reader import read_workbook
-    from addin.workbook.validate import parse_inputs
+    from addin.workbook.validation import parse_inputs
 
     problem = input_problem(path)
     if problem is not None:

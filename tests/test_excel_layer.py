@@ -273,6 +273,7 @@ XLWINGS_LAYER = [
     "addin/excel/macros.py",
     "addin/excel/udfs.py",
     "addin/costing/lookup.py",
+    "addin/workbook/ranges.py",
 ]
 
 

@@ -11,7 +11,6 @@ import time
 
 import pytest
 
-from addin.costing import lookup
 from addin.excel.udfs import (
     BF_BACKFLUSH,
     BF_EXPLODE,
@@ -20,6 +19,7 @@ from addin.excel.udfs import (
     BF_WHEREUSED,
     UDFS,
 )
+from addin.workbook import ranges as lookup
 
 # A chair (FG) = 2 seats (SA) + 4 screws (RM2, 5 % scrap); a seat = 1.5 foam (RM1) + 2 screws.
 COSTS = [
@@ -216,7 +216,7 @@ def test_udfs_keep_their_signatures_for_excel() -> None:
 def test_worksheet_functions_read_cells_as_the_month_end_does() -> None:
     """One reading of a cell for both faces: an "x" in Backflush is Yes (the month-end's
     reading), "$5", "1,234.50" and "(12.00)" are numbers, "1,5" is not 15."""
-    from addin.costing import lookup
+    from addin.workbook import ranges as lookup
 
     costs = lookup.parse_costs(
         [

@@ -174,6 +174,21 @@ CONVERSION_COST_COLUMNS = ["date", "element", "amount", "reference", "source_row
 COUNT_COLUMNS = ["item", "counted_quantity", "date", "source_row"]
 OPENING_COLUMNS = ["item", "account", "quantity", "source_row"]
 
+# MonthEndInputs attribute -> its column layout: the frames validation fills. Every column is
+# filled by one column of the workbook contract (matched on its key) except ``source_row``,
+# which the reader adds (tests/test_contract.py checks it).
+INPUT_FRAME_COLUMNS: dict[str, list[str]] = {
+    "standard_costs": STANDARD_COST_COLUMNS,
+    "bom": BOM_COLUMNS,
+    "purchases": PURCHASE_COLUMNS,
+    "completions": COMPLETION_COLUMNS,
+    "sales": SALE_COLUMNS,
+    "conversion_costs": CONVERSION_COST_COLUMNS,
+    "counts": COUNT_COLUMNS,
+    "opening_balances": OPENING_COLUMNS,
+}
+DERIVED_FRAME_COLUMNS = ("source_row",)  # filled by the reader, not from a contract column
+
 
 def empty_frame(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})

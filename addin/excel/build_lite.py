@@ -20,6 +20,11 @@ import xlwings
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT_DIR = Path("workbook_templates") / "lite"
 
+VALIDATION_MODULES = tuple(
+    sorted(
+        p.stem for p in (ROOT / "addin/workbook/validation").glob("*.py") if p.stem != "__init__"
+    )
+)  # validation, one module per concern: all of them
 MODULES = (
     "addin",
     "addin.app",
@@ -33,9 +38,13 @@ MODULES = (
     "addin.costing.reports",
     "addin.costing.lookup",
     "addin.workbook",
+    "addin.workbook.cells",
     "addin.workbook.contract",
     "addin.workbook.reader",
+    "addin.workbook.ranges",
     "addin.workbook.validate",
+    "addin.workbook.validation",
+    *(f"addin.workbook.validation.{m}" for m in VALIDATION_MODULES),
     "addin.workbook.tabs",
     "addin.excel",
     "addin.excel.sheets",

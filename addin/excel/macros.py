@@ -119,7 +119,7 @@ def _entry(action: str, work: Callable[[xw.Book, StatusBar], str | None], book: 
 
 
 def _checked(book: xw.Book, bar: StatusBar, action: str) -> tuple[app.Checked, str]:
-    from addin.workbook.validate import parse_inputs
+    from addin.workbook.validation import parse_inputs
 
     bar("Reading the input sheets", 0.02)
     found = sheets.read_input_sheets(book)
@@ -174,9 +174,10 @@ def roll_up_standards(book: xw.Book | None = None) -> str | None:
 
     def work(book: xw.Book, bar: StatusBar) -> str:
         _result, tabs, _checked = _month_end(book, bar, "nothing was written")
-        rollup = [t for t in tabs if t.name == "Cost Rollup"]
+        rollup = [t for t in tabs if t.name == C.COST_ROLLUP_TAB]
         _write(book, bar, rollup)
-        return f"Standard costs rolled up for {len(rollup[0].data)} items: see the Cost Rollup tab."
+        n = len(rollup[0].data)
+        return f"Standard costs rolled up for {n} items: see the {C.COST_ROLLUP_TAB} tab."
 
     return _entry("Roll Up Standards", work, book)
 
@@ -223,10 +224,10 @@ def export_journal(book: xw.Book | None = None) -> str | None:
     """Save the Journal tab as CSV next to the workbook, for import into the general ledger."""
 
     def work(book: xw.Book, bar: StatusBar) -> str:
-        bar("Reading the Journal tab", 0.3)
-        sheet = sheets.find_sheet(book, "Journal")
+        bar(f"Reading the {C.JOURNAL_TAB} tab", 0.3)
+        sheet = sheets.find_sheet(book, C.JOURNAL_TAB)
         if sheet is None:
-            raise Stop("the workbook has no Journal tab; click Run Month-End first.")
+            raise Stop(f"the workbook has no {C.JOURNAL_TAB} tab; click Run Month-End first.")
         header, rows = journal_rows(sheet.used_range.options(ndim=2).value)
         folder = Path(book.fullname).parent
         if not str(folder) or str(folder) == "." or not folder.is_dir():
@@ -271,7 +272,10 @@ def journal_rows(values: list[list[object]]) -> tuple[list[str], list[list[objec
                     break
                 lines.append(list(line[: len(header)]))
             return header, lines
-    raise Stop("the Journal tab has no table with an Entry column; run the month-end again.")
+    raise Stop(
+        f"the {C.JOURNAL_TAB} tab has no table with an {JOURNAL_HEADER} column; run the "
+        "month-end again."
+    )
 
 
 def csv_cell(value: object, money: bool = False) -> str:

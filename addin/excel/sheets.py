@@ -28,7 +28,8 @@ import pandas as pd
 import xlwings as xw
 
 from addin.workbook import contract as C
-from addin.workbook.contract import EXCEL_ERRORS, normalize_name
+from addin.workbook.cells import excel_error
+from addin.workbook.contract import normalize_name
 from addin.workbook.reader import SheetRows, column_letters, parse_range_ref
 from addin.workbook.tabs import NUMBER_FORMATS, Block, Formula, Tab
 
@@ -69,10 +70,10 @@ def read_input_sheets(book: xw.Book) -> dict[str, SheetRows]:
         rows = [list(r) for r in values] if isinstance(values, list) else [[values]]
         first_row, first_col = used.row, used.column
         errors = {
-            (first_row + i, first_col + j): v
+            (first_row + i, first_col + j): e
             for i, r in enumerate(rows)
             for j, v in enumerate(r)
-            if isinstance(v, str) and v in EXCEL_ERRORS
+            if isinstance(v, str) and (e := excel_error(v)) is not None
         }
         for r, c in errors:
             rows[r - first_row][c - first_col] = None

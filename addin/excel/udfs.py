@@ -1,7 +1,7 @@
 """Worksheet functions (UDFs) for Excel through xlwings: BF_STDCOST, BF_EXPLODE, ...
 
 Each function takes ranges with their header row (the contract's Standard Costs and BOM
-column names, any case) and delegates to :mod:`addin.costing.lookup`, which parses each
+column names, any case) and delegates to :mod:`addin.workbook.ranges`, which parses each
 distinct range content once. A problem never reaches the cell as a traceback: it comes back
 as text, ``#BF! <what is wrong and what to do>``.
 
@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import xlwings as xw
 
-from addin.costing import lookup
+from addin.workbook import ranges as lookup
 
 ERROR_PREFIX = "#BF!"
 

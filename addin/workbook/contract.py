@@ -7,22 +7,15 @@ Sheet and column names are matched case-insensitively with surrounding spaces ig
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from enum import Enum
 
-from addin.costing.model import DEFAULT_ACCOUNTS
-
-
-class Kind(str, Enum):
-    """What a column holds, which decides how a cell is parsed and what the error says."""
-
-    TEXT = "text"  # a code or a description; numbers are turned into text ("1001")
-    NUMBER = "number"  # a finite number; numbers stored as text ("1,234.50", "(12.00)") accepted
-    DATE = "date"  # an Excel date (or ISO text "2026-10-31")
-    PERCENT = "percent"  # what Excel stores for a % cell: 10% is 0.10; > 1 is an error
-    CHOICE = "choice"  # one of a fixed set of words, case-insensitive
-    YESNO = "yesno"  # Yes/No, Y/N, True/False, 1/0
+from addin.costing.model import DEFAULT_ACCOUNTS, INPUT_FRAME_COLUMNS, Trigger
+from addin.workbook.cells import EXCEL_ERRORS as EXCEL_ERRORS
+from addin.workbook.cells import NO_WORDS as NO_WORDS
+from addin.workbook.cells import YES_WORDS as YES_WORDS
+from addin.workbook.cells import Kind as Kind
+from addin.workbook.cells import normalize_name as normalize_name
+from addin.workbook.cells import number_from_text as number_from_text
 
 
 @dataclass(frozen=True)
@@ -37,6 +30,8 @@ class Column:
     key: str = ""  # the field name the engine uses (snake_case); derived from name if empty
     min_value: float | None = None  # smallest accepted number (inclusive) where it matters
     positive: bool = False  # number must be > 0
+    open_ended: bool = False  # a date: a far date (9999-12-31) means the same as blank
+    doc: str = ""  # what the README's contract table says about it beside its name
 
     @property
     def field(self) -> str:
@@ -52,6 +47,13 @@ class SheetSpec:
     required: bool = False
     # Column groups of which at least one must be present (e.g. Conversion or Labor+Overhead).
     one_of: tuple[tuple[str, ...], ...] = field(default=())
+    frame: str = ""  # the MonthEndInputs attribute its rows fill ("" for Settings, Accounts)
+    note: str = ""  # what the Read Me and the README say about the sheet beyond its columns
+
+    @property
+    def engine_columns(self) -> list[str]:
+        """The engine's column list for the frame this sheet fills (model.INPUT_FRAME_COLUMNS)."""
+        return INPUT_FRAME_COLUMNS[self.frame]
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -61,7 +63,7 @@ class SheetSpec:
 
 
 ITEM_TYPES = ("Raw", "Subassembly", "Finished", "Phantom")
-TRIGGERS = ("purchase+completion", "purchase+sale", "completion", "sale")
+TRIGGERS = tuple(t.value for t in Trigger)
 CONVERSION_VARIANCE_METHODS = ("COGS", "Prorate")
 ELEMENTS = ("Labor", "Overhead", "Conversion")
 ACCOUNT_CODES_FOR_OPENING = ("MIP", "FG")
@@ -114,7 +116,9 @@ SETTING_ROWS: dict[str, Column] = {
     "Period Start": Column("Period Start", Kind.DATE, key="period_start"),
     "Period End": Column("Period End", Kind.DATE, key="period_end"),
     "Trigger": Column("Trigger", Kind.CHOICE, choices=TRIGGERS, key="trigger"),
-    "Currency": Column("Currency", Kind.TEXT, required=False, default="USD", key="currency"),
+    "Currency": Column(
+        "Currency", Kind.TEXT, required=False, default="USD", key="currency", doc="default USD"
+    ),
     "Conversion Variance": Column(
         "Conversion Variance",
         Kind.CHOICE,
@@ -144,6 +148,7 @@ INPUT_SHEETS: tuple[SheetSpec, ...] = (
         SETTINGS,
         (Column("Setting", Kind.TEXT), Column("Value", Kind.TEXT, required=False)),
         required=True,
+        note="One row per setting; blank optional settings take the defaults shown",
     ),
     SheetSpec(
         STANDARD_COSTS,
@@ -156,10 +161,12 @@ INPUT_SHEETS: tuple[SheetSpec, ...] = (
             Column("Conversion", Kind.NUMBER, required=False, min_value=0.0),
             Column("Labor", Kind.NUMBER, required=False, min_value=0.0),
             Column("Overhead", Kind.NUMBER, required=False, min_value=0.0),
-            Column("Backflush", Kind.YESNO, required=False, default=True),
+            Column("Backflush", Kind.YESNO, required=False, default=True, doc="default Yes"),
         ),
         required=True,
         one_of=(("Conversion",), ("Labor", "Overhead")),
+        frame="standard_costs",
+        note="Fill Conversion, or Labor and Overhead (this level's standard per unit)",
     ),
     SheetSpec(
         BOM,
@@ -168,9 +175,25 @@ INPUT_SHEETS: tuple[SheetSpec, ...] = (
             Column("Component", Kind.TEXT),
             Column("Qty Per", Kind.NUMBER, positive=True, key="qty_per"),
             Column("Scrap %", Kind.PERCENT, required=False, default=0.0, key="scrap_pct"),
-            Column("Effective From", Kind.DATE, required=False, key="effective_from"),
-            Column("Effective To", Kind.DATE, required=False, key="effective_to"),
+            Column(
+                "Effective From",
+                Kind.DATE,
+                required=False,
+                key="effective_from",
+                open_ended=True,
+                doc="blank = always",
+            ),
+            Column(
+                "Effective To",
+                Kind.DATE,
+                required=False,
+                key="effective_to",
+                open_ended=True,
+                doc="blank = no end",
+            ),
         ),
+        frame="bom",
+        note="Qty Per is per parent unit",
     ),
     SheetSpec(
         PURCHASES,
@@ -178,19 +201,21 @@ INPUT_SHEETS: tuple[SheetSpec, ...] = (
             Column("Date", Kind.DATE),
             Column("Item", Kind.TEXT),
             Column("Quantity", Kind.NUMBER, positive=True),
-            Column("Unit Price", Kind.NUMBER, min_value=0.0, key="unit_price"),
+            Column("Unit Price", Kind.NUMBER, min_value=0.0, key="unit_price", doc="actual"),
             Column("Reference", Kind.TEXT, required=False, default=""),
         ),
+        frame="purchases",
     ),
     SheetSpec(
         COMPLETIONS,
         (
             Column("Date", Kind.DATE),
             Column("Item", Kind.TEXT),
-            Column("Quantity", Kind.NUMBER, min_value=0.0),
+            Column("Quantity", Kind.NUMBER, min_value=0.0, doc="good units"),
             Column("Scrap Quantity", Kind.NUMBER, required=False, default=0.0, min_value=0.0),
             Column("Reference", Kind.TEXT, required=False, default=""),
         ),
+        frame="completions",
     ),
     SheetSpec(
         SALES,
@@ -200,15 +225,17 @@ INPUT_SHEETS: tuple[SheetSpec, ...] = (
             Column("Quantity", Kind.NUMBER, positive=True),
             Column("Reference", Kind.TEXT, required=False, default=""),
         ),
+        frame="sales",
     ),
     SheetSpec(
         CONVERSION_COSTS,
         (
             Column("Date", Kind.DATE),
             Column("Element", Kind.CHOICE, required=False, choices=ELEMENTS, default="Conversion"),
-            Column("Amount", Kind.NUMBER),
+            Column("Amount", Kind.NUMBER, doc="actual"),
             Column("Reference", Kind.TEXT, required=False, default=""),
         ),
+        frame="conversion_costs",
     ),
     SheetSpec(
         COUNTS,
@@ -217,6 +244,8 @@ INPUT_SHEETS: tuple[SheetSpec, ...] = (
             Column("Counted Quantity", Kind.NUMBER, min_value=0.0, key="counted_quantity"),
             Column("Date", Kind.DATE, required=False),
         ),
+        frame="counts",
+        note="A blank Date means Period End",
     ),
     SheetSpec(
         OPENING_BALANCES,
@@ -225,6 +254,7 @@ INPUT_SHEETS: tuple[SheetSpec, ...] = (
             Column("Account", Kind.CHOICE, choices=ACCOUNT_CODES_FOR_OPENING),
             Column("Quantity", Kind.NUMBER, min_value=0.0),
         ),
+        frame="opening_balances",
     ),
     SheetSpec(
         ACCOUNTS,
@@ -233,59 +263,30 @@ INPUT_SHEETS: tuple[SheetSpec, ...] = (
             Column("Account", Kind.TEXT),
             Column("Name", Kind.TEXT, required=False, default=""),
         ),
+        note="Your GL codes; missing roles use the defaults shown",
     ),
 )
+
+# MonthEndInputs attribute -> the sheet that fills it, in contract order
+FRAME_SHEETS: dict[str, str] = {s.frame: s.name for s in INPUT_SHEETS if s.frame}
 
 SHEETS_BY_NAME: dict[str, SheetSpec] = {s.name: s for s in INPUT_SHEETS}
 
 # Result tabs written by a run, in workbook order. A re-run replaces exactly these.
+SUMMARY_TAB = "Summary"
+JOURNAL_TAB = "Journal"
+COST_ROLLUP_TAB = "Cost Rollup"
+EXCEPTIONS_TAB = "Exceptions"
 RESULT_TABS: tuple[str, ...] = (
-    "Summary",
-    "Journal",
+    SUMMARY_TAB,
+    JOURNAL_TAB,
     "Variances",
     "Backflush",
     "Inventory",
-    "Cost Rollup",
-    "Exceptions",
+    COST_ROLLUP_TAB,
+    EXCEPTIONS_TAB,
     "Run Log",
 )
-
-
-# What a cell's text means, for the month-end's validation and the worksheet functions alike.
-YES_WORDS = frozenset({"yes", "y", "true", "1", "x"})  # Backflush = Yes (an "x" ticks it)
-NO_WORDS = frozenset({"no", "n", "false", "0"})
-
-_NUM = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?")
-_CURRENCY = "$€£¥"
-
-
-def number_from_text(text: str, percent: bool = False) -> float | None:
-    """ "1,234.50" -> 1234.5, "(12.00)" -> -12, " 7 " -> 7, "$5" -> 5; "12%" -> 0.12 only when
-    ``percent``; None when the text is not a number. Commas are thousands separators only."""
-    t = text.strip().replace("\u00a0", "")
-    neg = False
-    if t.startswith("(") and t.endswith(")"):
-        neg, t = True, t[1:-1].strip()
-    if t[:1] in ("-", "+"):
-        neg, t = neg != (t[0] == "-"), t[1:].strip()
-    if t and t[0] in _CURRENCY:
-        t = t[1:].strip()
-        if t[:1] == "-":
-            neg, t = not neg, t[1:].strip()
-    scale = 1.0
-    if t.endswith("%"):
-        if not percent:
-            return None
-        scale, t = 0.01, t[:-1].strip()
-    if not _NUM.fullmatch(t):
-        return None
-    x = float(t.replace(",", "")) * scale
-    return -x if neg else x
-
-
-def normalize_name(name: object) -> str:
-    """How sheet names, headers, item codes and choices are compared: trimmed, case-folded."""
-    return " ".join(str(name).split()).casefold()
 
 
 _INPUT_KEYS = frozenset(normalize_name(s.name) for s in INPUT_SHEETS)
@@ -294,29 +295,3 @@ _INPUT_KEYS = frozenset(normalize_name(s.name) for s in INPUT_SHEETS)
 def is_input_sheet(name: str) -> bool:
     """True for a sheet the run reads (matched like every sheet name: trimmed, any case)."""
     return normalize_name(name) in _INPUT_KEYS
-
-
-# Every error value Excel shows in a cell (the classic seven and the dynamic-array,
-# data-type and connection errors of Excel 365). A cell holding one is a bad cell.
-EXCEL_ERRORS: frozenset[str] = frozenset(
-    {
-        "#NULL!",
-        "#DIV/0!",
-        "#VALUE!",
-        "#REF!",
-        "#NAME?",
-        "#NUM!",
-        "#N/A",
-        "#GETTING_DATA",
-        "#SPILL!",
-        "#CALC!",
-        "#FIELD!",
-        "#BLOCKED!",
-        "#CONNECT!",
-        "#BUSY!",
-        "#UNKNOWN!",
-        "#EXTERNAL!",
-        "#PYTHON!",
-        "#TIMEOUT!",
-    }
-)

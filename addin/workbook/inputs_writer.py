@@ -31,15 +31,6 @@ _FORMATS = {
 
 FIXED_DATE = dt.datetime(2026, 1, 1)
 
-# what the Read Me says about a sheet beyond its list of columns
-_SHEET_NOTES = {
-    c.SETTINGS: "One row per setting; blank optional settings take the defaults shown",
-    c.STANDARD_COSTS: "Fill Conversion, or Labor and Overhead (this level's standard per unit)",
-    c.BOM: "Qty Per is per parent unit",
-    c.COUNTS: "A blank Date means Period End",
-    c.ACCOUNTS: "Your GL codes; missing roles use the defaults shown",
-}
-
 
 def _column_note(col: c.Column) -> str:
     """A column (or setting) as the Read Me lists it: its name and what to type."""
@@ -53,7 +44,7 @@ def _column_note(col: c.Column) -> str:
 
 
 def _sheet_line(name: str, columns: Iterable[c.Column]) -> str:
-    note = _SHEET_NOTES.get(name)
+    note = c.SHEETS_BY_NAME[name].note
     return f"{name}: {', '.join(map(_column_note, columns))}" + (
         f". {note.capitalize()}" if note else ""
     )
@@ -233,14 +224,7 @@ def write_input_workbook(inputs: MonthEndInputs | None, path: Path) -> None:
         ws.set_column(0, 0, 120)
         _write_settings(wb, inputs.settings if inputs else None, fmts)
         frames = {
-            c.STANDARD_COSTS: inputs.standard_costs if inputs else None,
-            c.BOM: inputs.bom if inputs else None,
-            c.PURCHASES: inputs.purchases if inputs else None,
-            c.COMPLETIONS: inputs.completions if inputs else None,
-            c.SALES: inputs.sales if inputs else None,
-            c.CONVERSION_COSTS: inputs.conversion_costs if inputs else None,
-            c.COUNTS: inputs.counts if inputs else None,
-            c.OPENING_BALANCES: inputs.opening_balances if inputs else None,
+            name: getattr(inputs, attr) if inputs else None for attr, name in c.FRAME_SHEETS.items()
         }
         for name, frame in frames.items():
             spec = c.SHEETS_BY_NAME[name]

@@ -1,0 +1,127 @@
+"""The month's movements and balances: Purchases, Completions, Sales, Conversion Costs, Counts,
+Opening Balances. Each row's item must be on Standard Costs and of a type that can move that
+way; dated rows must fall in the period."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from addin.costing.model import Severity
+from addin.workbook import contract as C
+from addin.workbook.validation.columns import Frame
+from addin.workbook.validation.frames import empty, engine_frame, num
+from addin.workbook.validation.items import Items, check_period, map_item_ids, type_rule
+from addin.workbook.validation.report import MAX_FINDINGS_PER_RULE, Report
+from addin.workbook.validation.settings import Period
+
+_NEVER_STOCKED = "phantoms are never stocked; use its parent or its components instead"
+
+Builder = Callable[[Frame, Items, Period | None, Report], pd.DataFrame]
+
+
+def _purchases(f: Frame, items: Items, period: Period | None, report: Report) -> pd.DataFrame:
+    item, item_id = map_item_ids(f, "Item", items, report)
+    type_rule(
+        f, "Item", item, items, ("Subassembly", "Finished", "Phantom"),
+        "only Raw items are purchased; record it on Completions, or change its Type on "
+        "Standard Costs", report,
+    )  # fmt: skip
+    check_period(f, period, report)
+    return engine_frame(f, {"item": items.column(item_id)})
+
+
+def _zero_completions(f: Frame, item: np.ndarray, report: Report) -> None:
+    """A completion row with Quantity and Scrap Quantity both 0 posts nothing: a warning."""
+    zero = (num(f, "Quantity") == 0) & (num(f, "Scrap Quantity", 0.0) == 0)
+    for k in np.flatnonzero(zero)[:MAX_FINDINGS_PER_RULE].tolist():
+        report.add(
+            Severity.WARNING,
+            "zero completion",
+            "Quantity and Scrap Quantity are both 0; the row posts nothing. Delete it or "
+            "fill in the quantity",
+            f.table.sheet,
+            f.cell("Quantity", k),
+            item=str(item[k]),
+        )
+
+
+def _completions(f: Frame, items: Items, period: Period | None, report: Report) -> pd.DataFrame:
+    item, item_id = map_item_ids(f, "Item", items, report)
+    type_rule(
+        f, "Item", item, items, ("Raw", "Phantom"),
+        "only Subassembly and Finished items are completed; correct the item or its Type "
+        "on Standard Costs", report,
+    )  # fmt: skip
+    check_period(f, period, report)
+    _zero_completions(f, item, report)
+    return engine_frame(f, {"item": items.column(item_id)})
+
+
+def _sales(f: Frame, items: Items, period: Period | None, report: Report) -> pd.DataFrame:
+    item, item_id = map_item_ids(f, "Item", items, report)
+    type_rule(f, "Item", item, items, ("Phantom",), _NEVER_STOCKED, report)
+    check_period(f, period, report)
+    return engine_frame(f, {"item": items.column(item_id)})
+
+
+def _opening(f: Frame, items: Items, period: Period | None, report: Report) -> pd.DataFrame:
+    item, item_id = map_item_ids(f, "Item", items, report)
+    type_rule(f, "Item", item, items, ("Phantom",), _NEVER_STOCKED, report)
+    return engine_frame(f, {"item": items.column(item_id)})
+
+
+def _counts(f: Frame, items: Items, period: Period | None, report: Report) -> pd.DataFrame:
+    item, item_id = map_item_ids(f, "Item", items, report)
+    type_rule(f, "Item", item, items, ("Phantom",), _NEVER_STOCKED, report)
+    check_period(f, period, report)
+    _duplicate_counts(f, item, report)
+    return engine_frame(f, {"item": items.column(item_id)})
+
+
+def _duplicate_counts(f: Frame, item: np.ndarray, report: Report) -> None:
+    first: dict[str, int] = {}
+    for k, code in enumerate(item.tolist()):
+        if code is None:
+            continue
+        if code in first:
+            report.error(
+                "duplicate count",
+                f'item "{code}" is counted twice (also row {int(f.rows[first[code]])}); keep '
+                "one row with the total counted quantity",
+                f.table.sheet,
+                f.cell("Item", k),
+                item=code,
+            )
+        else:
+            first[code] = k
+
+
+_BUILDERS: dict[str, Builder] = {
+    C.PURCHASES: _purchases,
+    C.COMPLETIONS: _completions,
+    C.SALES: _sales,
+    C.COUNTS: _counts,
+    C.OPENING_BALANCES: _opening,
+}
+
+
+def parse_movements(
+    name: str, f: Frame | None, items: Items | None, period: Period | None, report: Report
+) -> pd.DataFrame:
+    """The frame of sheet ``name``; empty when the sheet (or, for item sheets, Standard Costs)
+    could not be read, the dates still checked against the period where there are any."""
+    spec = C.SHEETS_BY_NAME[name]
+    build = _BUILDERS.get(name)
+    if f is None:
+        return empty(spec)
+    if build is None:  # Conversion Costs: no item
+        check_period(f, period, report)
+        return engine_frame(f, {})
+    if items is None:  # Standard Costs could not be read: the dates are still checked
+        if name != C.OPENING_BALANCES:
+            check_period(f, period, report)
+        return empty(spec)
+    return build(f, items, period, report)
