@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check fuzz lint format generated templates bench addin lite clean
+.PHONY: demo test check fuzz lint format generated readme templates bench addin lite clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +42,12 @@ format: $(STAMP)
 	$(PY) -m ruff check --fix addin tests scripts $(wildcard benchmarks)
 
 # Every generated file the project commits: the input template and the demo workbook, the
-# .xlam add-in and the xlwings Lite bundle. Tests fail while any of them is stale.
-generated: templates addin
+# .xlam add-in, the xlwings Lite bundle and the README's contract tables. Tests fail while any
+# of them is stale.
+generated: templates addin readme
+
+readme: $(STAMP)
+	$(PY) -m addin.workbook.contract_doc README.md
 
 templates: $(STAMP)
 	$(PY) -m addin.templates workbook_templates

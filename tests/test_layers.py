@@ -21,9 +21,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "addin.cli": ("addin.excel",),
 }
 # Known departures still being removed (issue 11); each names the module and what it imports.
-KNOWN: set[tuple[str, str]] = {
-    ("addin.costing.lookup", "addin.workbook.contract"),
-}
+KNOWN: set[tuple[str, str]] = set()
 KNOWN_CYCLES: set[frozenset[str]] = {frozenset({"addin.costing.engine", "addin.costing.reports"})}
 
 

@@ -22,12 +22,9 @@ import datetime as dt
 import math
 import re
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import pandas as pd
-
-if TYPE_CHECKING:
-    from addin.workbook.contract import Column
 
 
 class Kind(str, Enum):
@@ -158,7 +155,20 @@ def time_text(v: object) -> str:
 Read = tuple[object, str | None]
 
 
-def read_cell(v: object, col: Column) -> Read:
+class ColumnRule(Protocol):
+    """What reading a cell needs of a contract column (addin.workbook.contract.Column)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> Kind: ...
+    @property
+    def choices(self) -> tuple[str, ...]: ...
+    @property
+    def open_ended(self) -> bool: ...
+
+
+def read_cell(v: object, col: ColumnRule) -> Read:
     """(value, problem) for one non-blank cell of ``col``; ``problem`` completes "<Column> ..."."""
     error = excel_error(v)
     if error is not None:
