@@ -223,7 +223,20 @@ def inventory(
     pos = np.where(real, s.item_code, 0)
     inv["standard"] = np.where(real, plant.stock.unit_value[pos], np.nan)
     inv.loc[~real, ["opening_qty", "in_qty", "out_qty", "book_qty", "ending_qty"]] = 0.0
-    inv["opening_cents"] = sum_cents(s.op_slot, op["cents"].to_numpy(np.int64), s.size)[s.at]
+    _add_values(inv, s, led, flows, count)
+    description = plant.sc["description"].fillna("").to_numpy(object)[pos]
+    inv["description"] = np.where(real, description, "Material not backed by BOM lines")
+    inv["role_no"] = inv["role"].map({"MIP": 0, "FG": 1})
+    inv = inv.sort_values(["role_no", "item"]).drop(columns="role_no").reset_index(drop=True)
+    return inv[INVENTORY.names]
+
+
+def _add_values(
+    inv: pd.DataFrame, s: _Slots, led: Ledger, flows: npt.NDArray[np.bool_], count: int
+) -> None:
+    """The value columns of the inventory (cents): opening, in, out, count, other, ending."""
+    op_cents = s.opening["cents"].to_numpy(np.int64)
+    inv["opening_cents"] = sum_cents(s.op_slot, op_cents, s.size)[s.at]
     inv["in_cents"] = s.cents(led, flows & (led.quantity > 0))
     inv["out_cents"] = -s.cents(led, flows & (led.quantity < 0))
     inv["count_cents"] = s.cents(led, s.stock & (led.event == count))
@@ -235,11 +248,6 @@ def inventory(
         + inv["count_cents"]
         + inv["other_cents"]
     )
-    description = plant.sc["description"].fillna("").to_numpy(object)[pos]
-    inv["description"] = np.where(real, description, "Material not backed by BOM lines")
-    inv["role_no"] = inv["role"].map({"MIP": 0, "FG": 1})
-    inv = inv.sort_values(["role_no", "item"]).drop(columns="role_no").reset_index(drop=True)
-    return inv[INVENTORY.names]
 
 
 def _add_counts(inv: pd.DataFrame, s: _Slots, ct: pd.DataFrame | None) -> None:
