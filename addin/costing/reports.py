@@ -183,9 +183,10 @@ class _Slots:
         self.at = np.flatnonzero(used)
         self.item_code = self.at % self.n_items
 
-    def quantity(self, led: Ledger, mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+    def quantity(self, led: Ledger, mask: npt.NDArray[np.bool_]) -> np.ndarray:
+        """Units per slot (int zeros when no line is selected: np.bincount of nothing)."""
         q = np.bincount(self.slot[mask], weights=led.quantity[mask], minlength=self.size)
-        return q[self.at].astype(np.float64, copy=False)
+        return q[self.at]
 
     def cents(self, led: Ledger, mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
         return sum_cents(self.slot[mask], led.cents[mask], self.size)[self.at]
