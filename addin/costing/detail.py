@@ -9,12 +9,15 @@ estimated first and a DetailTooLarge error says how many lines it would take.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 
 from addin.costing import bom as bomlib
 from addin.costing.model import MonthEndInputs, Trigger
 from addin.costing.money import to_cents
+from addin.costing.plant import Plant
+from addin.costing.results import BACKFLUSH_DETAIL
 
 
 class DetailTooLarge(ValueError):
@@ -28,79 +31,89 @@ class DetailTooLarge(ValueError):
         )
 
 
-def backflush_detail(inputs: MonthEndInputs, max_rows: int | None = None) -> pd.DataFrame:
+def backflush_detail(source: Plant | MonthEndInputs, max_rows: int | None = None) -> pd.DataFrame:
     """One line per source row and component flushed, at the BOM in effect on the row's date.
 
-    Columns: event, date, source_row, reference, parent, parent_quantity (good + scrap units),
-    component, quantity (component units), standard (per unit), amount_cents, flushed.
+    ``source``: the plant a run prepared (MonthEndResult.plant: its standards are reused), or
+    the inputs (prepared here). Columns: results.BACKFLUSH_DETAIL.
     """
-    from addin.costing.engine import _Run
-
-    run = _Run(inputs)
-    if inputs.settings.trigger is Trigger.SALE:
-        src, event = inputs.sales, "Sale"
-        qty = src["quantity"].to_numpy(np.float64)
-    else:
-        src, event = inputs.completions, "Completion"
-        qty = src["quantity"].to_numpy(np.float64) + src["scrap_quantity"].fillna(0).to_numpy(
-            np.float64
-        )
-    cols = [
-        "event",
-        "date",
-        "source_row",
-        "reference",
-        "parent",
-        "parent_quantity",
-        "component",
-        "quantity",
-        "standard",
-        "amount_cents",
-        "flushed",
-    ]
+    plant = source if isinstance(source, Plant) else Plant.of(source)
+    src, event, qty = _demand(plant)
     if len(src) == 0:
-        return pd.DataFrame(columns=cols)
-    pos = run.index.positions(src["item"])
-    win = run.window_of(src["date"])
-    n = len(run.codes)
-    # size first: leaves per item, per window, from one explosion of the items used
+        return BACKFLUSH_DETAIL.empty()
+    pos = plant.index.positions(src["item"])
+    win = plant.window_of(src["date"])
+    estimate = _estimate(plant, pos, win)
+    if max_rows is not None and estimate > max_rows:
+        raise DetailTooLarge(estimate, max_rows)
+    parts = [_window_lines(plant, src, event, qty, pos, win, w) for w in np.unique(win).tolist()]
+    out = pd.concat(parts, ignore_index=True)
+    out = out.sort_values(["source_row", "component"], kind="stable").reset_index(drop=True)
+    return out[BACKFLUSH_DETAIL.names]
+
+
+def _demand(plant: Plant) -> tuple[pd.DataFrame, str, npt.NDArray[np.float64]]:
+    """The source rows flushed (sales under the sale-only trigger, else completions), their
+    event and units flushed (good + scrap)."""
+    inputs = plant.inputs
+    if inputs.settings.trigger is Trigger.SALE:
+        return inputs.sales, "Sale", inputs.sales["quantity"].to_numpy(np.float64)
+    src = inputs.completions
+    qty = src["quantity"].to_numpy(np.float64) + src["scrap_quantity"].fillna(0).to_numpy(
+        np.float64
+    )
+    return src, "Completion", qty
+
+
+def _estimate(plant: Plant, pos: npt.NDArray[np.intp], win: npt.NDArray[np.intp]) -> int:
+    """Lines the detail would take: leaves per item, per window, from one explosion of the
+    items used."""
+    n = len(plant.codes)
     estimate = 0
-    for w in np.unique(win):
+    for w in np.unique(win).tolist():
+        window = plant.windows[w]
         items = np.unique(pos[win == w])
         probe = sp.csr_matrix(
             (np.ones(len(items)), (np.arange(len(items)), items)), shape=(len(items), n)
         )
-        exploded = run.rollups[w].has_bom & run.flushed
-        leaves = np.diff(bomlib.explode(probe, run.matrices[w], exploded).indptr)
+        exploded = window.rollup.has_bom & plant.flushed
+        leaves = np.diff(bomlib.explode(probe, window.matrix, exploded).indptr)
         per_item = np.zeros(n, dtype=np.int64)
         per_item[items] = leaves
         estimate += int(per_item[pos[win == w]].sum())
-    if max_rows is not None and estimate > max_rows:
-        raise DetailTooLarge(estimate, max_rows)
-    parts = []
-    for w in np.unique(win):
-        rows = np.flatnonzero(win == w)
-        d = sp.csr_matrix((qty[rows], (np.arange(len(rows)), pos[rows])), shape=(len(rows), n))
-        exploded = run.rollups[w].has_bom & run.flushed
-        c = bomlib.explode(d, run.matrices[w], exploded).tocoo()
-        std = run.rollups[w].rolled["material"][c.col]
-        src_rows = rows[c.row]
-        parts.append(
-            pd.DataFrame(
-                {
-                    "event": event,
-                    "date": src["date"].to_numpy()[src_rows],
-                    "source_row": src["source_row"].to_numpy()[src_rows],
-                    "reference": src["reference"].fillna("").astype(str).to_numpy()[src_rows],
-                    "parent": run.codes[pos[src_rows]],
-                    "parent_quantity": qty[src_rows],
-                    "component": run.codes[c.col],
-                    "quantity": c.data,
-                    "standard": std,
-                    "amount_cents": to_cents(c.data * std),
-                    "flushed": run.flushed[c.col],
-                }
-            )
-        )
-    out = pd.concat(parts, ignore_index=True)
-    return out.sort_values(["source_row", "component"], kind="stable").reset_index(drop=True)[cols]
+    return estimate
+
+
+def _window_lines(
+    plant: Plant,
+    src: pd.DataFrame,
+    event: str,
+    qty: npt.NDArray[np.float64],
+    pos: npt.NDArray[np.intp],
+    win: npt.NDArray[np.intp],
+    w: int,
+) -> pd.DataFrame:
+    """The detail lines of the source rows dated in window ``w``."""
+    n = len(plant.codes)
+    window = plant.windows[w]
+    rows = np.flatnonzero(win == w)
+    d = sp.csr_matrix((qty[rows], (np.arange(len(rows)), pos[rows])), shape=(len(rows), n))
+    exploded = window.rollup.has_bom & plant.flushed
+    c = bomlib.explode(d, window.matrix, exploded).tocoo()
+    std = window.rollup.rolled["material"][c.col]
+    src_rows = rows[c.row]
+    return pd.DataFrame(
+        {
+            "event": event,
+            "date": src["date"].to_numpy()[src_rows],
+            "source_row": src["source_row"].to_numpy()[src_rows],
+            "reference": src["reference"].fillna("").astype(str).to_numpy()[src_rows],
+            "parent": plant.codes[pos[src_rows]],
+            "parent_quantity": qty[src_rows],
+            "component": plant.codes[c.col],
+            "quantity": c.data,
+            "standard": std,
+            "amount_cents": to_cents(c.data * std),
+            "flushed": plant.flushed[c.col],
+        }
+    )

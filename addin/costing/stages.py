@@ -1,0 +1,224 @@
+"""The month's events posted at standard, one stage per input sheet; each returns its postings
+and findings (results.Posted) and reads only the prepared Plant.
+
+- Purchases are posted at standard to MIP with the price variance to PPV (V1, V2 only).
+- Completions are flushed with the BOM in effect on their own date (flush.py); scrap is
+  flushed to SCRAP at the flushed standard.
+- Sales relieve the stock account the item is carried in, at standard to COGS; items carried
+  nowhere are flushed at the sale (V4, and raw items in V3).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from addin.costing.flush import FlushRule, balance, flush
+from addin.costing.model import Finding, Severity, Trigger
+from addin.costing.money import to_cents
+from addin.costing.plant import Plant
+from addin.costing.postings import (
+    COMPLETION,
+    CONVERSION,
+    OPENING,
+    PURCHASE,
+    SALE,
+    SCRAP,
+    concat,
+)
+from addin.costing.results import Posted
+
+
+def opening(plant: Plant) -> Posted:
+    """Opening balances in the account each item is carried in, at its carried value."""
+    ob = plant.inputs.opening_balances
+    if len(ob) == 0:
+        return Posted(plant.post.empty())
+    ob = ob.groupby(["item", "account"], as_index=False, sort=True)["quantity"].sum()
+    pos = plant.index.positions(ob["item"])
+    role = plant.stock.role[pos]
+    carried = role != ""
+    findings = _opening_findings(plant, ob, role, carried)
+    q = ob["quantity"].to_numpy(np.float64)[carried]
+    postings = plant.post(
+        plant.start,
+        OPENING,
+        role[carried],
+        pos[carried],
+        q,
+        to_cents(q * plant.stock.unit_value[pos[carried]]),
+    )
+    return Posted(postings, tuple(findings))
+
+
+def _opening_findings(
+    plant: Plant, ob: pd.DataFrame, role: np.ndarray, carried: np.ndarray
+) -> list[Finding]:
+    """Opening rows not carried under the trigger, and rows opened in another account."""
+    trigger = plant.trigger.value
+    found = []
+    if (~carried).any():
+        found.append(
+            Finding(
+                Severity.INFO,
+                "opening balances not carried",
+                f"{int((~carried).sum())} opening balance rows are not carried: under the "
+                f"'{trigger}' trigger those items are not kept in inventory accounts.",
+                "Opening Balances",
+            )
+        )
+    moved = carried & (ob["account"].to_numpy() != role)
+    for item, given, used in zip(
+        ob["item"].to_numpy()[moved], ob["account"].to_numpy()[moved], role[moved], strict=True
+    ):
+        basis = "material standard" if used == "MIP" and given == "FG" else "standard"
+        found.append(
+            Finding(
+                Severity.WARNING,
+                "opening balance account",
+                f"{item}: opening balance given in {given}, but under the "
+                f"'{trigger}' trigger it is carried in {used} at its {basis}; "
+                f"it was opened in {used}. Check the account on Opening Balances.",
+                "Opening Balances",
+                "",
+                str(item),
+            )
+        )
+    return found
+
+
+def purchases(plant: Plant) -> Posted:
+    """Materials to MIP at standard, the price difference to PPV, the actual cost to AP."""
+    p = plant.inputs.purchases
+    if len(p) == 0:
+        return Posted(plant.post.empty())
+    if not plant.trigger.records_purchases:
+        not_posted = Finding(
+            Severity.INFO,
+            "purchases not posted",
+            f"{len(p)} purchase rows are not posted: under the '{plant.trigger.value}' "
+            "trigger materials are recorded when they are flushed, at standard (AP).",
+            "Purchases",
+        )
+        return Posted(plant.post.empty(), (not_posted,))
+    pos = plant.index.positions(p["item"])
+    qty = p["quantity"].to_numpy(np.float64)
+    frame = pd.DataFrame(
+        {
+            "date": p["date"].to_numpy(),
+            "item": pos,
+            "quantity": qty,
+            "std": to_cents(qty * plant.material[pos]),
+            "actual": to_cents(qty * p["unit_price"].to_numpy(np.float64)),
+        }
+    )
+    g = frame.groupby(["date", "item"], as_index=False, sort=True).sum()
+    post = plant.post
+    price = g["actual"] - g["std"]
+    return Posted(
+        concat(
+            [
+                post(g["date"], PURCHASE, "MIP", g["item"], g["quantity"], g["std"]),
+                post(g["date"], PURCHASE, "PPV", g["item"], g["quantity"], price, "price"),
+                post(g["date"], PURCHASE, "AP", g["item"], 0.0, -g["actual"]),
+            ]
+        )
+    )
+
+
+def conversion_incurred(plant: Plant) -> Posted:
+    """Actual conversion costs to CCC, per day, against their offset account."""
+    cc = plant.inputs.conversion_costs
+    if len(cc) == 0:
+        return Posted(plant.post.empty())
+    cents = to_cents(cc["amount"].to_numpy(np.float64))
+    g = (
+        pd.DataFrame({"date": cc["date"].to_numpy(), "cents": cents})
+        .groupby("date", as_index=False)
+        .sum()
+    )
+    return Posted(
+        concat(
+            [
+                plant.post(g["date"], CONVERSION, "CCC", "", 0.0, g["cents"]),
+                plant.post(g["date"], CONVERSION, "CONV_OFFSET", "", 0.0, -g["cents"]),
+            ]
+        )
+    )
+
+
+COMPLETION_RULES = {
+    Trigger.PURCHASE_COMPLETION: FlushRule(COMPLETION, "FG", "total", "MIP", True, True),
+    Trigger.PURCHASE_SALE: FlushRule(COMPLETION, "MIP", "material", "MIP", False, True),
+    Trigger.COMPLETION: FlushRule(COMPLETION, "FG", "total", "AP", True, True),
+}
+"""How good units completed are flushed, per trigger (none under the sale-only trigger)."""
+
+
+def completions(plant: Plant) -> Posted:
+    """Good units flushed under the trigger's rule; scrap flushed to SCRAP."""
+    c = plant.inputs.completions
+    if len(c) == 0:
+        return Posted(plant.post.empty())
+    t = plant.trigger
+    parts = []
+    if t in COMPLETION_RULES:
+        parts.append(flush(plant, c[["date", "item", "quantity"]], COMPLETION_RULES[t]))
+    scrap = c[["date", "item"]].assign(
+        quantity=c["scrap_quantity"].fillna(0.0).to_numpy(np.float64)
+    )
+    scrap = scrap[scrap["quantity"] > 0]
+    if len(scrap):
+        rule = FlushRule(SCRAP, "SCRAP", "total", t.material_credit_role, True, False)
+        parts.append(flush(plant, scrap, rule))
+    if not parts:
+        return Posted(plant.post.empty())
+    return _joined(parts)
+
+
+def _joined(parts: list[Posted]) -> Posted:
+    """Stage outputs end to end."""
+    return Posted(
+        concat([p.postings for p in parts]),
+        tuple(f for p in parts for f in p.findings),
+        tuple(c for p in parts for c in p.consumption),
+    )
+
+
+def sales(plant: Plant) -> Posted:
+    """Goods sold: stock relieved at carried value, COGS at full standard, conversion not yet
+    applied credited to CCA; items carried nowhere are flushed at the sale."""
+    s = plant.inputs.sales
+    if len(s) == 0:
+        return Posted(plant.post.empty())
+    s = s.groupby(["date", "item"], as_index=False, sort=True)["quantity"].sum()
+    pos = plant.index.positions(s["item"])
+    role = plant.stock.role[pos]
+    stocked = role != ""
+    parts = []
+    if stocked.any():
+        parts.append(Posted(_sales_from_stock(plant, s[stocked], pos[stocked], role[stocked])))
+    if (~stocked).any():
+        # Nothing is carried for these items: flush at the sale (V4, and raw items in V3).
+        rule = FlushRule(SALE, "COGS", "total", "AP", True, True)
+        parts.append(flush(plant, s[~stocked], rule))
+    return _joined(parts)
+
+
+def _sales_from_stock(
+    plant: Plant, s: pd.DataFrame, p: np.ndarray, role: np.ndarray
+) -> pd.DataFrame:
+    """Sales of items carried in stock (rows of ``s``, item positions ``p``), balanced."""
+    q = s["quantity"].to_numpy(np.float64)
+    unit_value = plant.stock.unit_value[p]
+    relief = to_cents(q * unit_value)
+    cogs = to_cents(q * plant.total[p])
+    part = [
+        plant.post(s["date"], SALE, "COGS", p, q, cogs),
+        plant.post(s["date"], SALE, role, p, -q, -relief),
+    ]
+    carried_conv = np.isclose(unit_value, plant.total[p])
+    conv = np.where(carried_conv, 0, to_cents(q * plant.conversion[p]))
+    if (conv != 0).any():
+        part.append(plant.post(s["date"], SALE, "CCA", p, 0.0, -conv))
+    return balance(plant, concat(part), SALE)
