@@ -37,6 +37,7 @@ MODULES = (
     "addin.workbook.reader",
     "addin.workbook.validate",
     "addin.workbook.tabs",
+    "addin.workbook.layout",
     "addin.excel",
     "addin.excel.sheets",
     "addin.excel.macros",
