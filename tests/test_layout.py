@@ -20,6 +20,7 @@ from fake_xlwings import FakeBook
 from addin import app
 from addin.costing.model import MonthEndInputs, Trigger
 from addin.excel import sheets
+from addin.workbook.layout import Cell, Region
 from addin.workbook.reader import read_workbook
 from addin.workbook.tabs import Tab
 from addin.workbook.validate import parse_inputs
@@ -210,3 +211,35 @@ def test_no_chart_is_drawn_over_an_empty_block(tmp_path: Path) -> None:
     tabs = month_tabs(empty_month())
     assert file_grid(tabs, tmp_path / "r.xlsx")["Summary"]["charts"] == [(4, 8)]
     assert xlwings_grid(tabs, tmp_path)["Summary"]["charts"] == [(4, 8)]
+
+
+def test_styles_are_set_per_rectangle_not_per_cell() -> None:
+    """A caption over two columns, a two-cell header, then two rows of [text, money]: the
+    money cells (rows 2-3, column 1) make one rectangle, the header one, the caption one."""
+    region = Region(
+        10,
+        0,
+        [
+            [Cell("Ledger", "caption")],
+            [Cell("Account", "header"), Cell("Closing", "header")],
+            [Cell("1200"), Cell(5.0, "money")],
+            [Cell("1300"), Cell(-2.5, "money")],
+        ],
+    )
+    assert sheets.style_boxes(region, lambda c: c.style) == [
+        (0, 0, 0, 0, "caption"),
+        (1, 0, 1, 1, "header"),
+        (2, 1, 3, 1, "money"),
+    ]
+
+
+def test_the_summary_is_written_one_block_at_a_time(
+    demo_inputs: MonthEndInputs, tmp_path: Path
+) -> None:
+    """Title, subtitle and the five Summary blocks: seven writes in all, whatever the rows."""
+    book = FakeBook(str(tmp_path / "open.xlsx"))
+    summary = [t for t in month_tabs(demo_inputs) if t.name == "Summary"][0]
+    assert len(summary.blocks) == 5 and sum(len(b.rows) for b in summary.blocks) > 20
+    sheets.write_tab(book, summary)
+    writes = [e for e in book.app._log if e[0] in ("write", "formula") and e[1] == "Summary"]
+    assert len(writes) == 7

@@ -193,6 +193,7 @@ def write_tab(book: xw.Book, tab: Tab) -> xw.Sheet:
         sheet.range((1, j + 1)).column_width = width
     for first, last, height in _runs(sorted(layout.heights.items())):
         sheet.range((first + 1, 1), (last + 1, 1)).row_height = height
+    # layout.wrapped_heights is left to Excel: it grows rows of wrapped text as they are written
     if layout.freeze is not None:
         freeze_panes(book, sheet, *layout.freeze)
     for chart in layout.charts:
@@ -211,14 +212,14 @@ def _runs(items: list[tuple[int, float]]) -> list[tuple[int, int, float]]:
     return out
 
 
-Box = tuple[int, int, int, int, str]  # first row, first column, last row, last column, style
+StyleBox = tuple[int, int, int, int, str]  # first row, first column, last row, last column, style
 
 
-def style_boxes(region: Region, key: Callable[[Cell], str | None]) -> list[Box]:
+def style_boxes(region: Region, key: Callable[[Cell], str | None]) -> list[StyleBox]:
     """The region's cells grouped into rectangles of equal ``key`` (0-based, relative to the
     region): runs along each row, merged down while the next row has the same run."""
     open_runs: dict[tuple[int, int, str], list[int]] = {}
-    boxes: list[Box] = []
+    boxes: list[StyleBox] = []
     for i, line in enumerate(region.cells):
         keys = [key(c) for c in line]
         for j1, j2, k in _row_runs(keys):

@@ -184,6 +184,9 @@ class SheetLayout:
     tables: list[TableLayout] = field(default_factory=list)
     widths: dict[int, float] = field(default_factory=dict)  # column -> characters
     heights: dict[int, float] = field(default_factory=dict)  # row -> points
+    # rows of wrapped text, sized for applications that do not grow them on opening (Excel
+    # grows them itself as the text is written): row -> points
+    wrapped_heights: dict[int, float] = field(default_factory=dict)
     freeze: tuple[int, int] | None = None  # rows and columns frozen at the top and left
     repeat_rows: int | None = None  # row printed on every page
     charts: list[ChartLayout] = field(default_factory=list)
@@ -319,7 +322,7 @@ def _lay_out_table(tab: Tab, out: SheetLayout) -> None:
     for j, (c, tc) in enumerate(zip(cols, columns, strict=True)):
         out.widths[j] = column_width(c.header, tc.values, c.kind, c.width)
     out.heights[table.row] = 30
-    out.heights.update(_wrapped_heights(cols, columns, table.first_data))
+    out.wrapped_heights = _wrapped_heights(cols, columns, table.first_data)
     out.freeze = (table.row + 1, 1 if len(cols) > 6 else 0)
     out.repeat_rows = table.row
 

@@ -324,7 +324,7 @@ def _write_sheet(
         _write_table(ws, table, fmt)
     for j, width in sheet.widths.items():
         ws.set_column(j, j, width)
-    for r, height in sheet.heights.items():
+    for r, height in {**sheet.wrapped_heights, **sheet.heights}.items():
         ws.set_row(r, height)
     if sheet.freeze is not None:
         ws.freeze_panes(*sheet.freeze)
