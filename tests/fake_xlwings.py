@@ -78,6 +78,14 @@ class FakeFont:
     def size(self, value: float) -> None:
         self._set("size", value)
 
+    @property
+    def color(self) -> str | None:
+        return self._rng._sheet._fonts.get(self._rng._cells()[0], {}).get("color")
+
+    @color.setter
+    def color(self, color_or_rgb: str | tuple[int, int, int]) -> None:
+        self._set("color", color_or_rgb)
+
 
 class FakeRange:
     __slots__ = ("_sheet", "_r1", "_c1", "_r2", "_c2", "_options")
@@ -213,6 +221,26 @@ class FakeRange:
             self._sheet._colors[cell] = color_or_rgb
 
     @property
+    def wrap_text(self) -> bool | None:
+        return self._sheet._alignment.get((self._r1, self._c1), {}).get("wrap")
+
+    @wrap_text.setter
+    def wrap_text(self, value: bool) -> None:
+        for cell in self._cells():
+            self._sheet._alignment.setdefault(cell, {})["wrap"] = value
+
+    @property
+    def vertical_alignment(self) -> str | None:
+        return self._sheet._alignment.get((self._r1, self._c1), {}).get("vertical")
+
+    @vertical_alignment.setter
+    def vertical_alignment(self, value: str) -> None:
+        if value not in ("top", "center", "bottom", "justify", "distributed"):
+            raise ValueError(f"fake xlwings: no vertical alignment {value!r}")
+        for cell in self._cells():
+            self._sheet._alignment.setdefault(cell, {})["vertical"] = value
+
+    @property
     def column_width(self) -> float | None:
         return self._sheet._widths.get(self._c1)
 
@@ -309,11 +337,14 @@ class FakeFreezePanes:
 
 
 class FakeChart:
-    __slots__ = ("chart_type", "_source")
+    __slots__ = ("chart_type", "_source", "_box")
 
-    def __init__(self, chart_type: str | None, source: FakeRange | None) -> None:
+    def __init__(
+        self, chart_type: str | None, source: FakeRange | None, box: tuple[float, ...] = ()
+    ) -> None:
         self.chart_type = chart_type
         self._source = source
+        self._box = box  # left, top, width, height (points)
 
 
 class FakeCharts:
@@ -335,7 +366,7 @@ class FakeCharts:
         source: FakeRange | None = None,
         plot_by: Any = None,
     ) -> FakeChart:
-        chart = FakeChart(chart_type, source)
+        chart = FakeChart(chart_type, source, (left, top, width, height))
         self._items.append(chart)
         return chart
 
@@ -349,6 +380,7 @@ class FakeSheet:
         "_formats",
         "_fonts",
         "_colors",
+        "_alignment",
         "_widths",
         "_heights",
         "_frozen",
@@ -364,6 +396,7 @@ class FakeSheet:
         self._formats: dict[Cell, str] = {}
         self._fonts: dict[Cell, dict[str, object]] = {}
         self._colors: dict[Cell, object] = {}
+        self._alignment: dict[Cell, dict[str, object]] = {}
         self._widths: dict[int, float] = {}
         self._heights: dict[int, float] = {}
         self._frozen: str | None = None

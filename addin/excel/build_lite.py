@@ -54,6 +54,7 @@ MODULES = (
     "addin.workbook.validation",
     *(f"addin.workbook.validation.{m}" for m in VALIDATION_MODULES),
     "addin.workbook.tabs",
+    "addin.workbook.layout",
     "addin.excel",
     "addin.excel.sheets",
     "addin.excel.macros",

@@ -1,11 +1,10 @@
 """The open workbook through xlwings: input sheets in as SheetRows, result tabs out in bulk.
 
 Reading: one ``.value`` read of each input sheet's used range (plus where its Excel table is).
-Writing a :class:`~addin.workbook.tabs.Tab` renders the layout of the xlsxwriter writer
-(addin/workbook/writer.py): title in row 1, subtitle in row 2, the table header in row 4, an
-Excel table with a totals row of ``SUBTOTAL(109, ...)``, formula columns as same-row A1
-references, accounting formats, fixed widths, the header frozen. Calls are per sheet, per
-column or per block, never per data cell.
+Writing a :class:`~addin.workbook.tabs.Tab` translates its one layout
+(``addin.workbook.layout.sheet_layout``, which the xlsxwriter file writer translates too) into
+xlwings calls: one write per table (and per formula column), per title and per Summary block;
+formats and fonts per column or per rectangle of equal style, never per data cell.
 
 Only the open-source xlwings API is used. Its gaps are filled in small guarded places:
 freezing panes goes through Excel's COM object on Windows (xlwings' ``freeze_panes`` is
@@ -16,24 +15,29 @@ implement (``NotImplementedError``, e.g. the status bar in xlwings Lite) are ski
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import math
-import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import xlwings as xw
 
 from addin.workbook import contract as C
 from addin.workbook.cells import excel_error
 from addin.workbook.contract import normalize_name
+from addin.workbook.layout import (
+    STYLES,
+    Cell,
+    ChartLayout,
+    Region,
+    Style,
+    TableColumn,
+    TableLayout,
+    sheet_layout,
+)
 from addin.workbook.reader import SheetRows, column_letters, parse_range_ref
-from addin.workbook.tabs import NUMBER_FORMATS, Block, Formula, Tab
+from addin.workbook.tabs import Tab
 
-TABLE_STYLE = "TableStyleMedium2"
 INPUT_KEYS = frozenset(normalize_name(s.name) for s in C.INPUT_SHEETS)
 RESULT_KEYS = {normalize_name(name): name for name in C.RESULT_TABS}
 FORMULA_START = ("=", "+", "-", "@")
@@ -163,230 +167,191 @@ def _text(v: object) -> str:
     return "'" + s if s.startswith(FORMULA_START) else s
 
 
-def column_values(series: pd.Series, kind: str) -> list[object]:
-    """Plain values for one column: None for blanks, datetimes for dates, text kept as text."""
-    if kind == "date":
-        d = pd.to_datetime(series, errors="coerce")
-        return [None if pd.isna(x) else x.to_pydatetime() for x in d]
-    if kind in ("money", "qty", "price", "int", "percent"):
-        a = pd.to_numeric(series, errors="coerce").to_numpy(np.float64)
-        return [float(x) if math.isfinite(x) else None for x in a]
-    return [_text(x) or None for x in series]
+def _value(v: object) -> object:
+    """A laid-out value as Excel takes it: text that looks like a formula gets the prefix."""
+    return (_text(v) or None) if isinstance(v, str) else v
 
 
-def column_width(header: str, values: list[object], kind: str, fixed: float | None) -> float:
-    """The xlsxwriter writer's widths (characters)."""
-    if fixed is not None:
-        return fixed
-    if kind == "money":
-        return max(len(header) + 2, 15)
-    if kind in ("qty", "price", "int", "percent"):
-        return max(len(header) + 2, 12)
-    if kind == "date":
-        return max(len(header) + 2, 11)
-    sample = [len(str(v)) for v in values[:2000] if v]
-    return float(min(max([len(header) + 2, *sample]) + 1, 60))
+def _formula(cell: Cell) -> object:
+    """A cell for a ``.formula`` write: its formula, else its value ('' for a blank)."""
+    if cell.formula:
+        return cell.formula
+    return "" if cell.value is None else _value(cell.value)
 
 
-_PLACEHOLDER = re.compile(r"\{([^}]+)\}")
-
-
-def row_formulas(template: str, letters: dict[str, str], first: int, last: int) -> list[list[str]]:
-    """``={Opening Qty}+{In Qty}`` for worksheet rows first..last: ``=E5+F5``, ``=E6+F6``..."""
-    parts = _PLACEHOLDER.split(template)  # text, name, text, name, ..., text
-    out = []
-    for row in range(first, last + 1):
-        out.append(
-            [
-                "".join(
-                    f"{letters[p]}{row}" if i % 2 else p
-                    for i, p in enumerate(parts)  # noqa: B023
-                )
-            ]
-        )
-    return out
-
-
-# ---- writing ---------------------------------------------------------------------------
+# ---- writing: the layout of addin/workbook/layout.py, translated --------------------------
 
 
 def write_tab(book: xw.Book, tab: Tab) -> xw.Sheet:
     """Write ``tab`` into ``book``, replacing the result tab of the same name."""
     sheet = replace_result_sheet(book, tab.name)
-    title = sheet.range("A1")
-    title.value = _text(tab.title)
-    title.font.bold = True
-    title.font.size = 14
-    if tab.subtitle:
-        sub = sheet.range("A2")
-        sub.value = _text(tab.subtitle)
-        sub.font.italic = True
-    if tab.columns:
-        _write_table(book, sheet, tab)
-    if tab.blocks:
-        spans = _write_blocks(sheet, tab)
-        for k, spec in enumerate(tab.charts):
-            first, last = spans[spec.block]
-            if last < first:
-                continue  # nothing to draw
-            with unsupported_skipped():
-                anchor = sheet.range((Tab.HEADER_ROW + 1 + 17 * k, 8))
-                sheet.charts.add(
-                    anchor.left,
-                    anchor.top,
-                    560,
-                    300,
-                    chart_type="bar_clustered" if spec.kind == "bar" else "column_clustered",
-                    source=sheet.range((first, 1), (last, spec.value_column + 1)),
-                )
+    layout = sheet_layout(tab)
+    for region in layout.regions:
+        _write_region(sheet, region)
+    for table in layout.tables:
+        _write_table(sheet, table)
+    for j, width in layout.widths.items():
+        sheet.range((1, j + 1)).column_width = width
+    for first, last, height in _runs(sorted(layout.heights.items())):
+        sheet.range((first + 1, 1), (last + 1, 1)).row_height = height
+    # layout.wrapped_heights is left to Excel: it grows rows of wrapped text as they are written
+    if layout.freeze is not None:
+        freeze_panes(book, sheet, *layout.freeze)
+    for chart in layout.charts:
+        _add_chart(sheet, chart)
     return sheet
 
 
-def _write_table(book: xw.Book, sheet: xw.Sheet, tab: Tab) -> None:
-    cols = tab.columns
-    n = len(tab.data)
-    ncols = len(cols)
-    top = Tab.HEADER_ROW + 1  # worksheet row of the header (1-based)
-    first = top + 1
-    last = top + max(n, 1)
-    has_totals = any(c.total for c in cols)
-    letters = {c.header: column_letters(j + 1) for j, c in enumerate(cols)}
-    values = [column_values(tab.data[c.header], c.kind) for c in cols]
+def _runs(items: list[tuple[int, float]]) -> list[tuple[int, int, float]]:
+    """Consecutive rows of equal height as (first, last, height)."""
+    out: list[tuple[int, int, float]] = []
+    for row, h in items:
+        if out and out[-1][1] == row - 1 and out[-1][2] == h:
+            out[-1] = (out[-1][0], row, h)
+        else:
+            out.append((row, row, h))
+    return out
 
-    # Formats first: text columns are "@", so nothing typed in them turns into a formula.
-    bottom = last + int(has_totals)
-    for j, c in enumerate(cols):
-        sheet.range((first, j + 1), (bottom, j + 1)).number_format = NUMBER_FORMATS[c.kind]
 
-    body: list[list[object]] = [[c.header for c in cols]]
-    if n:
-        body += [list(r) for r in zip(*values, strict=True)]
+StyleBox = tuple[int, int, int, int, str]  # first row, first column, last row, last column, style
+
+
+def style_boxes(region: Region, key: Callable[[Cell], str | None]) -> list[StyleBox]:
+    """The region's cells grouped into rectangles of equal ``key`` (0-based, relative to the
+    region): runs along each row, merged down while the next row has the same run."""
+    open_runs: dict[tuple[int, int, str], list[int]] = {}
+    boxes: list[StyleBox] = []
+    for i, line in enumerate(region.cells):
+        keys = [key(c) for c in line]
+        for j1, j2, k in _row_runs(keys):
+            rows = open_runs.get((j1, j2, k))
+            if rows is not None and rows[1] == i - 1:
+                rows[1] = i
+                continue
+            if rows is not None:
+                boxes.append((rows[0], j1, rows[1], j2, k))
+            open_runs[(j1, j2, k)] = [i, i]
+    boxes += [(r[0], j1, r[1], j2, k) for (j1, j2, k), r in open_runs.items()]
+    return sorted(boxes)
+
+
+def _row_runs(keys: list[str | None]) -> list[tuple[int, int, str]]:
+    runs: list[tuple[int, int, str]] = []
+    for j, k in enumerate(keys):
+        if k is None:
+            continue
+        if runs and runs[-1][1] == j - 1 and runs[-1][2] == k:
+            runs[-1] = (runs[-1][0], j, k)
+        else:
+            runs.append((j, j, k))
+    return runs
+
+
+def _number_format(cell: Cell) -> str | None:
+    return STYLES[cell.style].number_format if cell.style else None
+
+
+def _write_region(sheet: xw.Sheet, region: Region) -> None:
+    """Formats first (text cells are "@", so nothing typed in them turns into a formula), then
+    the region in one write (``.formula`` when it holds formulas), then fonts and fills."""
+    top, left = region.row + 1, region.col + 1
+    for r1, c1, r2, c2, number_format in style_boxes(region, _number_format):
+        sheet.range((top + r1, left + c1), (top + r2, left + c2)).number_format = number_format
+    width = region.width
+    target = sheet.range((top, left), (top + len(region.cells) - 1, left + width - 1))
+    pad = [Cell()] * width
+    if region.has_formulas():
+        target.formula = [[_formula(c) for c in (line + pad)[:width]] for line in region.cells]
+    else:
+        target.value = [[_value(c.value) for c in (line + pad)[:width]] for line in region.cells]
+    for r1, c1, r2, c2, name in style_boxes(region, lambda c: c.style):
+        _apply_style(sheet.range((top + r1, left + c1), (top + r2, left + c2)), STYLES[name])
+
+
+def _apply_style(rng: xw.Range, style: Style) -> None:
+    """Fonts, fill and wrapping of a named style (number formats are set before the values;
+    borders are left to the file writer)."""
+    with unsupported_skipped():
+        if style.bold:
+            rng.font.bold = True
+        if style.italic:
+            rng.font.italic = True
+        if style.size is not None:
+            rng.font.size = style.size
+        if style.font_color:
+            rng.font.color = style.font_color
+        if style.fill:
+            rng.color = style.fill
+        if style.wrap:
+            rng.wrap_text = True
+        if style.align_top:
+            rng.vertical_alignment = "top"
+
+
+def _column_body(c: TableColumn) -> list[object]:
+    if c.kind == "text":
+        return [_text(v) or None for v in c.values]
+    return c.values
+
+
+def _write_table(sheet: xw.Sheet, t: TableLayout) -> None:
+    """Formats per column, the header and data in one write, formula columns one write each,
+    then the Excel table and its totals row."""
+    ncols = len(t.columns)
+    top, last, bottom = t.row + 1, t.last_data + 1, t.last_row + 1
+    for j, c in enumerate(t.columns):
+        number_format = STYLES[c.style].number_format
+        if number_format:
+            sheet.range((top + 1, j + 1), (bottom, j + 1)).number_format = number_format
+    body: list[list[object]] = [[c.header for c in t.columns]]
+    if t.columns[0].values:
+        body += [list(r) for r in zip(*map(_column_body, t.columns), strict=True)]
     else:
         body.append([None] * ncols)
     sheet.range((top, 1), (last, ncols)).value = body
-
-    for j, c in enumerate(cols):
-        if c.formula and n:
-            column = row_formulas(c.formula, letters, first, last)
-            if c.formula_rows:  # rows without a formula keep the engine's figure
-                mask = tab.data[c.formula_rows].to_numpy(bool)
-                for i in np.flatnonzero(~mask):
-                    v = values[j][i]
-                    column[i] = ["" if v is None else v]  # type: ignore[list-item]
-            sheet.range((first, j + 1), (last, j + 1)).formula = column
-
-    source = sheet.range((top, 1), (last, ncols))
+    for j, c in enumerate(t.columns):
+        if c.formulas:  # rows without a formula keep the engine's figure
+            column = [
+                [f if f is not None else ("" if v is None else v)]
+                for f, v in zip(c.formulas, c.values, strict=True)
+            ]
+            sheet.range((top + 1, j + 1), (last, j + 1)).formula = column
+        style = STYLES[c.style]
+        if style.wrap or style.bold:
+            _apply_style(sheet.range((top + 1, j + 1), (last, j + 1)), style)
     table = None
     with unsupported_skipped():
-        table = sheet.tables.add(
-            source=source, name=tab.table_name or None, table_style_name=TABLE_STYLE
+        source = sheet.range((top, 1), (last, ncols))
+        table = sheet.tables.add(source=source, name=t.name, table_style_name=t.style)
+    if t.totals:
+        _write_totals(sheet, t, table, bottom)
+
+
+def _write_totals(sheet: xw.Sheet, t: TableLayout, table: Any, row: int) -> None:
+    if table is not None:
+        table.show_totals = True
+    line = [_formula(c.total) if c.total else "" for c in t.columns]
+    totals = sheet.range((row, 1), (row, len(t.columns)))
+    totals.formula = [line]
+    totals.font.bold = True
+
+
+CHART_TYPES = {"bar": "bar_clustered", "column": "column_clustered"}
+
+
+def _add_chart(sheet: xw.Sheet, spec: ChartLayout) -> None:
+    anchor = sheet.range((spec.anchor[0] + 1, spec.anchor[1] + 1))
+    first, cat, _, _ = spec.categories
+    _, _, last, val = spec.values
+    with unsupported_skipped():
+        sheet.charts.add(
+            anchor.left,
+            anchor.top,
+            spec.size[0],
+            spec.size[1],
+            chart_type=CHART_TYPES[spec.kind],
+            source=sheet.range((first + 1, cat + 1), (last + 1, val + 1)),
         )
-    if has_totals:
-        if table is not None:
-            table.show_totals = True
-        totals: list[object] = []
-        for j, c in enumerate(cols):
-            if c.total:
-                col = letters[c.header]
-                totals.append(f"=SUBTOTAL(109,{col}{first}:{col}{last})")
-            else:
-                totals.append("Total" if j == 0 else "")
-        sheet.range((last + 1, 1), (last + 1, ncols)).formula = [totals]
-        sheet.range((last + 1, 1), (last + 1, ncols)).font.bold = True
-
-    if tab.checks:  # label and formula rows under the totals row, as the file writer does
-        total = last + 1
-
-        def at_total(m: re.Match[str]) -> str:
-            return f"{letters[m.group(1)]}{total}"
-
-        checks = [
-            [_text(label), re.sub(r"\{([^}:]+):total\}", at_total, formula)]
-            for label, formula, _value in tab.checks
-        ]
-        rows = sheet.range((total + 2, 1), (total + 1 + len(checks), 2))
-        sheet.range((total + 2, 2), (total + 1 + len(checks), 2)).number_format = NUMBER_FORMATS[
-            "money"
-        ]
-        rows.formula = checks
-        rows.font.bold = True
-
-    for j, c in enumerate(cols):
-        sheet.range((top, j + 1)).column_width = column_width(c.header, values[j], c.kind, c.width)
-    sheet.range((top, 1)).row_height = 30
-    freeze_panes(book, sheet, top, 1 if ncols > 6 else 0)
-
-
-def _write_blocks(sheet: xw.Sheet, tab: Tab) -> list[tuple[int, int]]:
-    """Each block as one 2-D write; returns (first, last) worksheet rows of each block's data."""
-    row = Tab.HEADER_ROW + 1
-    spans: list[tuple[int, int]] = []
-    widths: dict[int, float] = {}
-    for block in tab.blocks:
-        width = len(block.header)
-        matrix: list[list[object]] = [[_text(block.caption)] + [None] * (width - 1)]
-        matrix.append([_text(h) for h in block.header])
-        cell_kinds: list[tuple[int, int, str]] = []  # (row, col, kind) where a row names it
-        formulas: list[tuple[int, int, str]] = []  # (row, col, formula): a few Summary cells
-        for i, values in enumerate(block.rows):
-            line = []
-            for j, v in enumerate(values[:width]):
-                if isinstance(v, Formula):
-                    formulas.append((row + 2 + i, j + 1, v.text))
-                    if block.kinds[j] == "text" and not isinstance(v.value, str):
-                        cell_kinds.append((row + 2 + i, j + 1, "qty"))
-                    v = v.value
-                line.append(_block_value(v))
-            line += [None] * (width - len(line))
-            matrix.append(line)
-            if len(values) > width:
-                cell_kinds.append((row + 2 + i, width, str(values[width])))
-        sheet.range((row, 1), (row + len(matrix) - 1, width)).value = matrix
-        for r, c, text in formulas:
-            sheet.range((r, c)).formula = text
-        caption = sheet.range((row, 1))
-        caption.font.bold = True
-        caption.font.size = 12
-        sheet.range((row + 1, 1), (row + 1, width)).font.bold = True
-        first, last = row + 2, row + 1 + max(len(block.rows), 1)
-        if block.rows:
-            for j, kind in enumerate(block.kinds[:width]):
-                if kind != "text":
-                    sheet.range((first, j + 1), (last, j + 1)).number_format = NUMBER_FORMATS[kind]
-            for r, c, row_kind in cell_kinds:
-                sheet.range((r, c)).number_format = NUMBER_FORMATS.get(row_kind, "General")
-            _colour_checks(sheet, block, first)
-        for j in range(width):
-            cells = [str(line[j]) for line in matrix[1:] if j < len(line) and line[j] is not None]
-            widths[j] = max(widths.get(j, 0), min(max(map(len, cells), default=0) + 2, 70))
-        spans.append((first, last))
-        row = last + 2
-    for j, w in widths.items():
-        sheet.range((Tab.HEADER_ROW + 1, j + 1)).column_width = max(w, 12)
-    return spans
-
-
-def _block_value(v: object) -> object:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return None
-    if isinstance(v, str):
-        return _text(v)
-    if isinstance(v, (dt.date, dt.datetime, bool)):
-        return v
-    return float(v)  # type: ignore[arg-type]
-
-
-def _colour_checks(sheet: xw.Sheet, block: Block, first: int) -> None:
-    """PASS green, FAIL red, as on the xlsxwriter Summary (a handful of cells)."""
-    for i, values in enumerate(block.rows):
-        for j, v in enumerate(values[: len(block.header)]):
-            if isinstance(v, Formula):
-                v = v.value
-            if v in ("PASS", "FAIL"):
-                cell = sheet.range((first + i, j + 1))
-                with unsupported_skipped():
-                    cell.color = "#C6EFCE" if v == "PASS" else "#FFC7CE"
-                    cell.font.bold = True
 
 
 def freeze_panes(book: xw.Book, sheet: xw.Sheet, rows: int, cols: int) -> None:

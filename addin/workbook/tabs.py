@@ -1,7 +1,10 @@
 """Result tabs as neutral descriptions: headers, column kinds, values, totals, formulas.
 
-Both writers (xlsxwriter for result files, xlwings for the open workbook in Excel) render these
-same descriptions, so a tab looks the same whichever face produced it. No file or Excel here.
+What a tab holds, built from the engine's MonthEndResult. ``layout.sheet_layout`` places it on
+a worksheet once; both writers (xlsxwriter for result files, xlwings for the open workbook in
+Excel) only translate that layout, so a tab looks the same whichever face produced it. The
+placement rules that formulas depend on live here: the table header row (``Tab.HEADER_ROW``)
+and the spacing of blocks (``block_row``). No file or Excel here.
 """
 
 from __future__ import annotations
@@ -106,7 +109,7 @@ class Tab:
 
     def _letter(self, header: str) -> str:
         j = [c.header for c in self.columns].index(header)
-        return _col_letter(j)
+        return column_letter(j)
 
     def ref(self, header: str) -> str:
         """Absolute reference to a column's data cells, e.g. 'Journal'!$E$5:$E$60."""
@@ -119,7 +122,8 @@ class Tab:
         return f"{_sheet(self.name)}!${self._letter(header)}${self.HEADER_ROW + 2 + self.n_rows}"
 
 
-def _col_letter(j: int) -> str:
+def column_letter(j: int) -> str:
+    """Excel's letters of the 0-based column ``j``: 0 -> A, 26 -> AA."""
     out = ""
     j += 1
     while j:
@@ -443,122 +447,18 @@ def summary_tab(
     Each formula's cached value is the engine's figure; recalculating in Excel or LibreOffice
     must give the same number (the test suite checks it in LibreOffice).
     """
-    j = r.journal
-    jt, it, vt, et = tabs["Journal"], tabs["Inventory"], tabs["Variances"], tabs["Exceptions"]
-    has_journal = len(j) > 0
     tb = r.trial_balance
     tb = tb[(tb["opening_cents"] != 0) | (tb["debit_cents"] != 0) | (tb["credit_cents"] != 0)]
-    inputs = r.inputs
-    debits, credits = int(j["debit_cents"].sum()) / 100, int(j["credit_cents"].sum()) / 100
-    n_warn = sum(f.severity is Severity.WARNING for f in r.findings)
-    n_info = sum(f.severity is Severity.INFO for f in r.findings)
-    sev = et.ref("Severity")
-    key = Block(
-        "Key figures",
-        ("Figure", "Value"),
-        [
-            (
-                "Journal entries posted",
-                Formula(f"=SUMPRODUCT(1/COUNTIF({jt.ref('Entry')},{jt.ref('Entry')}))", r.entries)
-                if has_journal
-                else 0,
-                "int",
-            ),
-            ("Total debits", Formula(f"={jt.total_ref('Debit')}", debits)),
-            ("Total credits", Formula(f"={jt.total_ref('Credit')}", credits)),
-            ("Units completed", float(inputs.completions["quantity"].sum()), "qty"),
-            ("Units scrapped", float(inputs.completions["scrap_quantity"].fillna(0).sum()), "qty"),
-            ("Units sold", float(inputs.sales["quantity"].sum()), "qty"),
-            ("Exceptions: warnings", Formula(f'=COUNTIF({sev},"Warning")', n_warn), "int"),
-            ("Exceptions: information", Formula(f'=COUNTIF({sev},"Info")', n_info), "int"),
-        ],
-        ("text", "money"),
-    )
-    ledger_rows: list[tuple[object, ...]] = []
+    key = key_figures_block(r, tabs)
     first_ledger = block_row([key], 1, 0) + 1  # 1-based row of the first ledger line
-    for i, row in enumerate(tb.itertuples()):
-        n = first_ledger + i
-        opening = row.opening_cents / 100
-        if row.role in ("MIP", "FG"):
-            opening = Formula(
-                f"=SUMIFS({it.ref('Opening Value')},{it.ref('Account')},A{n})", opening
-            )
-        ledger_rows.append(
-            (
-                row.account,
-                row.account_name,
-                opening,
-                Formula(
-                    f"=SUMIFS({jt.ref('Debit')},{jt.ref('Account')},A{n})", row.debit_cents / 100
-                ),
-                Formula(
-                    f"=SUMIFS({jt.ref('Credit')},{jt.ref('Account')},A{n})", row.credit_cents / 100
-                ),
-                Formula(f"=C{n}+D{n}-E{n}", row.closing_cents / 100),
-            )
-        )
-    ledger = Block(
-        "Ledger balances",
-        ("Account", "Account Name", "Opening", "Debits", "Credits", "Closing"),
-        ledger_rows,
-        ("text", "text", "money", "money", "money", "money"),
-    )
-    v = r.variances
-    by_type = v.groupby("type", sort=False)["amount_cents"].sum()
-    var_rows: list[tuple[object, ...]] = []
-    first_var = block_row([key, ledger], 2, 0) + 1
-    for i, t in enumerate(("price", "usage", "scrap", "conversion")):
-        n = first_var + i
-        cents = int(by_type.get(t, 0))
-        var_rows.append(
-            (
-                t,
-                Formula(f'=SUMIFS({vt.ref("Amount")},{vt.ref("Type")},"{t}")', cents / 100),
-                Formula(
-                    f'=IF(ROUND(B{n},2)>0,"U",IF(ROUND(B{n},2)<0,"F",""))',
-                    "U" if cents > 0 else "F" if cents < 0 else "",
-                ),
-            )
-        )
-    variances = Block(
-        "Variances by type", ("Type", "Amount", "F/U"), var_rows, ("text", "money", "text")
-    )
-    # the checks: formulas where a spreadsheet can re-check them, the engine's verdict elsewhere
+    ledger = ledger_block(tb, first_ledger, tabs)
+    variances = variances_by_type_block(r, block_row([key, ledger], 2, 0) + 1, tabs["Variances"])
     closing = {row.role: first_ledger + i for i, row in enumerate(tb.itertuples())}
-    accounts = {role: inputs.account(role).code for role in ("MIP", "FG", "CCA", "CCC")}
-
-    def verdict(ok: bool) -> str:
-        return "PASS" if ok else "FAIL"
-
-    check_rows: list[tuple[object, ...]] = []
-    for name, ok, detail, kind in r.checks:
-        cell: object = verdict(ok)
-        if name == "Total debits equal total credits":
-            cell = Formula(
-                f'=IF(ROUND({jt.total_ref("Debit")}-{jt.total_ref("Credit")},2)=0,"PASS","FAIL")',
-                verdict(ok),
-            )
-        elif name.startswith("Inventory ties to the ledger"):
-            role = name[name.index("(") + 1 : -1]
-            inv = f'SUMIFS({it.ref("Ending Value")},{it.ref("Account")},"{accounts[role]}")'
-            ledger_cell = f"F{closing[role]}" if role in closing else "0"
-            cell = Formula(f'=IF(ROUND({inv}-{ledger_cell},2)=0,"PASS","FAIL")', verdict(ok))
-        elif name == "Conversion cost accounts closed" and has_journal:
-            parts = [
-                f'ROUND(SUMIFS({jt.ref("Debit")},{jt.ref("Account")},"{accounts[x]}")'
-                f'-SUMIFS({jt.ref("Credit")},{jt.ref("Account")},"{accounts[x]}"),2)=0'
-                for x in ("CCA", "CCC")
-            ]
-            cell = Formula(f'=IF(AND({parts[0]},{parts[1]}),"PASS","FAIL")', verdict(ok))
-        elif name == "No blocking exceptions":
-            cell = Formula(f'=IF(COUNTIF({sev},"Error")=0,"PASS","FAIL")', verdict(ok))
-        check_rows.append((name, CHECK_KINDS.get(kind, kind), cell, detail))
-    checks = Block("Checks", ("Check", "Kind", "Result", "Detail"), check_rows, ("text",) * 4)
     return Tab(
         "Summary",
         f"{company}: backflush month-end summary",
         sub,
-        blocks=(key, ledger, variances, checks, top_items_block(r, vt)),
+        blocks=(key, ledger, variances, checks_block(r, closing, tabs), top_items_block(r, tabs)),
         charts=(
             Chart("Variances by type (positive = unfavourable)", 2, 1),
             Chart("Largest variances by item", 4, 1, kind="bar"),
@@ -566,8 +466,122 @@ def summary_tab(
     )
 
 
-def top_items_block(r: MonthEndResult, vt: Tab, n: int = 10) -> Block:
+def key_figures_block(r: MonthEndResult, tabs: dict[str, Tab]) -> Block:
+    """Entries, debits and credits (money), units (quantities), exceptions (counts)."""
+    j, inputs = r.journal, r.inputs
+    jt, sev = tabs["Journal"], tabs["Exceptions"].ref("Severity")
+    debits, credits = int(j["debit_cents"].sum()) / 100, int(j["credit_cents"].sum()) / 100
+    n_warn = sum(f.severity is Severity.WARNING for f in r.findings)
+    n_info = sum(f.severity is Severity.INFO for f in r.findings)
+    entries: object = 0
+    if len(j):
+        entries = Formula(f"=SUMPRODUCT(1/COUNTIF({jt.ref('Entry')},{jt.ref('Entry')}))", r.entries)
+    rows: list[tuple[object, ...]] = [
+        ("Journal entries posted", entries, "int"),
+        ("Total debits", Formula(f"={jt.total_ref('Debit')}", debits)),
+        ("Total credits", Formula(f"={jt.total_ref('Credit')}", credits)),
+        ("Units completed", float(inputs.completions["quantity"].sum()), "qty"),
+        ("Units scrapped", float(inputs.completions["scrap_quantity"].fillna(0).sum()), "qty"),
+        ("Units sold", float(inputs.sales["quantity"].sum()), "qty"),
+        ("Exceptions: warnings", Formula(f'=COUNTIF({sev},"Warning")', n_warn), "int"),
+        ("Exceptions: information", Formula(f'=COUNTIF({sev},"Info")', n_info), "int"),
+    ]
+    return Block("Key figures", ("Figure", "Value"), rows, ("text", "money"))
+
+
+def ledger_block(tb: pd.DataFrame, first: int, tabs: dict[str, Tab]) -> Block:
+    """One line per account with a balance or a movement; ``first`` is the worksheet row
+    (1-based) of its first line. Debits, credits and MIP/FG openings are SUMIFS over the
+    Journal and Inventory tabs; closing = opening + debits - credits."""
+    jt, it = tabs["Journal"], tabs["Inventory"]
+    rows: list[tuple[object, ...]] = []
+    for n, row in enumerate(tb.itertuples(), start=first):
+        opening: object = row.opening_cents / 100
+        if row.role in ("MIP", "FG"):
+            opening = Formula(
+                f"=SUMIFS({it.ref('Opening Value')},{it.ref('Account')},A{n})", opening
+            )
+        debit = f"=SUMIFS({jt.ref('Debit')},{jt.ref('Account')},A{n})"
+        credit = f"=SUMIFS({jt.ref('Credit')},{jt.ref('Account')},A{n})"
+        rows.append(
+            (
+                row.account,
+                row.account_name,
+                opening,
+                Formula(debit, row.debit_cents / 100),
+                Formula(credit, row.credit_cents / 100),
+                Formula(f"=C{n}+D{n}-E{n}", row.closing_cents / 100),
+            )
+        )
+    header = ("Account", "Account Name", "Opening", "Debits", "Credits", "Closing")
+    return Block("Ledger balances", header, rows, ("text", "text") + ("money",) * 4)
+
+
+VARIANCE_TYPES = ("price", "usage", "scrap", "conversion")
+
+
+def variances_by_type_block(r: MonthEndResult, first: int, vt: Tab) -> Block:
+    """Each variance type's total (positive = unfavourable) and F/U; ``first`` is the
+    worksheet row (1-based) of the first type."""
+    by_type = r.variances.groupby("type", sort=False)["amount_cents"].sum()
+    rows: list[tuple[object, ...]] = []
+    for n, t in enumerate(VARIANCE_TYPES, start=first):
+        cents = int(by_type.get(t, 0))
+        amount = f'=SUMIFS({vt.ref("Amount")},{vt.ref("Type")},"{t}")'
+        fu = f'=IF(ROUND(B{n},2)>0,"U",IF(ROUND(B{n},2)<0,"F",""))'
+        rows.append(
+            (
+                t,
+                Formula(amount, cents / 100),
+                Formula(fu, "U" if cents > 0 else "F" if cents < 0 else ""),
+            )
+        )
+    return Block("Variances by type", ("Type", "Amount", "F/U"), rows, ("text", "money", "text"))
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def checks_block(r: MonthEndResult, closing: dict[str, int], tabs: dict[str, Tab]) -> Block:
+    """The checks: formulas where a spreadsheet can re-check them, the engine's verdict
+    elsewhere. ``closing`` gives the worksheet row (1-based) of each role's ledger line."""
+    rows: list[tuple[object, ...]] = []
+    for name, ok, detail, kind in r.checks:
+        formula = _check_formula(r, name, closing, tabs)
+        cell = Formula(formula, _verdict(ok)) if formula else _verdict(ok)
+        rows.append((name, CHECK_KINDS.get(kind, kind), cell, detail))
+    return Block("Checks", ("Check", "Kind", "Result", "Detail"), rows, ("text",) * 4)
+
+
+def _check_formula(
+    r: MonthEndResult, name: str, closing: dict[str, int], tabs: dict[str, Tab]
+) -> str | None:
+    """The formula that re-checks ``name`` in the spreadsheet (PASS/FAIL), if there is one."""
+    jt, it = tabs["Journal"], tabs["Inventory"]
+    accounts = {role: r.inputs.account(role).code for role in ("MIP", "FG", "CCA", "CCC")}
+    if name == "Total debits equal total credits":
+        return f'=IF(ROUND({jt.total_ref("Debit")}-{jt.total_ref("Credit")},2)=0,"PASS","FAIL")'
+    if name.startswith("Inventory ties to the ledger"):
+        role = name[name.index("(") + 1 : -1]
+        inv = f'SUMIFS({it.ref("Ending Value")},{it.ref("Account")},"{accounts[role]}")'
+        ledger_cell = f"F{closing[role]}" if role in closing else "0"
+        return f'=IF(ROUND({inv}-{ledger_cell},2)=0,"PASS","FAIL")'
+    if name == "Conversion cost accounts closed" and len(r.journal) > 0:
+        parts = [
+            f'ROUND(SUMIFS({jt.ref("Debit")},{jt.ref("Account")},"{accounts[x]}")'
+            f'-SUMIFS({jt.ref("Credit")},{jt.ref("Account")},"{accounts[x]}"),2)=0'
+            for x in ("CCA", "CCC")
+        ]
+        return f'=IF(AND({parts[0]},{parts[1]}),"PASS","FAIL")'
+    if name == "No blocking exceptions":
+        return f'=IF(COUNTIF({tabs["Exceptions"].ref("Severity")},"Error")=0,"PASS","FAIL")'
+    return None
+
+
+def top_items_block(r: MonthEndResult, tabs: dict[str, Tab], n: int = 10) -> Block:
     """The items with the largest variances (absolute), each a SUMIFS over the Variances tab."""
+    vt = tabs["Variances"]
     v = r.variances[r.variances["item"] != ""]
     g = v.groupby(["item", "type"], as_index=False)["amount_cents"].sum()
     g = g[g["amount_cents"] != 0]

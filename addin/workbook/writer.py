@@ -1,5 +1,8 @@
 """Write result tabs to an .xlsx file: Excel tables, accounting formats, atomic save.
 
+Each tab is laid out by ``layout.sheet_layout`` (the same layout the xlwings writer uses);
+this module only translates it into xlsxwriter calls.
+
 The file is written to a temporary file in the target folder and moved into place only when
 complete, so a crash or a kill leaves either the old file or the new one, never a broken one.
 Formulas use plain A1 references and table-qualified SUBTOTALs so that Excel and LibreOffice
@@ -12,23 +15,34 @@ import contextlib
 import datetime as dt
 import errno
 import glob
-import math
 import os
-import re
 import stat
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import SupportsFloat, cast
 
-import numpy as np
-import pandas as pd
 import xlsxwriter
 import xlsxwriter.exceptions
-from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+from xlsxwriter.format import Format
+from xlsxwriter.utility import xl_rowcol_to_cell
+from xlsxwriter.worksheet import Worksheet
 
-from addin.workbook.contract import HEADER_TEXT_LIMIT, excel_length, fit_cell_text
-from addin.workbook.tabs import NUMBER_FORMATS, Formula, Tab
+from addin.workbook.contract import HEADER_TEXT_LIMIT, excel_length
+from addin.workbook.layout import (
+    STYLES,
+    ChartLayout,
+    PageSetup,
+    Region,
+    SheetLayout,
+    Style,
+    TableColumn,
+    TableLayout,
+    page_setup,
+    region_cells,
+    sheet_layout,
+)
+from addin.workbook.tabs import Tab
 
 EXCEL_MAX_ROWS = 1_048_576
 
@@ -170,211 +184,160 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 
 class _Formats:
-    """Each distinct cell format is built once and reused (as pandas' xlsxwriter engine does)."""
+    """Each named style of layout.STYLES becomes one xlsxwriter format, built on first use
+    and reused (as pandas' xlsxwriter engine does)."""
 
     def __init__(self, wb: xlsxwriter.Workbook) -> None:
         self.wb = wb
-        self.cache: dict[tuple[str, bool, bool], object] = {}
-        self.title = wb.add_format({"bold": True, "font_size": 14})
-        self.subtitle = wb.add_format({"italic": True, "font_color": "#595959"})
-        self.caption = wb.add_format({"bold": True, "font_size": 12, "font_color": "#1F4E78"})
-        self.header = wb.add_format(
-            {"bold": True, "bottom": 1, "bg_color": "#DDEBF7", "text_wrap": True}
-        )
-        self.passed = wb.add_format({"bold": True, "font_color": "#006100", "bg_color": "#C6EFCE"})
-        self.failed = wb.add_format({"bold": True, "font_color": "#9C0006", "bg_color": "#FFC7CE"})
+        self.cache: dict[str, Format] = {}
 
-    def kind(self, kind: str, bold: bool = False, wrap: bool = False) -> object:
-        key = (kind, bold, wrap)
-        if key not in self.cache:
-            spec: dict[str, object] = {"num_format": NUMBER_FORMATS[kind]}
-            if bold:
-                spec["bold"] = True
-            if wrap:
-                spec.update({"text_wrap": True, "valign": "top"})
-            self.cache[key] = self.wb.add_format(spec)
-        return self.cache[key]
+    def __call__(self, name: str | None) -> Format | None:
+        if name is None:
+            return None
+        if name not in self.cache:
+            self.cache[name] = self.wb.add_format(_format_spec(STYLES[name]))
+        return self.cache[name]
 
 
-def _cell_values(series: pd.Series, kind: str) -> list[object]:
-    """Plain Python values for xlsxwriter: None for blanks, datetimes for dates."""
-    if kind == "date":
-        d = pd.to_datetime(series, errors="coerce")
-        return [None if pd.isna(x) else x.to_pydatetime() for x in d]
-    if kind in ("money", "qty", "price", "int", "percent"):
-        a = pd.to_numeric(series, errors="coerce").to_numpy(np.float64)
-        return [None if not math.isfinite(x) else float(x) for x in a]
-    return [
-        "" if (x is None or (isinstance(x, float) and math.isnan(x))) else fit_cell_text(str(x))
-        for x in series
-    ]
+def _format_spec(style: Style) -> dict[str, object]:
+    """A neutral style in xlsxwriter's words."""
+    spec: dict[str, object] = {}
+    if style.number_format is not None:
+        spec["num_format"] = style.number_format
+    if style.bold:
+        spec["bold"] = True
+    if style.italic:
+        spec["italic"] = True
+    if style.size is not None:
+        spec["font_size"] = style.size
+    if style.font_color:
+        spec["font_color"] = style.font_color
+    if style.border_bottom:
+        spec["bottom"] = 1
+    if style.fill:
+        spec["bg_color"] = style.fill
+    if style.wrap:
+        spec["text_wrap"] = True
+    if style.align_top:
+        spec["valign"] = "top"
+    return spec
 
 
-def _width(header: str, values: Iterable[object], kind: str, fixed: float | None) -> float:
-    if fixed is not None:
-        return fixed
-    if kind in ("money",):
-        return max(len(header) + 2, 15)
-    if kind in ("qty", "price", "int", "percent"):
-        return max(len(header) + 2, 12)
-    if kind == "date":
-        return max(len(header) + 2, 11)
-    sample = [len(str(v)) for v, _ in zip(values, range(2000), strict=False) if v]
-    return float(min(max([len(header) + 2, *sample]) + 1, 60))
-
-
-_PLACEHOLDER = re.compile(r"\{([^}]+)\}")
-
-
-def _row_formula(template: str, letters: dict[str, str], row: int) -> str:
-    return _PLACEHOLDER.sub(lambda m: f"{letters[m.group(1)]}{row + 1}", template)
-
-
-def _write_table(wb: xlsxwriter.Workbook, ws, tab: Tab, fmt: _Formats) -> None:
-    cols = tab.columns
-    data = tab.data
-    n = len(data)
-    top = Tab.HEADER_ROW
-    has_totals = any(c.total for c in cols)
-    if top + 1 + n + int(has_totals) > EXCEL_MAX_ROWS:
+def _check_fits(tab: Tab) -> None:
+    """OutputError when the tab's table would not fit on one Excel sheet."""
+    n = len(tab.data)
+    has_totals = any(c.total for c in tab.columns)
+    if tab.columns and Tab.HEADER_ROW + 1 + n + int(has_totals) > EXCEL_MAX_ROWS:
         raise OutputError(
             f"The {tab.name} tab would need {n:,} rows, more than Excel's 1,048,576 per sheet. "
             "Use the aggregated Backflush tab (the default) or split the period."
         )
-    letters = {c.header: xl_col_to_name(i) for i, c in enumerate(cols)}
-    first_data = top + 1
-    last_data = top + max(n, 1)
-    values = {c.header: _cell_values(data[c.header], c.kind) for c in cols}
-    table_cols = []
-    for c in cols:
-        spec: dict[str, object] = {"header": c.header, "format": fmt.kind(c.kind, wrap=c.wrap)}
-        if has_totals:
-            if c.total:
-                rng = f"{letters[c.header]}{first_data + 1}:{letters[c.header]}{last_data + 1}"
-                spec["total_function"] = f"SUBTOTAL(109,{rng})"
-                total = sum(v for v in values[c.header] if isinstance(v, float))
-                spec["total_value"] = round(total, 2) if c.kind == "money" else total
-            elif c is cols[0]:
-                spec["total_string"] = "Total"
-        table_cols.append(spec)
-    ws.add_table(
-        top,
-        0,
-        last_data + int(has_totals),
-        len(cols) - 1,
-        {
-            "name": tab.table_name or tab.name.replace(" ", ""),
-            "columns": table_cols,
-            "total_row": has_totals,
-            "style": "Table Style Medium 2",
-            "autofilter": True,
-        },
-    )
-    for j, c in enumerate(cols):
-        f = fmt.kind(c.kind, wrap=c.wrap)
-        vals = values[c.header]
-        if c.formula:
-            mask = (
-                data[c.formula_rows].to_numpy(bool) if c.formula_rows else np.ones(len(vals), bool)
-            )
-            for i, v in enumerate(vals):
-                r = first_data + i
-                if mask[i]:
-                    text = _row_formula(c.formula, letters, r)
-                    ws.write_formula(r, j, text, f, "" if v is None else v)
-                elif v is not None:
-                    ws.write(r, j, v, f)
-        elif c.kind == "date":
-            for i, v in enumerate(vals):
-                if v is not None:
-                    ws.write_datetime(first_data + i, j, v, f)
-        elif c.kind == "text":
-            for i, v in enumerate(vals):
-                if v:
-                    ws.write_string(first_data + i, j, v, f)
+
+
+def _write_table(ws: Worksheet, t: TableLayout, fmt: _Formats) -> None:
+    """The Excel table (header, totals row, style), then its data column by column."""
+    specs = []
+    for c in t.columns:
+        spec: dict[str, object] = {"header": c.header, "format": fmt(c.style)}
+        if c.total is not None and c.total.formula:
+            spec["total_function"] = c.total.formula.removeprefix("=")
+            spec["total_value"] = c.total.value
+        elif c.total is not None:
+            spec["total_string"] = c.total.value
+        specs.append(spec)
+    options = {"name": t.name, "columns": specs, "total_row": t.totals, "style": t.style}
+    ws.add_table(t.row, 0, t.last_row, len(t.columns) - 1, {**options, "autofilter": True})
+    for j, c in enumerate(t.columns):
+        _write_column(ws, t.first_data, j, c, fmt(c.style))
+
+
+def _write_column(ws: Worksheet, first: int, j: int, c: TableColumn, f: Format | None) -> None:
+    """One table column from row ``first`` down: one typed write per non-blank cell."""
+    vals = c.values
+    if c.formulas is not None:
+        for i, (v, text) in enumerate(zip(vals, c.formulas, strict=True)):
+            if text is not None:
+                ws.write_formula(first + i, j, text, f, "" if v is None else v)
+            elif v is not None:
+                ws.write(first + i, j, v, f)
+    elif c.kind == "date":
+        for i, v in enumerate(vals):
+            if v is not None:
+                ws.write_datetime(first + i, j, cast(dt.datetime, v), f)
+    elif c.kind == "text":
+        for i, v in enumerate(vals):
+            if v:
+                ws.write_string(first + i, j, cast(str, v), f)
+    else:
+        for i, v in enumerate(vals):
+            if v is not None:
+                ws.write_number(first + i, j, cast(float, v), f)
+
+
+def _write_region(ws: Worksheet, region: Region, fmt: _Formats) -> None:
+    for r, c, cell in region_cells(region):
+        v, f = cell.value, fmt(cell.style)
+        if cell.formula:
+            ws.write_formula(r, c, cell.formula, f, v)
+        elif v is None:
+            continue
+        elif isinstance(v, str):
+            ws.write_string(r, c, v, f)
+        elif isinstance(v, (dt.date, dt.datetime)):
+            ws.write_datetime(r, c, v, f)  # type: ignore[arg-type]
         else:
-            for i, v in enumerate(vals):
-                if v is not None:
-                    ws.write_number(first_data + i, j, v, f)
-        ws.set_column(j, j, _width(c.header, vals, c.kind, c.width))
-    # wrapped text: give each row the height its longest wrapped cell needs (not every
-    # application grows rows by itself on opening)
-    for c in cols:
-        if c.wrap:
-            chars = max(int((c.width or 60) * 1.15), 10)
-            for i, v in enumerate(values[c.header]):
-                lines = -(-len(v) // chars) if isinstance(v, str) and v else 1
-                if lines > 1:
-                    ws.set_row(first_data + i, 15 * lines)
-    total_row = last_data + 1  # 0-based row of the totals row
-    for k, (label, formula, value) in enumerate(tab.checks):
-        r = total_row + 2 + k
-        text = re.sub(
-            r"\{([^}:]+):total\}", lambda m: f"{letters[m.group(1)]}{total_row + 1}", formula
-        )
-        ws.write_string(r, 0, label, fmt.header)
-        ws.write_formula(r, 1, text, fmt.kind("money", bold=True), value)
-    ws.set_row(top, 30)
-    ws.freeze_panes(top + 1, 1 if len(cols) > 6 else 0)
-    ws.repeat_rows(top)
+            ws.write_number(r, c, float(cast(SupportsFloat, v)), f)
 
 
-def _write_blocks(
-    wb: xlsxwriter.Workbook, ws, tab: Tab, fmt: _Formats
-) -> list[tuple[int, int, int]]:
-    """Write the free-form blocks; returns (first_row, last_row, n_cols) of each block's data."""
-    row = Tab.HEADER_ROW
-    spans = []
-    widths: dict[int, float] = {}
-    for block in tab.blocks:
-        ws.write_string(row, 0, block.caption, fmt.caption)
-        row += 1
-        for j, h in enumerate(block.header):
-            ws.write_string(row, j, h, fmt.header)
-            widths[j] = max(widths.get(j, 0), len(h) + 2)
-        row += 1
-        first = row
-        n_cols = len(block.header)
-        for values in block.rows:
-            kinds = list(block.kinds)
-            if len(values) > n_cols:  # the row names the kind of its last value
-                kinds[n_cols - 1] = values[n_cols]  # type: ignore[call-overload]
-            for j, (v, kind) in enumerate(zip(values[:n_cols], kinds, strict=False)):
-                if v is None or (isinstance(v, float) and math.isnan(v)):
-                    continue
-                if isinstance(v, Formula):
-                    cached = v.value
-                    if isinstance(cached, str):
-                        style = (
-                            fmt.passed
-                            if cached == "PASS"
-                            else fmt.failed
-                            if cached == "FAIL"
-                            else None
-                        )
-                    else:
-                        k = kind if kind != "text" else "qty"
-                        style = fmt.kind(k)
-                    ws.write_formula(row, j, v.text, style, cached)
-                    widths[j] = max(widths.get(j, 0), 16)
-                elif isinstance(v, str):
-                    v = fit_cell_text(v)
-                    style = fmt.passed if v == "PASS" else fmt.failed if v == "FAIL" else None
-                    ws.write_string(row, j, v, style) if style else ws.write_string(row, j, v)
-                    widths[j] = max(widths.get(j, 0), min(len(v) + 2, 70))
-                elif isinstance(v, (dt.date, dt.datetime)):
-                    ws.write_datetime(row, j, v, fmt.kind("date"))
-                else:
-                    number = float(cast(SupportsFloat, v))
-                    k = kind if kind != "text" else ("int" if number.is_integer() else "qty")
-                    ws.write_number(row, j, number, fmt.kind(k))
-                    widths[j] = max(widths.get(j, 0), 16)
-            row += 1
-        spans.append((first, row - 1, len(block.header)))
-        row += 1
-    for j, w in widths.items():
-        ws.set_column(j, j, w)
-    return spans
+def _add_chart(wb: xlsxwriter.Workbook, ws: Worksheet, name: str, spec: ChartLayout) -> None:
+    chart = wb.add_chart({"type": spec.kind})
+    assert chart is not None
+    chart.add_series(
+        {
+            "name": spec.title,
+            "categories": [name, *spec.categories],
+            "values": [name, *spec.values],
+            "data_labels": {"value": True, "num_format": "#,##0"},
+            "points": None,
+        }
+    )
+    chart.set_title({"name": spec.title, "name_font": {"size": 11}})
+    chart.set_legend({"none": True})
+    axis = {"num_format": "#,##0", "major_gridlines": {"visible": True}}
+    if spec.kind == "bar":  # values across, item labels kept clear of bars
+        chart.set_x_axis(axis)
+        chart.set_y_axis({"label_position": "low", "reverse": True})
+    else:
+        chart.set_y_axis(axis)
+    chart.set_size({"width": spec.size[0], "height": spec.size[1]})
+    ws.insert_chart(*spec.anchor, chart)
+
+
+def _write_sheet(
+    wb: xlsxwriter.Workbook, sheet: SheetLayout, page: PageSetup, fmt: _Formats
+) -> None:
+    """Translate one laid-out tab into xlsxwriter calls."""
+    ws = wb.add_worksheet(sheet.name)
+    for region in sheet.regions:
+        _write_region(ws, region, fmt)
+    for table in sheet.tables:
+        _write_table(ws, table, fmt)
+    for j, width in sheet.widths.items():
+        ws.set_column(j, j, width)
+    for r, height in {**sheet.wrapped_heights, **sheet.heights}.items():
+        ws.set_row(r, height)
+    if sheet.freeze is not None:
+        ws.freeze_panes(*sheet.freeze)
+    if sheet.repeat_rows is not None:
+        ws.repeat_rows(sheet.repeat_rows)
+    for chart in sheet.charts:
+        _add_chart(wb, ws, sheet.name, chart)
+    if page.landscape:
+        ws.set_landscape()
+    ws.set_paper(page.paper)
+    ws.fit_to_pages(page.fit_width, 0)
+    ws.set_header(page.header)
+    ws.set_footer(page.footer)
 
 
 def write_tabs(
@@ -384,8 +347,9 @@ def write_tabs(
 
     Raises OutputError, before anything is written, when the page header or footer would be
     longer than Excel holds (validation keeps Company within contract.COMPANY_TEXT_LIMIT)."""
-    header = page_text(f"&L{_escape(company)}&C&A&R{_escape(period)}", "Company")
-    footer = page_text(f"&L{_escape(run_note)}&RPage &P of &N", "run note")
+    page = page_setup(company, period, run_note)
+    page_text(page.header, "Company")
+    page_text(page.footer, "run note")
 
     def write(tmp: Path) -> None:
         wb = xlsxwriter.Workbook(
@@ -401,54 +365,8 @@ def write_tabs(
         )
         fmt = _Formats(wb)
         for tab in tabs:
-            ws = wb.add_worksheet(tab.name)
-            ws.write_string(0, 0, fit_cell_text(tab.title), fmt.title)
-            if tab.subtitle:
-                ws.write_string(1, 0, fit_cell_text(tab.subtitle), fmt.subtitle)
-            if tab.columns:
-                _write_table(wb, ws, tab, fmt)
-            spans = _write_blocks(wb, ws, tab, fmt) if tab.blocks else []
-            for k, chart_spec in enumerate(tab.charts):
-                first, last, ncols = spans[chart_spec.block]
-                if last < first:
-                    continue  # nothing to draw
-                chart = wb.add_chart({"type": chart_spec.kind})
-                chart.add_series(
-                    {
-                        "name": chart_spec.title,
-                        "categories": [
-                            tab.name,
-                            first,
-                            chart_spec.category_column,
-                            last,
-                            chart_spec.category_column,
-                        ],
-                        "values": [
-                            tab.name,
-                            first,
-                            chart_spec.value_column,
-                            last,
-                            chart_spec.value_column,
-                        ],
-                        "data_labels": {"value": True, "num_format": "#,##0"},
-                        "points": None,
-                    }
-                )
-                chart.set_title({"name": chart_spec.title, "name_font": {"size": 11}})
-                chart.set_legend({"none": True})
-                axis = {"num_format": "#,##0", "major_gridlines": {"visible": True}}
-                if chart_spec.kind == "bar":  # values across, item labels kept clear of bars
-                    chart.set_x_axis(axis)
-                    chart.set_y_axis({"label_position": "low", "reverse": True})
-                else:
-                    chart.set_y_axis(axis)
-                chart.set_size({"width": 560, "height": 300})
-                ws.insert_chart(Tab.HEADER_ROW + 17 * k, 7, chart)
-            ws.set_landscape()
-            ws.set_paper(9)
-            ws.fit_to_pages(1, 0)
-            ws.set_header(header)
-            ws.set_footer(footer)
+            _check_fits(tab)
+            _write_sheet(wb, sheet_layout(tab), page, fmt)
         wb.close()
 
     atomic_write(Path(path), write)
@@ -463,10 +381,6 @@ def page_text(text: str, what: str) -> str:
             f"more than the {HEADER_TEXT_LIMIT} Excel holds; shorten it. Nothing was written"
         )
     return text
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&&")
 
 
 __all__ = [
