@@ -63,7 +63,8 @@ def _summary(result: MonthEndResult, out: Path, seconds: float) -> str:
     lines = [
         f"Month-end {result.inputs.settings.period_start} to {result.inputs.settings.period_end} "
         f"({result.inputs.settings.trigger.value}): {result.entries} journal entries, "
-        f"debits {j['debit_cents'].sum() / 100:,.2f} = credits {j['credit_cents'].sum() / 100:,.2f}",
+        f"debits {j['debit_cents'].sum() / 100:,.2f} = "
+        f"credits {j['credit_cents'].sum() / 100:,.2f}",
     ]
     by_type = result.variances.groupby("type")["amount_cents"].sum()
     if len(by_type):

@@ -111,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         for cls, ss in sorted(failures.items()):
             v = first[cls]
             print(
-                f"- {cls}\n    replay {min(ss)}; seeds {sorted(ss)[:20]}{' ...' if len(ss) > 20 else ''}"
+                f"- {cls}\n    replay {min(ss)}; "
+                f"seeds {sorted(ss)[:20]}{' ...' if len(ss) > 20 else ''}"
             )
             print(f"    e.g. seed {v.seed} ({v.what[:100]}): exit {v.exit}; {v.detail[:300]}")
     return 1 if failures else 0

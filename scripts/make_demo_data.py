@@ -1,4 +1,4 @@
-"""Author the demo plant's fixed data: ``python scripts/make_demo_data.py`` writes addin/demo_data/*.csv.
+"""Author the demo plant's fixed data (addin/demo_data/*.csv): ``python scripts/make_demo_data.py``.
 
 The demo plant: a small office-chair factory's October, generated once from a seed. The month-end
 reads the CSV files this writes (addin/demo.py), never this generator, so a change to the engine

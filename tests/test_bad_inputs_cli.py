@@ -631,7 +631,7 @@ CASES: list[Bad] = [
         zip_headers("xl/workbook.xml", flags=1),
         ((None, "book.xlsx is encrypted with a password (zip encryption); remove the password"),),
     ),
-    # --- several problems on several sheets, all in one run ----------------------------------------
+    # --- several problems on several sheets, all in one run ---------------------------------
     Bad(
         "many-problems-in-one-pass",
         book(
@@ -714,7 +714,7 @@ def test_missing_and_folder_inputs(tmp_path: Path, capsys) -> None:
     assert not out.exists()
 
 
-# --- cells the Excel table leaves out ---------------------------------------------------------------
+# --- cells the Excel table leaves out --------------------------------------------------------
 
 DEMO = Path(__file__).resolve().parent.parent / "workbook_templates" / "demo-plant.xlsx"
 PURCHASES_TABLE = "xl/tables/table4.xml"  # ref="A1:E149" in the demo
@@ -723,7 +723,8 @@ PURCHASES_TABLE = "xl/tables/table4.xml"  # ref="A1:E149" in the demo
 def _demo_with_purchases_table(folder: Path, ref: str, extra: bytes = b"") -> Path:
     path = folder / "demo.xlsx"
     shutil.copy(DEMO, path)
-    rewrite(path, PURCHASES_TABLE, lambda b: b.replace(b'ref="A1:E149"', b'ref="%s"%s' % (ref.encode(), extra)))  # fmt: skip
+    new_ref = b'ref="%s"%s' % (ref.encode(), extra)
+    rewrite(path, PURCHASES_TABLE, lambda b: b.replace(b'ref="A1:E149"', new_ref))
     return path
 
 

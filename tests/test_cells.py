@@ -154,8 +154,8 @@ def _random_sheets(rng: random.Random) -> tuple[list[list[object]], list[list[ob
         comps = rng.sample(range(i), k=min(i, rng.randint(0, 3)))
         kind = "Raw" if not comps else rng.choice(["Subassembly", "Finished"])
         material = round(rng.uniform(0, 50), 2) if kind == "Raw" else 0.0
-        cells = [rng.choice(MONEY_TEXT).format(x) if rng.random() < 0.5 else x
-                 for x in (material, round(rng.uniform(0, 9), 2), round(rng.uniform(0, 9), 2))]  # fmt: skip
+        amounts = (material, round(rng.uniform(0, 9), 2), round(rng.uniform(0, 9), 2))
+        cells = [rng.choice(MONEY_TEXT).format(x) if rng.random() < 0.5 else x for x in amounts]
         flag = rng.choice(["Yes", "No", "x", None, "n", True]) if comps else None
         costs.append([f"I{i}", kind, *cells, flag])
         for c in comps:

@@ -39,7 +39,8 @@ TOTAL_ROW = LAST + 1
 def _columns(money: Any, unit: Any, shorthand: bool) -> list[dict[str, Any]]:
     """Table columns. LibreOffice 7.4 only evaluates table-QUALIFIED structured references
     (``Lines[@[Qty]]``, ``SUBTOTAL(109,Lines[Amount])``); xlsxwriter's shorthand forms
-    (``[@Qty]`` -> ``[[#This Row],Qty]`` and ``total_function: "sum"`` -> ``SUBTOTAL(109,[Amount])``)
+    (``[@Qty]`` -> ``[[#This Row],Qty]`` and
+    ``total_function: "sum"`` -> ``SUBTOTAL(109,[Amount])``)
     are fine in Excel but come back as #N/A / #NAME? from LibreOffice. ``shorthand=True`` builds
     the shorthand variant to prove the harness flags it."""
     if shorthand:

@@ -179,7 +179,8 @@ def test_excel_error_strings_from_xlwings() -> None:
     }
     _, findings = parse_inputs(sheets)
     assert errors(findings) == [
-        "Standard Costs!C2: Material is #DIV/0! (an Excel error); fix the formula or type the material"
+        "Standard Costs!C2: Material is #DIV/0! (an Excel error); "
+        "fix the formula or type the material"
     ]
 
 
@@ -207,7 +208,8 @@ def test_dates_outside_period_and_not_dates(tmp_path: Path) -> None:
     )
     inputs, findings = run(tmp_path, sheets)
     assert errors(findings) == [
-        'Sales!A4: Date is "31/10/2026", not a date; type a date such as 2026-10-31 (or as an Excel date)',
+        'Sales!A4: Date is "31/10/2026", not a date; '
+        "type a date such as 2026-10-31 (or as an Excel date)",
         "Sales!A7: Date is 5, not a date; type a date such as 2026-10-31",
         "Sales!A3: Date 2026-11-01 is outside the period 2026-10-01 to 2026-10-31; correct the "
         "date, or the period on Settings",
@@ -421,12 +423,12 @@ def test_duplicate_counts_and_zero_completion(tmp_path: Path) -> None:
     sheets = with_rows("Completions", [D(2026, 10, 30), "KB", 0], base=sheets)
     inputs, findings = run(tmp_path, sheets)
     assert (
-        'Counts!A3: item "dm" is counted twice (also row 2); keep one row with the total counted quantity'
-        not in texts(findings)
+        'Counts!A3: item "dm" is counted twice (also row 2); '
+        "keep one row with the total counted quantity" not in texts(findings)
     )
     assert (
-        'Counts!A3: item "DM" is counted twice (also row 2); keep one row with the total counted quantity'
-        in errors(findings)
+        'Counts!A3: item "DM" is counted twice (also row 2); '
+        "keep one row with the total counted quantity" in errors(findings)
     )
     warn = [f for f in findings if f.severity is Severity.WARNING]
     assert [str(w) for w in warn] == [

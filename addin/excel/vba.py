@@ -223,7 +223,8 @@ def replace_module_source(vba_project: bytes, module_name: str, source: str) -> 
     text = source.replace("\r\n", "\n").replace("\n", "\r\n")
     if f'Attribute VB_Name = "{module.name}"' not in text:
         raise VbaError(
-            f'new source for module {module.name} must keep its line Attribute VB_Name = "{module.name}"'
+            f"new source for module {module.name} must keep its line "
+            f'Attribute VB_Name = "{module.name}"'
         )
     encoded = text.encode(f"cp{info.code_page}")
     compressed = compress(encoded)

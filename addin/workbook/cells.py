@@ -261,3 +261,17 @@ def read_date(v: object, open_ended: bool = False) -> Read:
     if isinstance(v, (dt.time, dt.timedelta)):
         return None, f"is a time ({time_text(v)}) with no date; {DATE_HINT}"
     return None, f"is {v!r}, not a date; {DATE_HINT}"
+
+
+def column_letters(col: int) -> str:
+    """1 -> "A", 27 -> "AA"."""
+    letters = ""
+    while col > 0:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def cell_ref(row: int, col: int) -> str:
+    """1-based (row, column) -> "C14"."""
+    return f"{column_letters(col)}{row}"

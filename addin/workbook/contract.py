@@ -89,7 +89,10 @@ def fit_cell_text(text: str) -> str:
     if len(text) <= CELL_TEXT_LIMIT // 2 or excel_length(text) <= CELL_TEXT_LIMIT:
         return text
     total = excel_length(text)
-    note = f" [... cut here: {total:,} characters in all, more than the {CELL_TEXT_LIMIT:,} an Excel cell holds]"
+    note = (
+        f" [... cut here: {total:,} characters in all, "
+        f"more than the {CELL_TEXT_LIMIT:,} an Excel cell holds]"
+    )
     keep = CELL_TEXT_LIMIT - len(note)
     head = text[:keep]
     while excel_length(head) > keep:  # characters beyond U+FFFF count twice

@@ -34,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from addin.costing.model import Finding, Severity
+from addin.workbook.cells import cell_ref as cell_ref
+from addin.workbook.cells import column_letters as column_letters
 from addin.workbook.contract import is_input_sheet
 
 # Limits that stop a hostile or broken file before it is decompressed.
@@ -100,20 +102,6 @@ class SheetRows:
 
 # ---------------------------------------------------------------------------------------------
 # Cell references
-
-
-def column_letters(col: int) -> str:
-    """1 -> "A", 27 -> "AA"."""
-    letters = ""
-    while col > 0:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
-def cell_ref(row: int, col: int) -> str:
-    """1-based (row, column) -> "C14"."""
-    return f"{column_letters(col)}{row}"
 
 
 _REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
@@ -291,7 +279,8 @@ def _check_package(zf: zipfile.ZipFile, name: str, suffix: str) -> list[Finding]
             return [
                 _file_error(
                     "unsafe file",
-                    f"{name}: part {i.filename} expands {i.file_size / max(i.compress_size, 1):,.0f}"
+                    f"{name}: part {i.filename} expands "
+                    f"{i.file_size / max(i.compress_size, 1):,.0f}"
                     f" times (limit {MAX_RATIO}); refused as a possible zip bomb",
                 )
             ]

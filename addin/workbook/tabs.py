@@ -18,6 +18,7 @@ import pandas as pd
 
 from addin.costing.engine import MonthEndResult
 from addin.costing.model import Severity
+from addin.workbook.cells import column_letters
 
 ColumnKind = Literal["text", "date", "money", "qty", "price", "int", "percent"]
 
@@ -124,12 +125,7 @@ class Tab:
 
 def column_letter(j: int) -> str:
     """Excel's letters of the 0-based column ``j``: 0 -> A, 26 -> AA."""
-    out = ""
-    j += 1
-    while j:
-        j, r = divmod(j - 1, 26)
-        out = chr(65 + r) + out
-    return out
+    return column_letters(j + 1)
 
 
 def _sheet(name: str) -> str:

@@ -133,7 +133,8 @@ def verify_results(path: Path, facts: Facts) -> list[str]:
         end = cents(_num(r["Ending Value"]))
         if parts[0] + parts[1] - parts[2] + adj != end:
             problems.append(
-                f"Inventory roll-forward broken: {r['Item']} gives {(parts[0] + parts[1] - parts[2] + adj) / 100:.2f}, Ending Value {end / 100:.2f}"
+                f"Inventory roll-forward broken: {r['Item']} gives "
+                f"{(parts[0] + parts[1] - parts[2] + adj) / 100:.2f}, Ending Value {end / 100:.2f}"
             )
         acct_items[str(r["Account"])] += end
         acct_opening[str(r["Account"])] += parts[0]
@@ -233,7 +234,8 @@ def _facts(wb: Any, journal: list[dict[str, Any]], facts: Facts) -> list[str]:
         slack = 0.5 * len(facts.purchases) + 1e-6 * abs(expected)
         if abs(credited - expected * 100) > slack:
             problems.append(
-                f"AP credited on purchases {credited / 100:.2f}; the purchases add up to {expected:.4f}"
+                f"AP credited on purchases {credited / 100:.2f}; "
+                f"the purchases add up to {expected:.4f}"
             )
     offset = facts.accounts["CONV_OFFSET"]
     incurred = sum(
@@ -244,6 +246,7 @@ def _facts(wb: Any, journal: list[dict[str, Any]], facts: Facts) -> list[str]:
     expected_cents = sum(cents(a) for a in facts.conversion)
     if facts.conversion and incurred != expected_cents:
         problems.append(
-            f"conversion incurred {incurred / 100:.2f}; the rows add up to {expected_cents / 100:.2f}"
+            f"conversion incurred {incurred / 100:.2f}; "
+            f"the rows add up to {expected_cents / 100:.2f}"
         )
     return problems

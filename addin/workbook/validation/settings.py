@@ -140,8 +140,8 @@ def _read_row(r: _Read, t: Table, i: int, name: object, value: object) -> None:
         r.ok = r.ok and not filled
         return
     if col.key in r.got or col.key in r.where:
-        r.fail(col.key, "duplicate setting",
-               f'"{col.name}" is set twice (also {r.where[col.key]}); keep one row', cell)  # fmt: skip
+        twice = f'"{col.name}" is set twice (also {r.where[col.key]}); keep one row'
+        r.fail(col.key, "duplicate setting", twice, cell)
         r.reported.add(col.key)
         r.got.pop(col.key, None)
         return
