@@ -253,48 +253,50 @@ def _check_entries(path: str | None, infos: list[zipfile.ZipInfo], name: str) ->
 def _check_package(zf: zipfile.ZipFile, name: str, suffix: str) -> list[Finding]:
     """Zip-bomb limits, encryption and compression, and the parts an .xlsx must have."""
     infos = zf.infolist()
-    found = _check_entries(zf.filename, infos, name)
-    if found:
-        return found
+    found = _check_entries(zf.filename, infos, name) or _unsafe_size(infos, name)
+    found = found or _unsafe_xml(zf, infos, name)
+    return found or _package_kind({i.filename for i in infos}, name, suffix)
+
+
+def _unsafe(text: str) -> list[Finding]:
+    return [_file_error("unsafe file", text)]
+
+
+def _unsafe_size(infos: list[zipfile.ZipInfo], name: str) -> list[Finding]:
+    """Too many parts, too much expanded data, or a part that expands like a zip bomb."""
     if len(infos) > MAX_PARTS:
-        return [
-            _file_error(
-                "unsafe file", f"{name} has {len(infos):,} parts; refused as unsafe to open"
-            )
-        ]
+        return _unsafe(f"{name} has {len(infos):,} parts; refused as unsafe to open")
     total = sum(i.file_size for i in infos)
     if total > MAX_UNCOMPRESSED_BYTES:
-        return [
-            _file_error(
-                "unsafe file",
-                f"{name} would expand to {total / 1024**3:,.1f} GiB (limit "
-                f"{MAX_UNCOMPRESSED_BYTES / 1024**3:,.0f} GiB); refused as unsafe to open. "
-                "Remove unused sheets or data, save, and run again",
-            )
-        ]
+        return _unsafe(
+            f"{name} would expand to {total / 1024**3:,.1f} GiB (limit "
+            f"{MAX_UNCOMPRESSED_BYTES / 1024**3:,.0f} GiB); refused as unsafe to open. "
+            "Remove unused sheets or data, save, and run again"
+        )
     for i in infos:
-        if i.file_size > RATIO_CHECK_FROM_BYTES and i.file_size > MAX_RATIO * max(
-            i.compress_size, 1
-        ):
-            return [
-                _file_error(
-                    "unsafe file",
-                    f"{name}: part {i.filename} expands "
-                    f"{i.file_size / max(i.compress_size, 1):,.0f}"
-                    f" times (limit {MAX_RATIO}); refused as a possible zip bomb",
-                )
-            ]
+        ratio = i.file_size / max(i.compress_size, 1)
+        if i.file_size > RATIO_CHECK_FROM_BYTES and ratio > MAX_RATIO:
+            return _unsafe(
+                f"{name}: part {i.filename} expands {ratio:,.0f}"
+                f" times (limit {MAX_RATIO}); refused as a possible zip bomb"
+            )
+    return []
+
+
+def _unsafe_xml(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], name: str) -> list[Finding]:
+    """An XML part declaring a DOCTYPE (entities), which Excel never writes."""
     for i in infos:
         if i.filename.lower().endswith(_XML_SUFFIXES) and not _safe_prolog(zf, i):
-            return [
-                _file_error(
-                    "unsafe file",
-                    f"{name}: part {i.filename} declares a DOCTYPE (XML entities), which Excel "
-                    "never writes; refused as unsafe to open. Open the file in Excel, save it "
-                    "as .xlsx, and run again",
-                )
-            ]
-    names = {i.filename for i in infos}
+            return _unsafe(
+                f"{name}: part {i.filename} declares a DOCTYPE (XML entities), which Excel "
+                "never writes; refused as unsafe to open. Open the file in Excel, save it "
+                "as .xlsx, and run again"
+            )
+    return []
+
+
+def _package_kind(names: set[str], name: str, suffix: str) -> list[Finding]:
+    """Nothing when the zip is an .xlsx workbook; else what it is and what to do."""
     if "xl/workbook.xml" in names:
         return []
     if "xl/workbook.bin" in names:
@@ -864,26 +866,20 @@ def _read_sheets(
 ) -> tuple[dict[str, SheetRows], list[Finding]]:
     """calamine's values of the sheets in ``order``, each after its scan has checked it;
     ``parts`` are the wanted worksheets whose part is in the file."""
-    from python_calamine import CalamineWorkbook, SheetTypeEnum
+    from python_calamine import SheetTypeEnum
 
-    try:
-        wb = CalamineWorkbook.from_path(str(path), load_tables=False)
-    except _CALAMINE_ERRORS as exc:  # calamine raises its own error types for damaged files
-        if isinstance(exc, _FATAL):
-            raise
-        return {}, [
-            _file_error(
-                "corrupt workbook",
-                f"{path.name} cannot be read ({type(exc).__name__}: {exc}); {_REPAIR}",
-            )
-        ]
+    wb = _open_values(path)
+    if isinstance(wb, Finding):
+        return {}, [wb]
     findings: list[Finding] = []
     read: dict[str, tuple[SheetValues, SheetScan]] = {}
     with wb, _no_cyclic_gc():
         names = [m.name for m in wb.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
-        for name in names:
-            if wanted(name) and name not in parts:
-                findings.append(_damaged_cell(name, "", "the sheet's data is missing"))
+        findings += [
+            _damaged_cell(name, "", "the sheet's data is missing")
+            for name in names
+            if wanted(name) and name not in parts
+        ]
         for k, name in enumerate(order):
             if progress is not None:
                 progress(f"Reading sheet {name}", k / max(len(order), 1))
@@ -892,10 +888,7 @@ def _read_sheets(
             except _ZIP_ERRORS as exc:
                 return {}, [_damaged(path, exc)]
             problems = _extent_problems(name, scan) + _table_problems(name, tables.get(name))
-            if problems:
-                findings += problems
-                continue
-            got = _sheet_values(wb, path, name, parts[name])
+            got = problems or _sheet_values(wb, path, name, parts[name])
             if isinstance(got, list):
                 findings += got
             else:
@@ -903,28 +896,59 @@ def _read_sheets(
     sheets: dict[str, SheetRows] = {}
     for name in names:
         if name in read:
-            (rows, merged), scan = read[name]
-            damaged = _string_problems(name, scan)
-            if damaged:  # calamine read those cells as another string: the rows are wrong
-                findings += damaged
-                continue
-            table = tables.get(name)
-            info = table if isinstance(table, _TableInfo) else None
-            sheets[name] = SheetRows(
-                name=name,
-                rows=rows,
-                error_cells=scan.errors,
-                uncached_formulas=frozenset(scan.uncached),
-                table_ref=info.ref if info else None,
-                merged=merged,
-                table_name=info.name if info else None,
-                table_totals=info.totals if info else 0,
-            )
-            if not scan.complete:
-                findings.append(_unlocated(name))
+            one = _sheet_rows(name, *read[name], tables.get(name))
+            if isinstance(one, SheetRows):
+                sheets[name] = one
+            findings += one.findings if isinstance(one, _Refused) else _incomplete(name, read)
         elif not wanted(name):
             sheets[name] = SheetRows(name=name, rows=[])
     return sheets, findings
+
+
+def _open_values(path: Path) -> Any:
+    """calamine's workbook of ``path``, or the finding that says it cannot be read."""
+    from python_calamine import CalamineWorkbook
+
+    try:
+        return CalamineWorkbook.from_path(str(path), load_tables=False)
+    except _CALAMINE_ERRORS as exc:  # calamine raises its own error types for damaged files
+        if isinstance(exc, _FATAL):
+            raise
+        return _file_error(
+            "corrupt workbook",
+            f"{path.name} cannot be read ({type(exc).__name__}: {exc}); {_REPAIR}",
+        )
+
+
+@dataclass(frozen=True)
+class _Refused:
+    findings: list[Finding]
+
+
+def _sheet_rows(
+    name: str, values: SheetValues, scan: SheetScan, table: _TableInfo | str | None
+) -> SheetRows | _Refused:
+    """One sheet's rows with what its scan found, or the damage that makes its rows wrong."""
+    rows, merged = values
+    damaged = _string_problems(name, scan)
+    if damaged:  # calamine read those cells as another string: the rows are wrong
+        return _Refused(damaged)
+    info = table if isinstance(table, _TableInfo) else None
+    return SheetRows(
+        name=name,
+        rows=rows,
+        error_cells=scan.errors,
+        uncached_formulas=frozenset(scan.uncached),
+        table_ref=info.ref if info else None,
+        merged=merged,
+        table_name=info.name if info else None,
+        table_totals=info.totals if info else 0,
+    )
+
+
+def _incomplete(name: str, read: dict[str, tuple[SheetValues, SheetScan]]) -> list[Finding]:
+    """The warning for a sheet whose cells the scan could not all place."""
+    return [] if read[name][1].complete else [_unlocated(name)]
 
 
 def _unlocated(name: str) -> Finding:
