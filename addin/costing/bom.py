@@ -25,6 +25,8 @@ import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 
+from addin.costing.cycles import find_cycles
+
 ELEMENTS = ("material", "labor", "overhead", "conversion")
 
 
@@ -125,36 +127,11 @@ def levels(matrix: sp.csr_matrix, codes: pd.Index | None = None) -> npt.NDArray[
 
 
 def find_loops(structure: sp.csr_matrix, codes: pd.Index | None = None) -> list[list[str]]:
-    """Name the loops of a cyclic BOM: prune items that cannot be on a loop, then walk."""
-    n = structure.shape[0]
-    alive = np.ones(n, dtype=bool)
-    s = structure.tocsr()
-    t = s.T.tocsr()
-    while True:  # drop items with no live components or no live parents
-        out_deg = s @ alive.astype(np.int64)
-        in_deg = t @ alive.astype(np.int64)
-        drop = alive & ((out_deg == 0) | (in_deg == 0))
-        if not drop.any():
-            break
-        alive &= ~drop
-    loops: list[list[str]] = []
-    seen = np.zeros(n, dtype=bool)
-    for start in np.flatnonzero(alive):
-        if seen[start]:
-            continue
-        path: list[int] = []
-        pos: dict[int, int] = {}
-        node = int(start)
-        while node not in pos and not seen[node]:
-            pos[node] = len(path)
-            path.append(node)
-            nxt = [int(c) for c in s.indices[s.indptr[node] : s.indptr[node + 1]] if alive[c]]
-            node = nxt[0]
-        if node in pos:
-            loop = path[pos[node] :]
-            loops.append([str(codes[i]) if codes is not None else str(i) for i in loop])
-        seen[path] = True
-    return loops
+    """Name the loops of a cyclic BOM (item codes, or item numbers without ``codes``): the
+    matrix's edges handed to the one cycle finder, :func:`addin.costing.cycles.find_cycles`."""
+    edges = structure.tocoo()
+    names = np.asarray(codes, dtype=object) if codes is not None else np.arange(structure.shape[0])
+    return find_cycles(names[edges.row], names[edges.col])
 
 
 @dataclass(frozen=True)
