@@ -91,6 +91,14 @@ class Check(NamedTuple):
     passed: bool
     detail: str
     kind: str = "consistency"  # "consistency", "control" or "tie-out"
+    # False when there was nothing to compare with (a tie-out without GL figures): shown as
+    # NOT CHECKED, never as PASS, and counted neither as passed nor as failed.
+    checked: bool = True
+
+    @property
+    def status(self) -> str:
+        """PASS, FAIL or NOT CHECKED, as the Summary and the CLI show it."""
+        return "NOT CHECKED" if not self.checked else "PASS" if self.passed else "FAIL"
 
 
 @dataclass(frozen=True)
