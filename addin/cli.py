@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from addin import app
+from addin.costing.controls import check_counts
 from addin.costing.engine import InputError, MonthEndResult
 from addin.costing.model import Finding, Severity
 from addin.workbook.writer import OutputError, lock_file, remove_stale_temps
@@ -73,13 +74,9 @@ def _summary(result: MonthEndResult, out: Path, seconds: float) -> str:
             for t, c in by_type.items()
         ]
         lines.append("Variances: " + "; ".join(parts))
-    for kind, label in (("consistency", "Consistency checks"), ("control", "Controls")):
-        checks = [c for c in result.checks if c.kind == kind]
-        if checks:
-            passed = sum(c.passed for c in checks)
-            lines.append(f"{label} passed: {passed} of {len(checks)}")
+    lines += check_counts(result.checks)
     for c in result.checks:
-        if not c.passed:
+        if c.status == "FAIL":
             lines.append(f"  FAILED: {c.name}: {c.detail}")
     warn = sum(f.severity is Severity.WARNING for f in result.findings)
     info = sum(f.severity is Severity.INFO for f in result.findings)

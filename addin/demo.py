@@ -55,7 +55,7 @@ def _frame(name: str) -> pd.DataFrame:
         else:
             frame[col] = frame[col].astype(float)
     frame["source_row"] = np.arange(2, len(frame) + 2)
-    return frame[columns]
+    return frame.reindex(columns=columns)  # a column the file lacks (opening value) is NaN
 
 
 def demo_inputs() -> m.MonthEndInputs:

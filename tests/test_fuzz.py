@@ -119,7 +119,7 @@ def test_verifier_catches_inventory_off_the_ledger_and_half_cents(tmp_path: Path
     found = verify_results(out, _facts())
     assert any("not a whole number of cents" in p for p in found), found
     assert any("Inventory ending" in p and "ledger closing" in p for p in found), found
-    assert any('says "Inventory ties to the ledger' in p for p in found), found
+    assert any('says "Item roll-forward equals the journal' in p for p in found), found
 
 
 def test_verifier_catches_a_dropped_purchase(tmp_path: Path) -> None:

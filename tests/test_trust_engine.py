@@ -1,8 +1,9 @@
 """Issue 10's engine cases, each a small month worked by hand in the test.
 
-Standards used below (period standard = BOM in effect on Period End):
-- SUB <- R x2 (R 2.00): SUB material 4.00 + conversion 1.00 = 5.00
-- FG <- SUB x1: FG material 4.00 + conversion 3.00 + 1.00 = 8.00
+Standards used below (period standard = BOM in effect on Period Start, section 7):
+- SUB <- R x2 (R 2.00) from Oct 15 only: on Period Start SUB has no BOM lines, so its standard
+  is its own conversion 1.00 (material 0.00)
+- FG <- SUB x1: FG material 0.00 + conversion 3.00 + 1.00 = 4.00
 """
 
 from __future__ import annotations
@@ -59,25 +60,26 @@ def stocked_sub(trigger):
 @pytest.mark.parametrize("trigger", ["purchase+completion", "completion"])
 def test_stocked_subassembly_consumed_before_its_bom_starts_is_relieved_from_fg(trigger):
     r = run_month_end(stocked_sub(trigger))
-    # FG debit 4 x 8.00 = 32.00; SUB out of FG 4 x 5.00 = 20.00; FG's own conversion 4 x 3.00
-    assert net(r, "Completion", "FG") == 32.00 - 20.00
+    # FG debit 4 x 4.00 = 16.00; SUB out of FG 4 x 1.00 = 4.00; FG's own conversion 4 x 3.00
+    assert net(r, "Completion", "FG") == 16.00 - 4.00
     assert net(r, "Completion", "CCA") == -12.00
     assert net(r, "Completion", "MIP") == 0 and net(r, "Completion", "USAGE") == 0
-    assert on_hand(r, "FG", "SUB") == (6.0, 30.00)
-    assert on_hand(r, "FG", "FG") == (4.0, 32.00)
+    assert on_hand(r, "FG", "SUB") == (6.0, 6 * 1.00)
+    assert on_hand(r, "FG", "FG") == (4.0, 4 * 4.00)
     assert on_hand(r, "MIP", "SUB") is None  # never carried in MIP
     assert not [f for f in r.findings if f.check == "BOM change"]
-    assert all(c.passed for c in r.checks), r.checks
+    assert all(c.passed for c in r.checks if c.checked), r.checks
 
 
 def test_stocked_subassembly_under_purchase_and_sale_stays_in_mip_at_material():
     inputs = stocked_sub("purchase+sale")
     r = run_month_end(inputs)
-    # V2 carries made items in MIP at material: FG in at 4 x 4.00, SUB out at 4 x 4.00
-    assert on_hand(r, "MIP", "SUB") == (6.0, 24.00)
-    assert on_hand(r, "MIP", "FG") == (4.0, 16.00)
+    # V2 carries made items in MIP at material: SUB's is 0.00 on Period Start (no BOM lines
+    # yet), so FG in at 4 x 0.00, SUB out at 4 x 0.00
+    assert on_hand(r, "MIP", "SUB") == (6.0, 0.00)
+    assert on_hand(r, "MIP", "FG") == (4.0, 0.00)
     assert net(r, "Completion", "MIP") == 0
-    assert all(c.passed for c in r.checks), r.checks
+    assert all(c.passed for c in r.checks if c.checked), r.checks
 
 
 def test_phantom_with_no_bom_lines_in_effect_is_not_stocked():
@@ -102,14 +104,15 @@ def test_phantom_with_no_bom_lines_in_effect_is_not_stocked():
     r = run_month_end(inputs)
     assert on_hand(r, "MIP", "PH") is None
     assert on_hand(r, "MIP", "R") == (98.0, 196.00)  # only the Oct 20 unit flushed R x2
-    assert on_hand(r, "FG", "FG") == (5.0, 35.00)  # period standard 3.00 + 4.00
-    # Oct 5: FG 28.00 = CCA 12.00 + usage variance 16.00 F (the BOM then had no material)
-    assert net(r, "Completion", "USAGE") == -16.00
+    # period standard 3.00 (on Period Start PH has no lines: no material), nothing restated
+    assert on_hand(r, "FG", "FG") == (5.0, 5 * 3.00)
+    # Oct 20: FG 3.00 = R 4.00 + CCA 3.00 - usage variance 4.00 U (the new BOM costs more)
+    assert net(r, "Completion", "USAGE") == 4.00
     warned = [f for f in r.findings if f.check == "phantom without BOM lines in effect"]
     assert [f.item for f in warned] == ["PH"] and "2026-10-05" in warned[0].message
     bom_change = next(f for f in r.findings if f.check == "BOM change")
-    assert "16.00 F" in bom_change.message and "credited" in bom_change.message
-    assert all(c.passed for c in r.checks), r.checks
+    assert "4.00 U" in bom_change.message and "debited" in bom_change.message
+    assert all(c.passed for c in r.checks if c.checked), r.checks
 
 
 @pytest.mark.parametrize("a_material", [0.005, 0.006])

@@ -1,5 +1,6 @@
 """Controls (section 4 of the spec): what an accountant must review; the run still posts.
-And the checks of a run: its books against themselves (consistency) and controls on them."""
+And the checks of a run: its books against themselves (consistency), controls on them, and
+tie-outs to what the run did not produce (the general ledger's balances)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from addin.costing.keys import QUANTITY_NOISE, day_numbers, sum_cents
-from addin.costing.model import Check, Finding, Severity
+from addin.costing.model import Check, Finding, MonthEndInputs, Severity
+from addin.costing.money import to_cents
 from addin.costing.plant import Plant
 from addin.costing.postings import KIND_DTYPE, STOCK_ROLES, UNITEMIZED, Ledger, code_of
 from addin.costing.results import Consumption
@@ -218,8 +220,9 @@ def material_without_bom(plant: Plant, postings: pd.DataFrame, led: Ledger) -> l
 
 
 def bom_change_finding(plant: Plant, led: Ledger) -> Finding:
-    """The usage variance from completions flushed with another BOM than the period standard's,
-    signed as the journal posts it (a debit to usage variance is unfavourable)."""
+    """The usage variance from completions flushed with another BOM than the one in effect on
+    Period Start (the period standard's), signed as the journal posts it (a debit to usage
+    variance is unfavourable)."""
     n = len(plant.codes)
     total = int(led.cents.sum())
     by_item = sum_cents(np.where(led.item < n, led.item, n), led.cents, n + 1)[:n]
@@ -233,14 +236,19 @@ def bom_change_finding(plant: Plant, led: Ledger) -> Finding:
     return Finding(
         Severity.INFO,
         "BOM change",
-        f"BOM effectivity changed during the period: completions flushed with another BOM than "
-        f"the period standard's; usage variance {abs(total) / 100:,.2f} "
+        f"BOM effectivity changed during the period: completions after the change were flushed "
+        f"with the new BOM, while the standard stays the one in force at Period Start (nothing "
+        f"restated); usage variance on those completions {abs(total) / 100:,.2f} "
         f"{'U' if total > 0 else 'F'} ({side} to {plant.inputs.account('USAGE').code}); "
-        f"by item: {items}.",
+        f"by item: {items}. To change the standard, change it explicitly for the next period.",
     )
 
 
 # ---- checks ----------------------------------------------------------------------------------
+ROLL_FORWARD_CHECK = "Item roll-forward equals the journal"  # then " (MIP)" or " (FG)"
+GL_NOT_GIVEN = "not checked: no GL Balances given"
+
+
 def consistency_checks(jnl: pd.DataFrame, tb: pd.DataFrame, inv: pd.DataFrame) -> list[Check]:
     """The run's books against themselves: they catch a defect of the run, not a wrong input."""
     checks: list[Check] = []
@@ -259,9 +267,9 @@ def consistency_checks(jnl: pd.DataFrame, tb: pd.DataFrame, inv: pd.DataFrame) -
         sub = int(inv.loc[inv["role"] == role, "ending_cents"].sum())
         checks.append(
             Check(
-                f"Inventory ties to the ledger ({role})",
+                f"{ROLL_FORWARD_CHECK} ({role})",
                 ledger == sub,
-                f"ledger {ledger / 100:,.2f}, items {sub / 100:,.2f}",
+                f"journal {ledger / 100:,.2f}, items {sub / 100:,.2f}",
             )
         )
     conv_left = int(tb.loc[tb["role"].isin(["CCA", "CCC"]), "closing_cents"].abs().sum())
@@ -305,10 +313,14 @@ def negative_closing(inv: pd.DataFrame) -> tuple[Check, list[Finding]]:
 
 
 def run_checks(
-    jnl: pd.DataFrame, tb: pd.DataFrame, inv: pd.DataFrame, findings: list[Finding]
+    inputs: MonthEndInputs,
+    jnl: pd.DataFrame,
+    tb: pd.DataFrame,
+    inv: pd.DataFrame,
+    findings: list[Finding],
 ) -> tuple[list[Check], list[Finding]]:
     """The run's checks, and the findings they add to ``findings`` (a failed consistency check
-    is an error; stock below zero at period end a warning per item)."""
+    is an error; stock below zero at period end and a GL difference a warning each)."""
     checks = consistency_checks(jnl, tb, inv)
     added = [
         Finding(Severity.ERROR, "check failed", f"{c.name}: {c.detail}")
@@ -318,6 +330,110 @@ def run_checks(
     negative, negative_findings = negative_closing(inv)
     added += negative_findings
     checks.append(negative)
+    tie_outs, tie_findings = gl_tie_out(inputs, tb)
+    added += tie_findings
     errors = [f for f in [*findings, *added] if f.severity is Severity.ERROR]
     checks.append(Check("No blocking exceptions", not errors, f"{len(errors)} errors", "control"))
-    return checks, added
+    return checks + tie_outs, added
+
+
+# ---- tie-out to the general ledger -----------------------------------------------------------
+def _account_code(value: object) -> str:
+    """An account code as written on GL Balances (1300, 1300.0 and "1300" are one code)."""
+    text = str(value).strip()
+    return text[:-2] if text.endswith(".0") and text[:-2].isdigit() else text
+
+
+def gl_tie_out(inputs: MonthEndInputs, tb: pd.DataFrame) -> tuple[list[Check], list[Finding]]:
+    """Per inventory account (MIP, FG): the GL's balance at Period Start against the run's
+    opening, and, when given, the GL's balance at Period End before this month-end plus this
+    month-end's net journal against the run's closing. NOT CHECKED without GL figures."""
+    gl = inputs.gl_balances
+    if not len(gl):
+        return [
+            Check("Inventory accounts tie to the GL", False, GL_NOT_GIVEN, "tie-out", False)
+        ], []
+    codes = gl["account"].map(_account_code).to_numpy(object)
+    tb = tb.assign(account=tb["account"].map(_account_code))
+    checks: list[Check] = []
+    findings: list[Finding] = []
+    for code in dict.fromkeys(tb.loc[tb["role"].isin(STOCK_ROLES), "account"]):
+        mine = tb[tb["account"] == code]
+        rows = gl[codes == code]
+        if not len(rows):
+            detail = f"not checked: no GL Balances row for account {code}"
+            checks.append(
+                Check(f"Opening ties to the GL ({code})", False, detail, "tie-out", False)
+            )
+            continue
+        run_open = int(mine["opening_cents"].sum())
+        run_close = int(mine["closing_cents"].sum())
+        net = run_close - run_open  # this month-end's journal on the account
+        for what, column, header, run, add in (
+            ("Opening", "opening_balance", "Balance at Period Start", run_open, 0),
+            ("Closing", "closing_balance", "Balance at Period End", run_close, net),
+        ):
+            given = pd.to_numeric(rows[column], errors="coerce").to_numpy(np.float64)
+            if np.isnan(given).all():
+                continue
+            gl_cents = int(to_cents(np.nan_to_num(given)).sum()) + add
+            check, found = _tie(inputs, code, what, header, rows, run, gl_cents)
+            checks.append(check)
+            findings += found
+    return checks, findings
+
+
+def _tie(
+    inputs: MonthEndInputs,
+    code: str,
+    what: str,
+    header: str,
+    rows: pd.DataFrame,
+    run: int,
+    gl: int,
+) -> tuple[Check, list[Finding]]:
+    """One tie-out of the run's ``what`` balance of ``code`` (cents) with the GL's."""
+    name = f"{what} ties to the GL ({code})"
+    basis = "" if what == "Opening" else " + this month-end's journal"
+    detail = f"run {run / 100:,.2f}, GL{basis} {gl / 100:,.2f}"
+    if run == gl:
+        return Check(name, True, detail, "tie-out"), []
+    diff = run - gl
+    detail += f": difference {diff / 100:,.2f}"
+    row = int(rows["source_row"].iloc[0])
+    finding = Finding(
+        Severity.WARNING,
+        "GL tie-out difference",
+        f"account {code}: the run's {what.lower()} balance {run / 100:,.2f} differs from the "
+        f"GL's{basis} {gl / 100:,.2f} by {diff / 100:,.2f}. Find the entry the GL has and the "
+        "run does not (or the opening that does not continue last month's closing).",
+        "GL Balances",
+        inputs.cell("GL Balances", header, row),
+    )
+    return Check(name, False, detail, "tie-out"), [finding]
+
+
+# ---- how the checks are counted in a message -----------------------------------------------
+CHECK_KINDS = (
+    ("consistency", "Consistency checks"),
+    ("control", "Controls"),
+    ("tie-out", "Tie-outs"),
+)
+
+
+def check_counts(checks: list[Check]) -> list[str]:
+    """One line per kind of check: how many passed of those checked. NOT CHECKED is counted
+    apart and never as passed ("Tie-outs: not checked (no GL Balances sheet)")."""
+    lines = []
+    for kind, label in CHECK_KINDS:
+        of_kind = [c for c in checks if c.kind == kind]
+        checked = [c for c in of_kind if c.checked]
+        if of_kind and not checked:
+            why = "no GL Balances sheet" if of_kind[0].detail == GL_NOT_GIVEN else "see Summary"
+            lines.append(f"{label}: not checked ({why})")
+        elif checked:
+            unchecked = len(of_kind) - len(checked)
+            more = f"; {unchecked} not checked" if unchecked else ""
+            passed = sum(c.passed for c in checked)
+            lines.append(f"{label} passed: {passed} of {len(checked)}{more}")
+    return lines

@@ -10,16 +10,20 @@ reads:
 4. Reports (reports.py) and controls (controls.py) over the postings and the stages' outputs.
 
 How the accounting is done (backflush-domain.md; the README repeats it for accountants):
-- Standards for the period are rolled up with the BOM in effect on Period End. A completion is
-  flushed with the BOM in effect on its own date; if that differs, the difference between the
-  period standard and the flushed standard is a usage variance ("BOM change").
+- The opening is the value given (last month's closing); where it differs from quantity x this
+  period's standard, a revaluation at Period Start restates it (own entry per item).
+- Standards for the period are the ones in force at Period Start (rolled up with the BOM in
+  effect on Period Start). A completion is flushed with the BOM in effect on its own date; if
+  that differs, the difference between the period standard and the flushed standard is a
+  usage variance on that completion ("BOM change"); nothing is restated.
 - Where an item is stocked depends on the trigger: raw materials in MIP when purchases are
   recorded (V1, V2); finished goods and subassemblies completed for stock in FG at full standard
   (V1, V3) or in MIP at material standard (V2: conversion is applied at sale); nothing in V4.
 - Every posting is valued per item and rounded half-up to cents (Excel's ROUND), so each account
   line is a sum of item cents; rounding left over inside an entry goes to Conversion Costs
   Allocated (closed to COGS at period end) or, where no conversion is applied, stays with the
-  output item. So every entry balances exactly and inventory ties to the ledger exactly.
+  output item. So every entry balances exactly and the item roll-forward equals the journal
+  exactly. An item left with value but no quantity at Period End is swept to ROUNDING.
 - Components marked Backflush = No are not flushed: their standard is credited to the usage
   variance account (V1, V2) until a count shows what was really used.
 """
@@ -38,7 +42,15 @@ from addin.costing.magnitude import refuse_too_large
 from addin.costing.model import Finding, MonthEndInputs, Severity
 from addin.costing.plant import Plant
 from addin.costing.postings import Ledger, concat
-from addin.costing.results import Closed, Consumption, Counted, InputError, MonthEndResult, Posted
+from addin.costing.results import (
+    Closed,
+    Consumption,
+    Counted,
+    InputError,
+    Memo,
+    MonthEndResult,
+    Posted,
+)
 
 Progress = Callable[[str, float], None]
 
@@ -47,15 +59,21 @@ class Month(NamedTuple):
     """The stages' outputs of one month, in posting order."""
 
     opening: Posted
-    events: tuple[Posted, ...]  # purchases, conversion incurred, completions, sales
+    events: tuple[Posted, ...]  # revaluation, purchases, conversion incurred, completions, sales
     counted: Counted
     closed: Closed
+    swept: Posted  # value left without quantity, to ROUNDING
 
     @property
     def postings(self) -> pd.DataFrame:
         """The period's postings (opening excluded), in stage order."""
         parts = [*(e.postings for e in self.events), self.counted.postings, self.closed.postings]
-        return concat(parts)  # the empty purchases frame when nothing was posted
+        return concat([*parts, self.swept.postings])  # the empty frame when nothing was posted
+
+    @property
+    def memos(self) -> tuple[Memo, ...]:
+        """The memos of the itemized entries (revaluation, rounding sweep)."""
+        return tuple(m for p in [*self.events, self.swept] for m in p.memos)
 
     @property
     def findings(self) -> list[Finding]:
@@ -89,7 +107,8 @@ def prepare(inputs: MonthEndInputs) -> Plant:
 def post_month(plant: Plant, say: Progress) -> Month:
     """Every stage's postings, in order. Raises InputError for amounts too large to keep."""
     opening = stages.opening(plant)
-    events = [stages.purchases(plant), stages.conversion_incurred(plant)]
+    events = [stages.revaluation(plant), stages.purchases(plant)]
+    events.append(stages.conversion_incurred(plant))
     say("Backflushing completions", 0.3)
     events.append(stages.completions(plant))
     say("Posting sales", 0.5)
@@ -102,8 +121,10 @@ def post_month(plant: Plant, say: Progress) -> Month:
     counted = period_end.counts(plant, frames, consumption)
     say("Closing conversion costs", 0.7)
     closed = period_end.close(plant, [*frames, counted.postings], sales.postings)
-    refuse_too_large(plant, [counted.postings, closed.postings], so_far)
-    return Month(opening, tuple(events), counted, closed)
+    so_far = refuse_too_large(plant, [counted.postings, closed.postings], so_far)
+    swept = period_end.sweep(plant, [*frames, counted.postings, closed.postings])
+    refuse_too_large(plant, [swept.postings], so_far)
+    return Month(opening, tuple(events), counted, closed, swept)
 
 
 def assemble(plant: Plant, month: Month) -> MonthEndResult:
@@ -111,17 +132,17 @@ def assemble(plant: Plant, month: Month) -> MonthEndResult:
     postings = month.postings
     opening = month.opening.postings
     led = Ledger.of(postings)
-    jnl = reports.journal(plant.inputs, postings, led)
+    jnl = reports.journal(plant.inputs, postings, led, month.memos)
     tb = reports.trial_balance(plant.inputs, opening, jnl)
     inv = reports.inventory(plant, opening, postings, led, month.counted.table)
     findings = month.findings + controls(plant, opening, postings, led, month.consumption)
-    checks, added = run_checks(jnl, tb, inv, findings)
+    checks, added = run_checks(plant.inputs, jnl, tb, inv, findings)
     return MonthEndResult(
         inputs=plant.inputs,
         rollup=reports.rollup_frame(plant),
         postings=postings,
         journal=jnl,
-        variances=reports.variances(plant, postings, led, month.closed.conversion),
+        variances=reports.variances(plant, postings, led, month.closed.conversion, month.memos),
         backflush=reports.backflush(plant, month.consumption),
         inventory=inv,
         trial_balance=tb,

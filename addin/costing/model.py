@@ -91,6 +91,14 @@ class Check(NamedTuple):
     passed: bool
     detail: str
     kind: str = "consistency"  # "consistency", "control" or "tie-out"
+    # False when there was nothing to compare with (a tie-out without GL figures): shown as
+    # NOT CHECKED, never as PASS, and counted neither as passed nor as failed.
+    checked: bool = True
+
+    @property
+    def status(self) -> str:
+        """PASS, FAIL or NOT CHECKED, as the Summary and the CLI show it."""
+        return "NOT CHECKED" if not self.checked else "PASS" if self.passed else "FAIL"
 
 
 @dataclass(frozen=True)
@@ -110,7 +118,7 @@ class Settings:
 
 @dataclass(frozen=True)
 class Account:
-    role: str  # MIP, FG, COGS, AP, CCC, CCA, CONV_OFFSET, PPV, USAGE, SCRAP, ROUNDING
+    role: str  # one of ROLES
     code: str  # the general-ledger account code written on the Journal
     name: str
 
@@ -127,6 +135,7 @@ DEFAULT_ACCOUNTS: dict[str, tuple[str, str]] = {
     "PPV": ("5300", "Material Purchase Price Variance"),
     "USAGE": ("5400", "Material Usage Variance"),
     "SCRAP": ("5500", "Scrap at Standard"),
+    "REVALUATION": ("5600", "Standard Cost Revaluation"),
     "ROUNDING": ("5900", "Rounding Differences"),
 }
 
@@ -142,6 +151,7 @@ ROLES = [
     "PPV",
     "USAGE",
     "SCRAP",
+    "REVALUATION",
     "ROUNDING",
 ]
 
@@ -172,7 +182,15 @@ COMPLETION_COLUMNS = ["date", "item", "quantity", "scrap_quantity", "reference",
 SALE_COLUMNS = ["date", "item", "quantity", "reference", "source_row"]
 CONVERSION_COST_COLUMNS = ["date", "element", "amount", "reference", "source_row"]
 COUNT_COLUMNS = ["item", "counted_quantity", "date", "source_row"]
-OPENING_COLUMNS = ["item", "account", "quantity", "source_row"]
+# value: the opening's carrying value in currency units (last month's closing); NaN = not given
+OPENING_COLUMNS = ["item", "account", "quantity", "value", "source_row"]
+# The general ledger's own balances of the inventory accounts (debit +), for the GL tie-out:
+# opening_balance at Period Start; closing_balance at Period End before this month-end's entries
+# are posted (NaN = not given).
+GL_BALANCE_COLUMNS = ["account", "opening_balance", "closing_balance", "source_row"]
+# Key figures of earlier months (carried by `backflush next`), one row per month and figure;
+# amount in currency units, signed as the Summary shows it.
+HISTORY_COLUMNS = ["period_start", "period_end", "figure", "amount", "source_row"]
 
 # MonthEndInputs attribute -> its column layout: the frames validation fills. Every column is
 # filled by one column of the workbook contract (matched on its key) except ``source_row``,
@@ -186,6 +204,8 @@ INPUT_FRAME_COLUMNS: dict[str, list[str]] = {
     "conversion_costs": CONVERSION_COST_COLUMNS,
     "counts": COUNT_COLUMNS,
     "opening_balances": OPENING_COLUMNS,
+    "gl_balances": GL_BALANCE_COLUMNS,
+    "history": HISTORY_COLUMNS,
 }
 DERIVED_FRAME_COLUMNS = ("source_row",)  # filled by the reader, not from a contract column
 
@@ -215,6 +235,8 @@ class MonthEndInputs:
     )
     counts: pd.DataFrame = field(default_factory=lambda: empty_frame(COUNT_COLUMNS))
     opening_balances: pd.DataFrame = field(default_factory=lambda: empty_frame(OPENING_COLUMNS))
+    gl_balances: pd.DataFrame = field(default_factory=lambda: empty_frame(GL_BALANCE_COLUMNS))
+    history: pd.DataFrame = field(default_factory=lambda: empty_frame(HISTORY_COLUMNS))
     accounts: dict[str, Account] = field(default_factory=dict)
     # where each column was read: sheet -> column header -> column letter ("Counts" ->
     # {"Counted Quantity": "B"}); empty for inputs built in code

@@ -6,6 +6,9 @@
   really used, so a count is judged against the book less that standard use.
 - CCA and CCC are closed at Period End; the difference goes to COGS, or is prorated over COGS,
   scrap and ending finished goods (Settings: Prorate).
+- No value without quantity: an item whose quantity in a stock account ends at zero (within
+  float noise) but whose value does not (cents left by per-day rounding) is swept to ROUNDING
+  at Period End, one entry per item.
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from addin.costing.keys import QUANTITY_NOISE, sum_cents
 from addin.costing.model import ROLES, Finding, Severity
 from addin.costing.money import allocate_cents, to_cents
 from addin.costing.plant import Plant
-from addin.costing.postings import CLOSE, COUNT, SCRAP, concat, in_stock, role_cents
-from addin.costing.results import Closed, Consumption, ConversionSummary, Counted
+from addin.costing.postings import CLOSE, COUNT, SCRAP, SWEEP, concat, in_stock, role_cents
+from addin.costing.results import Closed, Consumption, ConversionSummary, Counted, Memo, Posted
 
 
 def counts(
@@ -248,3 +252,43 @@ def _conversion_in_cogs(plant: Plant, sales: pd.DataFrame) -> float:
     cogs = sales[sales["role"] == "COGS"]
     p = plant.index.positions(cogs["item"])
     return float((cogs["quantity"].to_numpy() * plant.conversion[p] * 100).clip(min=0).sum())
+
+
+def sweep(plant: Plant, frames: list[pd.DataFrame]) -> Posted:
+    """Sweep the value left on items with no quantity at Period End to ROUNDING, one entry per
+    item and account. ``frames``: every posting frame of the period, opening first."""
+    n = len(plant.codes)
+    size = len(ROLES) * n
+    quantity, moved = np.zeros(size), np.zeros(size)
+    cents = np.zeros(size, dtype=np.int64)
+    for f in frames:
+        code = f["item"].cat.codes.to_numpy().astype(np.int64)
+        take = in_stock(f) & (code < n)  # real items in MIP or FG
+        slot = f["role"].cat.codes.to_numpy().astype(np.int64)[take] * n + code[take]
+        q = f["quantity"].to_numpy(np.float64)[take]
+        quantity += np.bincount(slot, weights=q, minlength=size)
+        moved += np.bincount(slot, weights=np.abs(q), minlength=size)
+        cents += sum_cents(slot, f["cents"].to_numpy(np.int64)[take], size)
+    empty = np.abs(quantity) <= QUANTITY_NOISE * np.maximum(moved, 1.0)
+    at = np.flatnonzero(empty & (cents != 0))
+    if not len(at):
+        return Posted(plant.post.empty())
+    role = np.asarray(ROLES, dtype=object)[at // n]
+    item, left = at % n, cents[at]
+    postings = concat(
+        [
+            plant.post(plant.end, SWEEP, role, item, 0.0, -left, "rounding"),
+            plant.post(plant.end, SWEEP, "ROUNDING", item, 0.0, left, "rounding"),
+        ]
+    )
+    account = plant.inputs.account("ROUNDING")
+    memos = tuple(
+        Memo(
+            SWEEP,
+            int(i),
+            f"Rounding sweep: {plant.codes[i]} closes at quantity 0 with {c / 100:,.2f} left "
+            f"in {r}; swept to {account.code} {account.name}",
+        )
+        for i, c, r in zip(item.tolist(), left.tolist(), role, strict=True)
+    )
+    return Posted(postings, memos=memos)

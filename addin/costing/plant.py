@@ -3,9 +3,11 @@
 Built once by ``Plant.of(inputs)`` and read-only afterwards; every stage of the run and the
 backflush detail read it, none changes it.
 
-- Standards for the period are rolled up with the BOM in effect on Period End (the last
-  window). The period is split where BOM effectivity changes; each window has its own BOM
-  matrix, roll-up and explosion, used to flush completions dated in it.
+- Standards for the period are the ones in force at Period Start: rolled up with the BOM in
+  effect on Period Start (the first window; backflush-domain.md section 7). A BOM version that
+  starts during the period does not restate them. The period is split where BOM effectivity
+  changes; each window has its own BOM matrix, roll-up and explosion, used to flush
+  completions dated in it (the difference to the period standard is a usage variance).
 - Where an item is stocked depends on the trigger: raw materials in MIP when purchases are
   recorded (V1, V2); finished goods and subassemblies completed for stock in FG at full
   standard (V1, V3) or in MIP at material standard (V2: conversion is applied at sale);
@@ -79,7 +81,7 @@ class Plant:
         flushed = sc["backflush"].astype(bool).to_numpy()
         matrices = _window_matrices(inputs, index)
         rollups = [bomlib.roll_up(sc, a, index) for _, a in matrices]
-        period = rollups[-1].rolled  # the period standard: the BOM in effect on Period End
+        period = rollups[0].rolled  # the period standard: the BOM in effect on Period Start
         stock = _stock_roles(inputs.settings.trigger, types, period)
         total = period["material"] + period["conversion"]
         windows = tuple(
@@ -88,10 +90,10 @@ class Plant:
         )
         return cls(inputs, sc, index, codes, types, flushed, windows, stock, Postings(codes))
 
-    # ---- the period standard (BOM in effect on Period End) ----------------------------
+    # ---- the period standard (BOM in effect on Period Start) --------------------------
     @property
     def period(self) -> bomlib.Rollup:
-        return self.windows[-1].rollup
+        return self.windows[0].rollup
 
     @property
     def material(self) -> npt.NDArray[np.float64]:

@@ -19,6 +19,7 @@ from addin.costing.model import ROLES
 UNITEMIZED = "(unitemized)"  # material of a manufactured item not backed by its BOM lines
 
 # Event names, in the order entries of one day are posted.
+REVALUATION = "Revaluation"
 PURCHASE = "Purchase"
 CONVERSION = "Conversion incurred"
 COMPLETION = "Completion"
@@ -26,12 +27,16 @@ SCRAP = "Scrap"
 SALE = "Sale"
 COUNT = "Count adjustment"
 CLOSE = "Period-end close"
+SWEEP = "Rounding sweep"
 OPENING = "Opening balance"
-EVENT_ORDER = [PURCHASE, CONVERSION, COMPLETION, SCRAP, SALE, COUNT, CLOSE]
+EVENT_ORDER = [REVALUATION, PURCHASE, CONVERSION, COMPLETION, SCRAP, SALE, COUNT, CLOSE, SWEEP]
+# Events the journal posts as one entry per item (each with its own memo), not per day.
+ITEMIZED_EVENTS = (REVALUATION, SWEEP)
 
 STOCK_ROLES = ("MIP", "FG")
 
 EVENT_MEMO = {
+    REVALUATION: "Standard cost revaluation: opening value restated to this period's standard",
     PURCHASE: "Purchase: materials at standard, price variance to PPV",
     CONVERSION: "Conversion incurred: actual labour and overhead",
     COMPLETION: "Completion: finished units, components backflushed at standard",
@@ -39,10 +44,12 @@ EVENT_MEMO = {
     SALE: "Sale: goods sold at standard",
     COUNT: "Count adjustment: book adjusted to count (usage variance)",
     CLOSE: "Period-end close: under/over-allocated conversion costs",
+    SWEEP: "Rounding sweep: value left on an item with no quantity on hand",
 }
 
 # The input sheet behind each event (where a finding about its amounts points).
 EVENT_SHEET = {
+    REVALUATION: "Opening Balances",
     PURCHASE: "Purchases",
     CONVERSION: "Conversion Costs",
     COMPLETION: "Completions",
@@ -52,7 +59,17 @@ EVENT_SHEET = {
     OPENING: "Opening Balances",
 }
 
-KINDS = ["", "output", "manual issue", "BOM change", "rounding", "price", "count", "conversion"]
+KINDS = [
+    "",
+    "output",
+    "manual issue",
+    "BOM change",
+    "rounding",
+    "price",
+    "count",
+    "conversion",
+    "revaluation",
+]
 EVENT_DTYPE = pd.CategoricalDtype([*EVENT_ORDER, OPENING])
 ROLE_DTYPE = pd.CategoricalDtype(ROLES)
 KIND_DTYPE = pd.CategoricalDtype(KINDS)

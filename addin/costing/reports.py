@@ -20,8 +20,10 @@ from addin.costing.postings import (
     COUNT,
     EVENT_DTYPE,
     EVENT_MEMO,
+    ITEMIZED_EVENTS,
     KIND_DTYPE,
     PURCHASE,
+    REVALUATION,
     ROLE_DTYPE,
     SALE,
     SCRAP,
@@ -38,6 +40,7 @@ from addin.costing.results import (
     VARIANCES,
     Consumption,
     ConversionSummary,
+    Memo,
 )
 
 References = dict[tuple[str, pd.Timestamp], tuple[int, str]]
@@ -90,27 +93,32 @@ def _first_references(
 
 
 def journal(
-    inputs: MonthEndInputs, postings: pd.DataFrame, ledger: Ledger | None = None
+    inputs: MonthEndInputs,
+    postings: pd.DataFrame,
+    ledger: Ledger | None = None,
+    memos: tuple[Memo, ...] = (),
 ) -> pd.DataFrame:
-    """One compressed entry per event and date; one line per account, net of that entry.
-    Entries in date and event order; in an entry, debits first, then accounts in ROLES."""
+    """One compressed entry per event and date (per item too for ITEMIZED_EVENTS, each with
+    its memo from ``memos``); one line per account, net of that entry. Entries in date and
+    event order; in an entry, debits first, then accounts in ROLES."""
     if len(postings) == 0:
         return JOURNAL.empty()
     led = ledger or Ledger.of(postings)
-    n_event, n_role = len(EVENT_DTYPE.categories), len(ROLE_DTYPE.categories)
-    key = (led.day * n_event + led.event) * n_role + led.role
-    sums = sum_cents(key, led.cents, len(led.days) * n_event * n_role)
-    line = np.flatnonzero(sums)
-    cents = sums[line]
-    role = line % n_role
-    event = (line // n_role) % n_event
-    day = line // (n_role * n_event)
-    order = np.lexsort((role, cents <= 0, event, day))  # debits first within an entry
-    cents, role, event, day = cents[order], role[order], event[order], day[order]
-    new_entry = np.ones(len(line), dtype=bool)
-    new_entry[1:] = (day[1:] != day[:-1]) | (event[1:] != event[:-1])
+    by_item = np.isin(led.event, [code_of(EVENT_DTYPE, e) for e in ITEMIZED_EVENTS])
+    lines = _entry_lines(led, ~by_item, False)
+    if by_item.any():
+        lines = tuple(
+            np.concatenate(pair)
+            for pair in zip(lines, _entry_lines(led, by_item, True), strict=True)
+        )
+    cents, role, event, day, item = lines
+    order = np.lexsort((role, cents <= 0, item, event, day))  # debits first within an entry
+    cents, role, event, day, item = (a[order] for a in lines)
+    new_entry = np.ones(len(cents), dtype=bool)
+    new_entry[1:] = (day[1:] != day[:-1]) | (event[1:] != event[:-1]) | (item[1:] != item[:-1])
     dates = pd.DatetimeIndex(led.days[day])
     memo, ref = _memos(inputs, event, dates)
+    _itemized_memos(memo, event, item, memos)
     accounts = [inputs.account(r) for r in ROLE_DTYPE.categories]
     return pd.DataFrame(
         {
@@ -128,6 +136,30 @@ def journal(
     )[JOURNAL.names]
 
 
+def _entry_lines(led: Ledger, mask: npt.NDArray[np.bool_], by_item: bool) -> tuple[np.ndarray, ...]:
+    """(cents, role, event, day, item) of the journal lines of the ledger lines in ``mask``:
+    summed per day, event and role (and item when ``by_item``; else item -1), zeros dropped."""
+    n_event, n_role = len(EVENT_DTYPE.categories), len(ROLE_DTYPE.categories)
+    if not by_item:
+        key = (led.day * n_event + led.event) * n_role + led.role
+        sums = sum_cents(key, np.where(mask, led.cents, 0), len(led.days) * n_event * n_role)
+        line = np.flatnonzero(sums)
+        cents, item = sums[line], np.full(len(line), -1, dtype=np.int64)
+    else:
+        n_item = int(led.item.max()) + 1
+        full = ((led.day * n_event + led.event) * n_item + led.item) * n_role + led.role
+        keys, inverse = np.unique(full[mask], return_inverse=True)
+        sums = sum_cents(inverse.reshape(-1), led.cents[mask], len(keys))
+        keep = sums != 0
+        line, cents = keys[keep], sums[keep]
+        item = (line // n_role) % n_item
+        line = (line // (n_role * n_item)) * n_role + line % n_role
+    role = line % n_role
+    event = (line // n_role) % n_event
+    day = line // (n_role * n_event)
+    return cents, role, event, day, item
+
+
 def _memos(
     inputs: MonthEndInputs, event: npt.NDArray[np.int64], dates: pd.DatetimeIndex
 ) -> tuple[list[str], list[str]]:
@@ -139,6 +171,21 @@ def _memos(
         memo.append(EVENT_MEMO[ev] + (f" ({n} records)" if n > 1 else ""))
         ref.append(text)
     return memo, ref
+
+
+def _itemized_memos(
+    memo: list[str],
+    event: npt.NDArray[np.int64],
+    item: npt.NDArray[np.int64],
+    memos: tuple[Memo, ...],
+) -> None:
+    """Put each itemized entry's own memo on its lines (several memos of one item joined)."""
+    texts: dict[tuple[int, int], str] = {}
+    for m in memos:
+        key = (code_of(EVENT_DTYPE, m.event), m.item)
+        texts[key] = f"{texts[key]}; {m.text}" if key in texts else m.text
+    for k in np.flatnonzero(item >= 0).tolist():
+        memo[k] = texts.get((int(event[k]), int(item[k])), memo[k])
 
 
 def trial_balance(inputs: MonthEndInputs, opening: pd.DataFrame, jnl: pd.DataFrame) -> pd.DataFrame:
@@ -293,9 +340,11 @@ def variances(
     postings: pd.DataFrame,
     ledger: Ledger | None,
     conversion: ConversionSummary,
+    memos: tuple[Memo, ...] = (),
 ) -> pd.DataFrame:
-    """Price, usage, scrap and conversion variances; amount > 0 is unfavourable.
-    One row per item and variance type, items in Standard Costs order."""
+    """Price, usage, scrap, revaluation and conversion variances; amount > 0 is unfavourable
+    (a debit to the variance account: a revaluation gain is F). One row per item and variance
+    type, items in Standard Costs order; a revaluation row carries its entry's memo."""
     led = ledger or Ledger.of(postings)
     categories = postings["item"].cat.categories.to_numpy().astype(object)
     rows = [
@@ -303,6 +352,10 @@ def variances(
         for kind in _item_variance_kinds(plant, led)
         if kind.mask.any()
     ]
+    texts = {plant.codes[m.item]: m.text for m in memos if m.event == REVALUATION}
+    for r in rows:
+        if r["type"].iloc[0] == "revaluation":
+            r["memo"] = r["item"].map(texts).fillna(r["memo"])
     if conversion.actual or conversion.allocated:
         rows.append(_conversion_variance(postings, conversion))
     if not rows:
@@ -311,7 +364,8 @@ def variances(
 
 
 def _item_variance_kinds(plant: Plant, led: Ledger) -> list[_VarianceKind]:
-    """Price (PPV), usage from counts, manual issues and BOM changes, and scrap, in that order."""
+    """Price (PPV), usage from counts, manual issues and BOM changes, scrap, and standard cost
+    revaluation, in that order."""
     usage = led.role == code_of(ROLE_DTYPE, "USAGE")
     scrap = led.event == code_of(EVENT_DTYPE, SCRAP)
     return [
@@ -350,6 +404,13 @@ def _item_variance_kinds(plant: Plant, led: Ledger) -> list[_VarianceKind]:
             scrap & (led.role == code_of(ROLE_DTYPE, "SCRAP")),
             None,
             "SCRAP",
+        ),
+        _VarianceKind(
+            "revaluation",
+            "Opening value restated to this period's standard",
+            led.role == code_of(ROLE_DTYPE, "REVALUATION"),
+            plant.stock.unit_value,
+            "REVALUATION",
         ),
     ]
 
@@ -448,8 +509,8 @@ def backflush(plant: Plant, consumption: tuple[Consumption, ...]) -> pd.DataFram
 
 
 def rollup_frame(plant: Plant) -> pd.DataFrame:
-    """Per item: this level's and the rolled-up standard by element (period BOM), highest
-    level first."""
+    """Per item: this level's and the rolled-up standard by element (the period standard: BOM
+    in effect on Period Start), highest level first."""
     r = plant.period
     sc = plant.sc
     own = {f"own_{e}": r.own[e] for e in ("material", "labor", "overhead", "conversion")}

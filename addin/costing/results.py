@@ -65,7 +65,7 @@ JOURNAL = Schema(
 VARIANCES = Schema(
     "variances",
     {
-        "type": "price, usage, scrap or conversion",
+        "type": "price, usage, scrap, conversion or revaluation",
         "item": "item code ('' for conversion)",
         "description": "item description",
         "quantity": "units behind the variance (NaN for conversion)",
@@ -145,7 +145,7 @@ ROLLUP = Schema(
         "rolled_overhead": "rolled-up overhead per unit",
         "rolled_conversion": "rolled-up conversion per unit",
         "rolled_total": "rolled-up material + conversion per unit",
-        "has_bom": "has BOM lines in effect on Period End",
+        "has_bom": "has BOM lines in effect on Period Start",
         "backflush": "Backflush = Yes",
     },
 )
@@ -193,13 +193,23 @@ class Consumption(NamedTuple):
     cents: npt.NDArray[np.int64]  # at the flushed material standard, rounded per line
 
 
+class Memo(NamedTuple):
+    """The memo of one itemized journal entry (postings.ITEMIZED_EVENTS): its event, the item
+    (position on Standard Costs) and the text."""
+
+    event: str
+    item: int
+    text: str
+
+
 class Posted(NamedTuple):
-    """What an event stage returns: its postings (POSTINGS), the findings it raised and, for
-    a flush, the components it consumed."""
+    """What an event stage returns: its postings (POSTINGS), the findings it raised, for a
+    flush the components it consumed, and the memos of its itemized entries."""
 
     postings: pd.DataFrame
     findings: tuple[Finding, ...] = ()
     consumption: tuple[Consumption, ...] = ()
+    memos: tuple[Memo, ...] = ()
 
 
 class Counted(NamedTuple):

@@ -1,6 +1,10 @@
 """The month's events posted at standard, one stage per input sheet; each returns its postings
 and findings (results.Posted) and reads only the prepared Plant.
 
+- The opening is the value given on Opening Balances (last month's closing), else quantity x
+  this period's standard; where the value differs from quantity x the standard in force, a
+  revaluation at Period Start restates it (backflush-domain.md section 7).
+
 - Purchases are posted at standard to MIP with the price variance to PPV (V1, V2 only).
 - Completions are flushed with the BOM in effect on their own date (flush.py); scrap is
   flushed to SCRAP at the flushed standard.
@@ -9,6 +13,8 @@ and findings (results.Posted) and reads only the prepared Plant.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -22,33 +28,144 @@ from addin.costing.postings import (
     CONVERSION,
     OPENING,
     PURCHASE,
+    REVALUATION,
     SALE,
     SCRAP,
     concat,
 )
-from addin.costing.results import Posted
+from addin.costing.results import Memo, Posted
+
+
+class Opening(NamedTuple):
+    """Opening Balances per item and account, placed where the trigger carries each item."""
+
+    rows: pd.DataFrame  # item, account, quantity, value (NaN: not given), first source_row
+    pos: np.ndarray  # item position on Standard Costs
+    role: np.ndarray  # "MIP", "FG" or "" (not carried under the trigger)
+    carried: np.ndarray  # role != ""
+
+
+def _opening(plant: Plant) -> Opening:
+    """The opening rows summed per item and account. A group's value is given only when every
+    row of it has one (else NaN: valued at standard, as before values were given)."""
+    ob = plant.inputs.opening_balances
+    value = (
+        pd.to_numeric(ob["value"], errors="coerce").astype(np.float64)
+        if "value" in ob
+        else pd.Series(np.nan, index=ob.index)
+    )
+    ob = ob.assign(value=value.fillna(0.0), unvalued=value.isna())
+    g = ob.groupby(["item", "account"], as_index=False, sort=True).agg(
+        quantity=("quantity", "sum"),
+        value=("value", "sum"),
+        unvalued=("unvalued", "any"),
+        source_row=("source_row", "min"),
+    )
+    g["value"] = g["value"].where(~g["unvalued"], np.nan)
+    pos = plant.index.positions(g["item"])
+    role = plant.stock.role[pos]
+    return Opening(g.drop(columns="unvalued"), pos, role, role != "")
+
+
+def _opening_cents(plant: Plant, op: Opening) -> tuple[np.ndarray, np.ndarray]:
+    """Per carried group: (the opening as given: its value, else quantity x standard; the
+    value at this period's standard), in cents."""
+    q = op.rows["quantity"].to_numpy(np.float64)[op.carried]
+    at_standard = to_cents(q * plant.stock.unit_value[op.pos[op.carried]])
+    value = op.rows["value"].to_numpy(np.float64)[op.carried]
+    given = to_cents(np.nan_to_num(value))
+    return np.where(np.isnan(value), at_standard, given), at_standard
 
 
 def opening(plant: Plant) -> Posted:
-    """Opening balances in the account each item is carried in, at its carried value."""
-    ob = plant.inputs.opening_balances
-    if len(ob) == 0:
+    """Opening balances in the account each item is carried in: at the value given
+    (last month's closing), else at quantity x this period's standard."""
+    if len(plant.inputs.opening_balances) == 0:
         return Posted(plant.post.empty())
-    ob = ob.groupby(["item", "account"], as_index=False, sort=True)["quantity"].sum()
-    pos = plant.index.positions(ob["item"])
-    role = plant.stock.role[pos]
-    carried = role != ""
-    findings = _opening_findings(plant, ob, role, carried)
-    q = ob["quantity"].to_numpy(np.float64)[carried]
+    op = _opening(plant)
+    findings = _opening_findings(plant, op.rows, op.role, op.carried)
+    findings += _continuity_finding(plant, op.rows)
+    cents, _ = _opening_cents(plant, op)
     postings = plant.post(
         plant.start,
         OPENING,
-        role[carried],
-        pos[carried],
-        q,
-        to_cents(q * plant.stock.unit_value[pos[carried]]),
+        op.role[op.carried],
+        op.pos[op.carried],
+        op.rows["quantity"].to_numpy(np.float64)[op.carried],
+        cents,
     )
     return Posted(postings, tuple(findings))
+
+
+def _continuity_finding(plant: Plant, rows: pd.DataFrame) -> list[Finding]:
+    """One note when opening rows have no Value: their continuity with last month's closing
+    was not checked (they are valued at this period's standard)."""
+    ob = plant.inputs.opening_balances
+    value = pd.to_numeric(ob["value"], errors="coerce") if "value" in ob else None
+    missing = ob if value is None else ob[value.isna().to_numpy()]
+    if not len(missing):
+        return []
+    src = sorted(int(r) for r in missing["source_row"])
+    shown = ", ".join(str(r) for r in src[:5]) + (
+        f" and {len(src) - 5} more" if len(src) > 5 else ""
+    )
+    return [
+        Finding(
+            Severity.INFO,
+            "opening without value",
+            f"{len(src)} opening balance row{'s' if len(src) > 1 else ''} ({shown}) have no "
+            "Value: they are valued at quantity x this period's standard, so continuity with "
+            "last month's closing was not checked. Give last month's closing Value (e.g. start "
+            "the month with `backflush next`).",
+            "Opening Balances",
+            plant.inputs.cell("Opening Balances", "Value", src[0]),
+        )
+    ]
+
+
+def revaluation(plant: Plant) -> Posted:
+    """Standard cost revaluation at Period Start: per item and account whose opening value
+    differs from quantity x the standard it is carried at this period, Dr inventory /
+    Cr REVALUATION for an increase (reverse for a decrease), with a memo naming the change."""
+    if len(plant.inputs.opening_balances) == 0:
+        return Posted(plant.post.empty())
+    op = _opening(plant)
+    given, at_standard = _opening_cents(plant, op)
+    change = at_standard - given
+    hit = change != 0
+    if not hit.any():
+        return Posted(plant.post.empty())
+    rows = op.rows[op.carried][hit]
+    pos, role = op.pos[op.carried][hit], op.role[op.carried][hit]
+    q, rev = rows["quantity"].to_numpy(np.float64), change[hit]
+    post = plant.post
+    postings = concat(
+        [
+            post(plant.start, REVALUATION, role, pos, 0.0, rev, "revaluation"),
+            post(plant.start, REVALUATION, "REVALUATION", pos, q, -rev, "revaluation"),
+        ]
+    )
+    memos = [
+        Memo(REVALUATION, int(p), _revaluation_memo(plant, str(r.item), r.quantity, r.value, p, ro))
+        for r, p, ro in zip(rows.itertuples(), pos.tolist(), role, strict=True)
+    ]
+    return Posted(postings, memos=tuple(memos))
+
+
+def _revaluation_memo(
+    plant: Plant, item: str, quantity: float, value: float, p: int, role: str
+) -> str:
+    """What one revaluation changes: the item, its quantity, old unit value, new standard."""
+    new = plant.stock.unit_value[p]
+    if quantity == 0:
+        return (
+            f"Standard cost revaluation: {item} opens with value {value:,.2f} and no quantity "
+            f"in {role}; written off"
+        )
+    return (
+        f"Standard cost revaluation: {item} {quantity:,.6g} on hand in {role} at "
+        f"{value / quantity:,.4f} revalued to standard {new:,.4f}"
+    )
 
 
 def _opening_findings(
@@ -182,6 +299,7 @@ def _joined(parts: list[Posted]) -> Posted:
         concat([p.postings for p in parts]),
         tuple(f for p in parts for f in p.findings),
         tuple(c for p in parts for c in p.consumption),
+        tuple(m for p in parts for m in p.memos),
     )
 
 

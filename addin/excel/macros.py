@@ -20,6 +20,7 @@ from pathlib import Path
 import xlwings as xw
 
 from addin import app
+from addin.costing.controls import check_counts
 from addin.costing.engine import InputError, MonthEndResult
 from addin.costing.model import Finding, Severity
 from addin.excel import sheets
@@ -194,11 +195,15 @@ def run_month_end(book: xw.Book | None = None) -> str | None:
             if first is not None:
                 first.activate()
         j = result.journal
-        failed = [c.name for c in result.checks if not c.passed]
+        failed = [c.name for c in result.checks if c.status == "FAIL"]
         lines = [
             f"Month-end posted: {result.entries} journal entries, debits "
             f"{j['debit_cents'].sum() / 100:,.2f} = credits {j['credit_cents'].sum() / 100:,.2f}.",
             f"{_notes(result.findings)} on the Exceptions tab.",
+            *(
+                f"{line}."
+                for line in check_counts([c for c in result.checks if c.kind == "tie-out"])
+            ),
         ]
         if failed:
             lines.append(f"Checks FAILED: {', '.join(failed)} (see the Summary tab).")
