@@ -393,7 +393,7 @@ def _lay_out_blocks(tab: Tab, out: SheetLayout) -> list[tuple[int, int]]:
 def _block_region(block: Block, top: int) -> Region:
     n_cols = len(block.header)
     lines = [[Cell(fit_cell_text(block.caption), "caption")]]
-    lines.append([Cell(fit_cell_text(h), "header") for h in block.header])
+    lines.append([Cell(fit_cell_text(h) or None, "header") for h in block.header])
     for values in block.rows:
         kinds: list[str] = list(block.kinds)
         if len(values) > n_cols:  # the row names the kind of its values (all but the first)
@@ -407,8 +407,8 @@ def _block_region(block: Block, top: int) -> Region:
 def _block_cell(v: object, kind: str) -> Cell:
     """A block value as a cell: numbers in their kind's format (a count or a quantity in a
     text column), PASS and FAIL coloured, text cut to what a cell holds."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return Cell()
+    if v is None or v == "" or (isinstance(v, float) and math.isnan(v)):
+        return Cell()  # blank in both writers (the file writer would keep an empty string)
     if isinstance(v, Formula):
         if isinstance(v.value, str):
             return Cell(v.value, verdict_style(v.value), v.text)
