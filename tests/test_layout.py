@@ -172,36 +172,40 @@ def _summary_cells(tabs: list[Tab], tmp_path: Path) -> tuple[Grid, Grid]:
 
 
 def test_an_empty_ledger_keeps_the_next_block_in_place(tmp_path: Path) -> None:
-    """No postings and no opening balances: the Ledger balances block has a caption and a
-    header but no rows. Key figures: caption row 4, header 5, 8 figures in rows 6-13, a blank
-    row 14; Ledger balances: caption 15, header 16, no rows, a blank row 17; so Variances by
-    type has its caption on row 18, its header on 19 and "price" on 20 (the xlwings writer
-    used to leave a blank data row under the empty header, putting all of this one row
-    lower)."""
+    """No postings and no opening balances. Key figures: caption row 4, header 5, 8 figures in
+    rows 6-13, a blank row 14; the balance-sheet block: caption 15, header 16, its two inventory
+    accounts (MIP 1300, FG 1400, shown every month) on 17-18, a blank row 19; this month's
+    activity: caption 20, header 21, no rows, a blank row 22; so Variances by type has its
+    caption on row 23, its header on 24 and "price" on 25 (the xlwings writer used to leave a
+    blank data row under an empty header, putting all of this one row lower)."""
     f, x = _summary_cells(month_tabs(empty_month()), tmp_path)
     for grid in (f, x):
-        assert grid[(15, 1)][0] == "Ledger balances"
+        assert grid[(15, 1)][0] == "Balance sheet: inventory accounts, Dr/(Cr)"
         assert grid[(16, 1)][0] == "Account"
-        assert (17, 1) not in grid
-        assert grid[(18, 1)][0] == "Variances by type"
-        assert grid[(19, 1)][0] == "Type"
-        assert [grid[(r, 1)][0] for r in range(20, 24)] == ["price", "usage", "scrap", "conversion"]
-        assert grid[(25, 1)][0] == "Checks"
+        assert [grid[(r, 1)][0] for r in (17, 18)] == ["1300", "1400"]
+        assert (19, 1) not in grid
+        assert str(grid[(20, 1)][0]).startswith("This month's activity")
+        assert grid[(21, 1)][0] == "Account"
+        assert (22, 1) not in grid
+        assert grid[(23, 1)][0] == "Variances by type"
+        assert grid[(24, 1)][0] == "Type"
+        assert [grid[(r, 1)][0] for r in range(25, 29)] == ["price", "usage", "scrap", "conversion"]
+        assert grid[(30, 1)][0] == "Checks"
 
 
 def test_each_fu_formula_reads_the_amount_on_its_own_row(tmp_path: Path) -> None:
     """F/U says U when the amount beside it (column B, same row) rounds above 0, F below. In an
-    empty month "price" is on row 20 (see above), so its F/U formula reads B20, which holds
-    the price variance (a SUMIFS over the Variances tab), not the header "Amount" on row 19."""
+    empty month "price" is on row 25 (see above), so its F/U formula reads B25, which holds
+    the price variance (a SUMIFS over the Variances tab), not the header "Amount" on row 24."""
     f, x = _summary_cells(month_tabs(empty_month()), tmp_path)
     for grid in (f, x):
         types = ("price", "usage", "scrap", "conversion")
-        for row, vtype in zip(range(20, 24), types, strict=True):
+        for row, vtype in zip(range(25, 29), types, strict=True):
             assert grid[(row, 1)][0] == vtype
             amount = str(grid[(row, 2)][0])
             assert amount.startswith("=SUMIFS(") and f'"{vtype}"' in amount
             assert grid[(row, 3)][0] == f'=IF(ROUND(B{row},2)>0,"U",IF(ROUND(B{row},2)<0,"F",""))'
-        assert grid[(19, 2)][0] == "Amount"
+        assert grid[(24, 2)][0] == "Amount"
 
 
 def test_no_chart_is_drawn_over_an_empty_block(tmp_path: Path) -> None:
@@ -236,10 +240,10 @@ def test_styles_are_set_per_rectangle_not_per_cell() -> None:
 def test_the_summary_is_written_one_block_at_a_time(
     demo_inputs: MonthEndInputs, tmp_path: Path
 ) -> None:
-    """Title, subtitle and the five Summary blocks: seven writes in all, whatever the rows."""
+    """Title, subtitle and the six Summary blocks: eight writes in all, whatever the rows."""
     book = FakeBook(str(tmp_path / "open.xlsx"))
     summary = [t for t in month_tabs(demo_inputs) if t.name == "Summary"][0]
-    assert len(summary.blocks) == 5 and sum(len(b.rows) for b in summary.blocks) > 20
+    assert len(summary.blocks) == 6 and sum(len(b.rows) for b in summary.blocks) > 20
     sheets.write_tab(book, summary)
     writes = [e for e in book.app._log if e[0] in ("write", "formula") and e[1] == "Summary"]
-    assert len(writes) == 7
+    assert len(writes) == 8

@@ -24,7 +24,16 @@ import numpy as np
 import pandas as pd
 
 from addin.workbook.contract import fit_cell_text
-from addin.workbook.tabs import NUMBER_FORMATS, Block, Col, Formula, Tab, block_row, column_letter
+from addin.workbook.tabs import (
+    NUMBER_FORMATS,
+    Block,
+    Chart,
+    Col,
+    Formula,
+    Tab,
+    block_row,
+    column_letter,
+)
 
 # ---- named styles ------------------------------------------------------------------------
 
@@ -61,6 +70,7 @@ STYLES: dict[str, Style] = {
     "header": Style(bold=True, fill="#DDEBF7", border_bottom=True, wrap=True),
     "pass": Style(bold=True, font_color="#006100", fill="#C6EFCE"),
     "fail": Style(bold=True, font_color="#9C0006", fill="#FFC7CE"),
+    "not checked": Style(bold=True, font_color="#595959", fill="#EDEDED"),
     **_kind_styles(),
 }
 """Every style a result tab uses, by name; a cell without a style is General, unformatted."""
@@ -71,9 +81,13 @@ CHART_COLUMN = 7  # charts sit from column H
 CHART_STEP = 17  # rows from one chart's top to the next one's
 
 
+VERDICT_STYLES = {"PASS": "pass", "FAIL": "fail", "NOT CHECKED": "not checked"}
+
+
 def verdict_style(value: object) -> str | None:
-    """Green for a passed check, red for a failed one, nothing for other text."""
-    return "pass" if value == "PASS" else "fail" if value == "FAIL" else None
+    """Green for a passed check, red for a failed one, grey for one not checked (never green),
+    nothing for other text."""
+    return VERDICT_STYLES.get(value) if isinstance(value, str) else None
 
 
 # ---- the layout ----------------------------------------------------------------------------
@@ -379,11 +393,11 @@ def _lay_out_blocks(tab: Tab, out: SheetLayout) -> list[tuple[int, int]]:
 def _block_region(block: Block, top: int) -> Region:
     n_cols = len(block.header)
     lines = [[Cell(fit_cell_text(block.caption), "caption")]]
-    lines.append([Cell(fit_cell_text(h), "header") for h in block.header])
+    lines.append([Cell(fit_cell_text(h) or None, "header") for h in block.header])
     for values in block.rows:
-        kinds = list(block.kinds)
-        if len(values) > n_cols:  # the row names the kind of its last value
-            kinds[n_cols - 1] = cast(str, values[n_cols])  # type: ignore[call-overload]
+        kinds: list[str] = list(block.kinds)
+        if len(values) > n_cols:  # the row names the kind of its values (all but the first)
+            kinds[1:] = [cast(str, values[n_cols])] * (n_cols - 1)
         lines.append(
             [_block_cell(v, kind) for v, kind in zip(values[:n_cols], kinds, strict=False)]
         )
@@ -393,8 +407,8 @@ def _block_region(block: Block, top: int) -> Region:
 def _block_cell(v: object, kind: str) -> Cell:
     """A block value as a cell: numbers in their kind's format (a count or a quantity in a
     text column), PASS and FAIL coloured, text cut to what a cell holds."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return Cell()
+    if v is None or v == "" or (isinstance(v, float) and math.isnan(v)):
+        return Cell()  # blank in both writers (the file writer would keep an empty string)
     if isinstance(v, Formula):
         if isinstance(v.value, str):
             return Cell(v.value, verdict_style(v.value), v.text)
@@ -430,24 +444,33 @@ def _cell_width(cell: Cell, header: bool) -> float | None:
 
 
 def _charts(tab: Tab, spans: list[tuple[int, int]]) -> list[ChartLayout]:
-    """One chart per spec with data, stacked from row 4 beside the blocks."""
+    """One chart per spec with data: beside the blocks, stacked from row 4, or under its
+    block."""
     out: list[ChartLayout] = []
     for k, spec in enumerate(tab.charts):
         first, last = spans[spec.block]
         if last < first:
             continue  # nothing to draw
-        cat, val = spec.category_column, spec.value_column
         kind: Literal["column", "bar"] = "bar" if spec.kind == "bar" else "column"
-        out.append(
-            ChartLayout(
-                spec.title,
-                kind,
-                (first, cat, last, cat),
-                (first, val, last, val),
-                (Tab.HEADER_ROW + CHART_STEP * k, CHART_COLUMN),
-            )
+        categories, values = _chart_boxes(tab, spec, first, last)
+        anchor = (
+            (last + 2, 0)
+            if spec.place == "below"
+            else (Tab.HEADER_ROW + CHART_STEP * k, CHART_COLUMN)
         )
+        out.append(ChartLayout(spec.title, kind, categories, values, anchor))
     return out
+
+
+def _chart_boxes(tab: Tab, spec: Chart, first: int, last: int) -> tuple[Box, Box]:
+    """Categories and values of one chart: a column down the block's rows (categories from
+    another column), or one row across the block's columns (categories from its header)."""
+    if spec.value_row is None:
+        cat, val = spec.category_column, spec.value_column
+        return (first, cat, last, cat), (first, val, last, val)
+    right = len(tab.blocks[spec.block].header) - 1
+    row = first + spec.value_row
+    return (first - 1, spec.value_column, first - 1, right), (row, spec.value_column, row, right)
 
 
 def region_cells(region: Region) -> Iterable[tuple[int, int, Cell]]:

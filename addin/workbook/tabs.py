@@ -18,6 +18,7 @@ import pandas as pd
 
 from addin.costing.engine import MonthEndResult
 from addin.costing.model import Severity
+from addin.costing.postings import STOCK_ROLES
 from addin.workbook.cells import column_letters
 
 ColumnKind = Literal["text", "date", "money", "qty", "price", "int", "percent"]
@@ -66,7 +67,7 @@ class Block:
     """A free-form block on a tab (the Summary): a caption, a header and rows.
 
     ``kinds`` gives each column's kind; a row may carry one extra element, the kind of its
-    last value (e.g. a count among money figures).
+    values (every column but the first; e.g. a count among money figures).
     """
 
     caption: str
@@ -84,6 +85,11 @@ class Chart:
     value_column: int
     kind: str = "column"  # Excel chart type: "column" or "bar"
     category_column: int = 0
+    # "side": stacked beside the blocks (column H); "below": under its block, at column A
+    place: str = "side"
+    # a chart of one row across columns: the block's data row ``value_row`` over its header
+    # (categories); None: a chart of column ``value_column`` down the rows
+    value_row: int | None = None
 
 
 @dataclass(frozen=True)
@@ -434,32 +440,62 @@ CHECK_KINDS = {
     "tie-out": "Tie-out (against the general ledger)",
 }
 
+DR_CR = "Dr/(Cr)"
+"""How the Summary signs money in its ledger blocks: debits positive, credits in parentheses
+(the accounting number format shows a negative figure in parentheses)."""
+
 
 def summary_tab(
     r: MonthEndResult, info: RunInfo, company: str, sub: str, tabs: dict[str, Tab]
 ) -> Tab:
-    """Key figures, ledger, variances and checks: live formulas over the other tabs.
+    """Key figures, ledger, variances, checks and the months so far: live formulas over the
+    other tabs.
 
     Each formula's cached value is the engine's figure; recalculating in Excel or LibreOffice
     must give the same number (the test suite checks it in LibreOffice).
     """
     tb = r.trial_balance
-    tb = tb[(tb["opening_cents"] != 0) | (tb["debit_cents"] != 0) | (tb["credit_cents"] != 0)]
-    key = key_figures_block(r, tabs)
-    first_ledger = block_row([key], 1, 0) + 1  # 1-based row of the first ledger line
-    ledger = ledger_block(tb, first_ledger, tabs)
-    variances = variances_by_type_block(r, block_row([key, ledger], 2, 0) + 1, tabs["Variances"])
-    closing = {row.role: first_ledger + i for i, row in enumerate(tb.itertuples())}
+    balances = tb[tb["role"].isin(STOCK_ROLES) | (tb["opening_cents"] != 0)]
+    moved = tb[(tb["debit_cents"] != 0) | (tb["credit_cents"] != 0)]
+    activity = moved[~moved["role"].isin(balances["role"])]
+    blocks = [key_figures_block(r, tabs)]
+    blocks.append(balance_block(balances, block_row(blocks, 1, 0) + 1, tabs))
+    blocks.append(activity_block(activity, block_row(blocks, 2, 0) + 1, tabs["Journal"]))
+    first_type = block_row(blocks, 3, 0) + 1
+    blocks.append(variances_by_type_block(r, first_type, tabs["Variances"]))
+    closing = _rows(balances, block_row(blocks, 1, 0) + 1)
+    blocks += [checks_block(r, closing, tabs), top_items_block(r, tabs)]
+    charts = [
+        Chart("Variances by type (positive = unfavourable)", 3, 1),
+        Chart("Largest variances by item", 5, 1, kind="bar"),
+    ]
+    here = {("entries", ""): f"B{block_row(blocks, 0, 0) + 1}"}
+    here |= {("closing", role): f"F{n}" for role, n in closing.items()}
+    here |= {("net", role): f"F{n}" for role, n in _rows(activity, blocks_row(blocks, 2)).items()}
+    types = [row[0] for row in blocks[3].rows]
+    here |= {("variance", str(t)): f"B{first_type + i}" for i, t in enumerate(types)}
+    months = month_by_month_block(r, here, blocks_row(blocks, 6))
+    if months is not None:
+        blocks.append(months)
+        if len(months.header) - 2 >= TREND_MONTHS:
+            charts.append(Chart(TREND_TITLE, 6, 1, place="below", value_row=0))
     return Tab(
         "Summary",
         f"{company}: backflush month-end summary",
         sub,
-        blocks=(key, ledger, variances, checks_block(r, closing, tabs), top_items_block(r, tabs)),
-        charts=(
-            Chart("Variances by type (positive = unfavourable)", 2, 1),
-            Chart("Largest variances by item", 4, 1, kind="bar"),
-        ),
+        blocks=tuple(blocks),
+        charts=tuple(charts),
     )
+
+
+def blocks_row(blocks: list[Block], k: int) -> int:
+    """1-based worksheet row of the first data row of block ``k``."""
+    return block_row(blocks, k, 0) + 1
+
+
+def _rows(tb: pd.DataFrame, first: int) -> dict[str, int]:
+    """Each role of ``tb`` -> its 1-based worksheet row, from ``first`` down."""
+    return {str(role): first + i for i, role in enumerate(tb["role"])}
 
 
 def key_figures_block(r: MonthEndResult, tabs: dict[str, Tab]) -> Block:
@@ -485,35 +521,79 @@ def key_figures_block(r: MonthEndResult, tabs: dict[str, Tab]) -> Block:
     return Block("Key figures", ("Figure", "Value"), rows, ("text", "money"))
 
 
-def ledger_block(tb: pd.DataFrame, first: int, tabs: dict[str, Tab]) -> Block:
-    """One line per account with a balance or a movement; ``first`` is the worksheet row
-    (1-based) of its first line. Debits, credits and MIP/FG openings are SUMIFS over the
-    Journal and Inventory tabs; closing = opening + debits - credits."""
+def _journal_sums(jt: Tab, n: int) -> tuple[str, str]:
+    """Debits and credits (the latter negative, shown in parentheses) of the account in A{n}."""
+    debit = f"=SUMIFS({jt.ref('Debit')},{jt.ref('Account')},A{n})"
+    credit = f"=-SUMIFS({jt.ref('Credit')},{jt.ref('Account')},A{n})"
+    return debit, credit
+
+
+def balance_block(tb: pd.DataFrame, first: int, tabs: dict[str, Tab]) -> Block:
+    """The balance-sheet accounts (inventory: MIP and FG, every month): opening, the month's
+    debits and credits, closing, Dr/(Cr). ``first`` is the worksheet row (1-based) of its first
+    line. Debits, credits and MIP/FG openings are SUMIFS over the Journal and Inventory tabs;
+    closing = opening + debits + credits (credits negative)."""
     jt, it = tabs["Journal"], tabs["Inventory"]
     rows: list[tuple[object, ...]] = []
     for n, row in enumerate(tb.itertuples(), start=first):
         opening: object = row.opening_cents / 100
-        if row.role in ("MIP", "FG"):
+        if row.role in STOCK_ROLES:
             opening = Formula(
                 f"=SUMIFS({it.ref('Opening Value')},{it.ref('Account')},A{n})", opening
             )
-        debit = f"=SUMIFS({jt.ref('Debit')},{jt.ref('Account')},A{n})"
-        credit = f"=SUMIFS({jt.ref('Credit')},{jt.ref('Account')},A{n})"
+        debit, credit = _journal_sums(jt, n)
         rows.append(
             (
                 row.account,
                 row.account_name,
                 opening,
                 Formula(debit, row.debit_cents / 100),
-                Formula(credit, row.credit_cents / 100),
-                Formula(f"=C{n}+D{n}-E{n}", row.closing_cents / 100),
+                Formula(credit, -row.credit_cents / 100),
+                Formula(f"=C{n}+D{n}+E{n}", row.closing_cents / 100),
             )
         )
-    header = ("Account", "Account Name", "Opening", "Debits", "Credits", "Closing")
-    return Block("Ledger balances", header, rows, ("text", "text") + ("money",) * 4)
+    header = (
+        "Account",
+        "Account Name",
+        f"Opening {DR_CR}",
+        "Debits",
+        "Credits",
+        f"Closing {DR_CR}",
+    )
+    caption = f"Balance sheet: inventory accounts, {DR_CR}"
+    return Block(caption, header, rows, ("text", "text") + ("money",) * 4)
+
+
+def activity_block(tb: pd.DataFrame, first: int, jt: Tab) -> Block:
+    """The other accounts the month posted to (payables, conversion, cost of sales, variances,
+    revaluation, rounding): the month's debits, credits and net, Dr/(Cr); not their balances,
+    which the run does not know. ``first`` is the worksheet row (1-based) of its first line."""
+    rows: list[tuple[object, ...]] = []
+    for n, row in enumerate(tb.itertuples(), start=first):
+        debit, credit = _journal_sums(jt, n)
+        rows.append(
+            (
+                row.account,
+                row.account_name,
+                None,  # no opening: the run knows only the month's postings
+                Formula(debit, row.debit_cents / 100),
+                Formula(credit, -row.credit_cents / 100),
+                Formula(f"=D{n}+E{n}", (row.debit_cents - row.credit_cents) / 100),
+            )
+        )
+    # the same columns as the balance-sheet block above, Opening left empty
+    header = ("Account", "Account Name", "", "Debits", "Credits", f"Net this month {DR_CR}")
+    caption = f"This month's activity: other accounts (the month's net, not a balance), {DR_CR}"
+    return Block(caption, header, rows, ("text", "text") + ("money",) * 4)
 
 
 VARIANCE_TYPES = ("price", "usage", "scrap", "conversion")
+
+
+def variance_types(variances: pd.DataFrame) -> list[str]:
+    """The four variance types, then any other type the month has (e.g. revaluation)."""
+    seen = pd.unique(variances["type"].astype(str)) if len(variances) else []
+    return [*VARIANCE_TYPES, *(t for t in seen if t not in VARIANCE_TYPES)]
 
 
 def variances_by_type_block(r: MonthEndResult, first: int, vt: Tab) -> Block:
@@ -521,7 +601,7 @@ def variances_by_type_block(r: MonthEndResult, first: int, vt: Tab) -> Block:
     worksheet row (1-based) of the first type."""
     by_type = r.variances.groupby("type", sort=False)["amount_cents"].sum()
     rows: list[tuple[object, ...]] = []
-    for n, t in enumerate(VARIANCE_TYPES, start=first):
+    for n, t in enumerate(variance_types(r.variances), start=first):
         cents = int(by_type.get(t, 0))
         amount = f'=SUMIFS({vt.ref("Amount")},{vt.ref("Type")},"{t}")'
         fu = f'=IF(ROUND(B{n},2)>0,"U",IF(ROUND(B{n},2)<0,"F",""))'
@@ -535,19 +615,22 @@ def variances_by_type_block(r: MonthEndResult, first: int, vt: Tab) -> Block:
     return Block("Variances by type", ("Type", "Amount", "F/U"), rows, ("text", "money", "text"))
 
 
-def _verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
-
-
 def checks_block(r: MonthEndResult, closing: dict[str, int], tabs: dict[str, Tab]) -> Block:
-    """The checks: formulas where a spreadsheet can re-check them, the engine's verdict
-    elsewhere. ``closing`` gives the worksheet row (1-based) of each role's ledger line."""
+    """The checks and their status (Check.status: PASS, FAIL or NOT CHECKED): formulas where a
+    spreadsheet can re-check them, the engine's verdict elsewhere. A check with nothing to
+    compare with gets no formula: it stays NOT CHECKED whatever is recalculated. ``closing``
+    gives the worksheet row (1-based) of each role's balance-sheet line."""
     rows: list[tuple[object, ...]] = []
-    for name, ok, detail, kind in r.checks:
-        formula = _check_formula(r, name, closing, tabs)
-        cell = Formula(formula, _verdict(ok)) if formula else _verdict(ok)
-        rows.append((name, CHECK_KINDS.get(kind, kind), cell, detail))
+    for c in r.checks:
+        formula = _check_formula(r, c.name, closing, tabs) if c.checked else None
+        cell = Formula(formula, c.status) if formula else c.status
+        rows.append((c.name, CHECK_KINDS.get(c.kind, c.kind), cell, c.detail))
     return Block("Checks", ("Check", "Kind", "Result", "Detail"), rows, ("text",) * 4)
+
+
+ROLL_FORWARD_CHECKS = ("Inventory ties to the ledger", "Item roll-forward equals the journal")
+"""Names of the per-account check that the items' ending values add up to the ledger's closing
+(the second is the name issue 12 gives it)."""
 
 
 def _check_formula(
@@ -558,8 +641,8 @@ def _check_formula(
     accounts = {role: r.inputs.account(role).code for role in ("MIP", "FG", "CCA", "CCC")}
     if name == "Total debits equal total credits":
         return f'=IF(ROUND({jt.total_ref("Debit")}-{jt.total_ref("Credit")},2)=0,"PASS","FAIL")'
-    if name.startswith("Inventory ties to the ledger"):
-        role = name[name.index("(") + 1 : -1]
+    if name.startswith(ROLL_FORWARD_CHECKS) and name.endswith(("(MIP)", "(FG)")):
+        role = name[name.rindex("(") + 1 : -1]
         inv = f'SUMIFS({it.ref("Ending Value")},{it.ref("Account")},"{accounts[role]}")'
         ledger_cell = f"F{closing[role]}" if role in closing else "0"
         return f'=IF(ROUND({inv}-{ledger_cell},2)=0,"PASS","FAIL")'
@@ -573,6 +656,160 @@ def _check_formula(
     if name == "No blocking exceptions":
         return f'=IF(COUNTIF({tabs["Exceptions"].ref("Severity")},"Error")=0,"PASS","FAIL")'
     return None
+
+
+# ---- month by month ------------------------------------------------------------------------
+
+FigureSource = Literal["variance", "closing", "net", "entries"]
+
+
+@dataclass(frozen=True)
+class MonthFigure:
+    """A key figure of a month: the Summary's "Month by month" block shows it for this month
+    and the earlier ones, and ``backflush next`` carries it into the next month's History.
+
+    ``source`` says what it is: a variance type's total (``key`` = type; positive =
+    unfavourable), an account's closing balance (``key`` = role; Dr/(Cr)), an account's net
+    posting this month (``key`` = role; debits - credits, Dr/(Cr)), or the journal entries
+    posted (a count). Money in currency units, rounded to the cent."""
+
+    source: FigureSource
+    key: str = ""
+    kind: ColumnKind = "money"
+
+    def of(self, r: MonthEndResult) -> float:
+        """This figure of the month ``r``."""
+        if self.source == "entries":
+            return float(r.entries)
+        if self.source == "variance":
+            v = r.variances
+            return int(v.loc[v["type"] == self.key, "amount_cents"].sum()) / 100
+        line = r.trial_balance[r.trial_balance["role"] == self.key]
+        if self.source == "closing":
+            return int(line["closing_cents"].sum()) / 100
+        return int(line["debit_cents"].sum() - line["credit_cents"].sum()) / 100
+
+
+MONTH_FIGURES: dict[str, MonthFigure] = {
+    "Price variance": MonthFigure("variance", "price"),
+    "Usage variance": MonthFigure("variance", "usage"),
+    "Scrap variance": MonthFigure("variance", "scrap"),
+    "Conversion variance": MonthFigure("variance", "conversion"),
+    "Revaluation": MonthFigure("variance", "revaluation"),
+    "Closing MIP": MonthFigure("closing", "MIP"),
+    "Closing FG": MonthFigure("closing", "FG"),
+    "Cost of goods sold": MonthFigure("net", "COGS"),
+    "Journal entries": MonthFigure("entries", kind="int"),
+}
+"""The key figures of a month, by the name the History sheet gives them (figure column), in
+the order the Summary lists them."""
+
+_MONEY: tuple[ColumnKind, ...] = ("money",)
+TOTAL_VARIANCE = "Total variance (price, usage, scrap, conversion)"
+TREND_MONTHS = 2  # earlier months needed before the Summary draws the trend chart
+TREND_TITLE = "Total variance by month (positive = unfavourable)"
+
+
+def month_figures(r: MonthEndResult) -> dict[str, float]:
+    """Every MONTH_FIGURES figure of the month ``r`` (what ``backflush next`` carries)."""
+    return {name: f.of(r) for name, f in MONTH_FIGURES.items()}
+
+
+def month_label(start: dt.date, end: dt.date) -> str:
+    """ "Oct 2026" for a calendar month, else "16 Oct - 15 Nov 2026"."""
+    calendar = start.day == 1 and (end + dt.timedelta(days=1)).day == 1
+    if calendar and (start.year, start.month) == (end.year, end.month):
+        return f"{start:%b %Y}"
+    return f"{start:%d %b} - {end:%d %b %Y}"
+
+
+def earlier_months(r: MonthEndResult) -> pd.DataFrame:
+    """History of the months before this one: one row per month (oldest first), one column per
+    figure (currency units; a figure a month lacks is NaN); index (period_start, period_end)."""
+    h = r.inputs.history
+    if not len(h):
+        return pd.DataFrame()
+    h = h.assign(
+        period_start=pd.to_datetime(h["period_start"]).dt.date,
+        period_end=pd.to_datetime(h["period_end"]).dt.date,
+        amount=pd.to_numeric(h["amount"], errors="coerce"),
+        figure=h["figure"].astype(str),
+    )
+    h = h[h["period_start"] < r.inputs.settings.period_start]
+    if not len(h):
+        return pd.DataFrame()
+    table = h.pivot_table(
+        index=["period_start", "period_end"], columns="figure", values="amount", aggfunc="last"
+    )
+    return table.sort_index()
+
+
+def month_by_month_block(
+    r: MonthEndResult, here: dict[tuple[str, str], str], first: int
+) -> Block | None:
+    """One column per month (earlier months from History, oldest left; this month right, as
+    formulas over the cells ``here`` of this Summary), one row per key figure, the total
+    variance first (on worksheet row ``first``, 1-based). None when there is no earlier
+    month."""
+    earlier = earlier_months(r)
+    if not len(earlier):
+        return None
+    s = r.inputs.settings
+    names = [*MONTH_FIGURES, *(f for f in earlier.columns if f not in MONTH_FIGURES)]
+    rows: list[tuple[object, ...]] = [(TOTAL_VARIANCE, *([None] * (len(earlier) + 1)))]
+    for name in names:
+        past = [_amount(earlier, name, i) for i in range(len(earlier))]
+        rows.append((name, *past, _this_month(r, name, here), _figure_kind(name)))
+    labels = [month_label(a, b) for a, b in earlier.index]
+    header = ("Figure", *labels, month_label(s.period_start, s.period_end))
+    rows[0] = _total_row(rows, first)
+    return Block(
+        "Month by month (earlier months from History; this month right)",
+        header,
+        rows,
+        ("text", *_MONEY * (len(header) - 1)),
+    )
+
+
+def _amount(earlier: pd.DataFrame, name: str, i: int) -> float | None:
+    if name not in earlier.columns:
+        return None
+    v = float(earlier[name].iloc[i])
+    return None if np.isnan(v) else v
+
+
+def _figure_kind(name: str) -> ColumnKind:
+    figure = MONTH_FIGURES.get(name)
+    return figure.kind if figure else "money"
+
+
+def _this_month(r: MonthEndResult, name: str, here: dict[tuple[str, str], str]) -> object:
+    """This month's figure: a formula over the Summary cell that shows it, else the figure."""
+    figure = MONTH_FIGURES.get(name)
+    if figure is None:
+        return None  # a figure only earlier months have
+    cell = here.get((figure.source, figure.key))
+    value = figure.of(r)
+    return Formula(f"={cell}", value) if cell else value
+
+
+def _total_row(rows: list[tuple[object, ...]], first: int) -> tuple[object, ...]:
+    """The total variance of each month: a SUM over the four variance rows under it (rows[0]
+    is the total itself, on worksheet row ``first``; the variance rows follow in
+    VARIANCE_TYPES order)."""
+    total: list[object] = [TOTAL_VARIANCE]
+    last = first + len(VARIANCE_TYPES)
+    for j in range(1, len(rows[1]) - 1):  # each month's column (rows[1] ends with its kind)
+        cents = sum(round(_figure_value(rows[1 + i][j]) * 100) for i in range(len(VARIANCE_TYPES)))
+        col = column_letter(j)
+        total.append(Formula(f"=SUM({col}{first + 1}:{col}{last})", cents / 100))
+    return tuple(total)
+
+
+def _figure_value(v: object) -> float:
+    """The figure of a month cell: a formula's cached value, a number, or 0 for a blank."""
+    v = v.value if isinstance(v, Formula) else v
+    return 0.0 if v is None else float(v)  # type: ignore[arg-type]
 
 
 def top_items_block(r: MonthEndResult, tabs: dict[str, Tab], n: int = 10) -> Block:

@@ -280,7 +280,8 @@ def _write_region(ws: Worksheet, region: Region, fmt: _Formats) -> None:
         if cell.formula:
             ws.write_formula(r, c, cell.formula, f, v)
         elif v is None:
-            continue
+            if f is not None:  # a styled blank (e.g. a header cell without text)
+                ws.write_blank(r, c, None, f)
         elif isinstance(v, str):
             ws.write_string(r, c, v, f)
         elif isinstance(v, (dt.date, dt.datetime)):

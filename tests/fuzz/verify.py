@@ -156,17 +156,21 @@ def verify_results(path: Path, facts: Facts) -> list[str]:
 
     # the Summary: ledger rows agree with the journal; PASS means it holds
     blocks = _blocks(wb["Summary"])
-    for row in blocks.get("Ledger balances", []):
+    balances = blocks.get("Balance sheet: inventory accounts, Dr/(Cr)", [])
+    activity = next((b for k, b in blocks.items() if k.startswith("This month's activity")), [])
+    for row in balances + activity:  # Dr/(Cr): credits negative; opening blank for activity
         code = str(row[0])
         opening, debits, credits, closing = (cents(_num(v)) for v in row[2:6])
         problems += _money_problems(f"Summary ledger {code}", list(row[2:6]))
-        if opening + debits - credits != closing:
-            problems.append(f"Summary ledger {code}: opening+debits-credits != closing")
-        if debits - credits != per_account.get(code, 0):
+        if opening + debits + credits != closing:
+            problems.append(f"Summary ledger {code}: opening+debits+credits != closing (or net)")
+        if debits + credits != per_account.get(code, 0):
             problems.append(
-                f"Summary ledger {code}: debits-credits {(debits - credits) / 100:.2f} != "
+                f"Summary ledger {code}: debits+credits {(debits + credits) / 100:.2f} != "
                 f"journal {per_account.get(code, 0) / 100:.2f}"
             )
+    if not balances:
+        problems.append("Summary has no balance-sheet block of the inventory accounts")
     checks = {  # the Result cell: PASS or FAIL, wherever the block puts it
         str(r[0]): next((str(v) for v in r[1:] if v in ("PASS", "FAIL")), "")
         for r in blocks.get("Checks", [])
