@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -46,12 +46,13 @@ def _column_note(col: c.Column) -> str:
 def _sheet_line(name: str, columns: Iterable[c.Column]) -> str:
     note = c.SHEETS_BY_NAME[name].note
     return f"{name}: {', '.join(map(_column_note, columns))}" + (
-        f". {note.capitalize()}" if note else ""
+        f". {note[:1].upper()}{note[1:]}" if note else ""
     )
 
 
-def readme_lines() -> list[tuple[str, str]]:
-    """The Read Me sheet, its sheet and column lists taken from the contract."""
+def readme_lines(origin: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """The Read Me sheet, its sheet and column lists taken from the contract; ``origin``:
+    where the Opening Balances came from (a workbook written by ``backflush next``)."""
     lines = [
         ("Backflush month-end workbook", "title"),
         ("Fill the input sheets (or paste from your ERP), then run the month-end:", ""),
@@ -60,7 +61,22 @@ def readme_lines() -> list[tuple[str, str]]:
             "Without Excel: backflush run THIS.xlsx",
             "",
         ),
+        (
+            "Next month: the ribbon's Start Next Month, or backflush next THIS.xlsx, writes next "
+            "month's workbook: Opening Balances = this month's closing (Quantity and Value), "
+            "master data carried, movements and Counts empty, History with this month's figures.",
+            "",
+        ),
+        (
+            "GL Balances: type each inventory account's balance from your general ledger "
+            "(debit positive, credit negative; (1,234.50) is read as -1,234.50).",
+            "",
+        ),
         ("", ""),
+    ]
+    if origin:
+        lines += [("Where the opening came from", "head"), *((t, "") for t in origin), ("", "")]
+    lines += [
         ("Input sheets", "head"),
         (_sheet_line(c.SETTINGS, c.SETTING_ROWS.values()), ""),
     ]
@@ -206,8 +222,11 @@ def _write_settings(wb: xlsxwriter.Workbook, settings: Settings | None, fmts: di
     ws.freeze_panes(1, 0)
 
 
-def write_input_workbook(inputs: MonthEndInputs | None, path: Path) -> None:
-    """Write ``inputs`` (None: an empty template) as an input workbook at ``path``."""
+def write_input_workbook(
+    inputs: MonthEndInputs | None, path: Path, origin: Sequence[str] = ()
+) -> None:
+    """Write ``inputs`` (None: an empty template) as an input workbook at ``path``;
+    ``origin``: the Read Me's note of where the Opening Balances came from."""
 
     def write(tmp: Path) -> None:
         wb = xlsxwriter.Workbook(str(tmp))
@@ -217,7 +236,7 @@ def write_input_workbook(inputs: MonthEndInputs | None, path: Path) -> None:
         title = wb.add_format({"bold": True, "font_size": 14})
         head = wb.add_format({"bold": True, "font_color": "#1F4E78"})
         ws = wb.add_worksheet("Read Me")
-        for i, (text, style) in enumerate(readme_lines()):
+        for i, (text, style) in enumerate(readme_lines(origin)):
             ws.write_string(
                 i, 0, text, title if style == "title" else head if style == "head" else None
             )

@@ -543,7 +543,7 @@ def checks_block(r: MonthEndResult, closing: dict[str, int], tabs: dict[str, Tab
     """The checks: formulas where a spreadsheet can re-check them, the engine's verdict
     elsewhere. ``closing`` gives the worksheet row (1-based) of each role's ledger line."""
     rows: list[tuple[object, ...]] = []
-    for name, ok, detail, kind in r.checks:
+    for name, ok, detail, kind, *_checked in r.checks:
         formula = _check_formula(r, name, closing, tabs)
         cell = Formula(formula, _verdict(ok)) if formula else _verdict(ok)
         rows.append((name, CHECK_KINDS.get(kind, kind), cell, detail))
