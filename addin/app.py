@@ -390,14 +390,14 @@ def roll_forward(
     return nm
 
 
-def next_output(input_path: Path, nm: NextMonth) -> Path:
+def next_output(input_path: Path, period_start: dt.date, period_end: dt.date) -> Path:
     """Where the next month's workbook goes when no --out is given: beside the input, named
-    for the month it holds. "plant 2026-10.xlsx" -> "plant 2026-11.xlsx"; a name without
-    this period in it gets the next one added: "plant.xlsx" -> "plant 2026-11.xlsx"."""
-    this = nm.origin.period_start
-    start, end = nm.inputs.settings.period_start, nm.inputs.settings.period_end
+    for the month it holds (``period_*``: this month's). "plant 2026-10.xlsx" -> "plant
+    2026-11.xlsx"; a name without this period in it gets the next one added: "plant.xlsx" ->
+    "plant 2026-11.xlsx" (periods that are not calendar months by their first day)."""
+    start, end = next_period(period_start, period_end)
     fmt = "%Y-%m" if is_calendar_month(start, end) else "%Y-%m-%d"
-    stem, old, new = input_path.stem, f"{this:{fmt}}", f"{start:{fmt}}"
+    stem, old, new = input_path.stem, f"{period_start:{fmt}}", f"{start:{fmt}}"
     name = stem.replace(old, new) if old in stem else f"{stem} {new}"
     return input_path.with_name(f"{name}.xlsx")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from addin import app
 from addin.costing.engine import InputError, MonthEndResult
-from addin.costing.model import Finding, Severity
+from addin.costing.model import Finding, Settings, Severity
 from addin.workbook.writer import OutputError, lock_file, remove_stale_temps
 
 
@@ -282,17 +282,16 @@ def _next_summary(nm: app.NextMonth, out: Path) -> str:
     return "\n".join(lines)
 
 
-def _next_target(path: Path, out_arg: str | None, nm: app.NextMonth) -> tuple[Path, str | None]:
+def _next_target(path: Path, out_arg: str | None, settings: Settings) -> tuple[Path, str | None]:
     """Where ``next`` writes, and why it cannot (None when it can): never over the input,
     never over an existing workbook (next month's may already hold entries)."""
-    out = Path(out_arg) if out_arg else app.next_output(path, nm)
+    out = (
+        Path(out_arg)
+        if out_arg
+        else app.next_output(path, settings.period_start, settings.period_end)
+    )
     if out.suffix.lower() != ".xlsx":
         return out, f"{out.name}: next month's workbook is an .xlsx file; give a name ending .xlsx"
-    if app.same_file(out, path) or out.resolve() == path.resolve():
-        return (
-            out,
-            "--out names the input workbook itself; it is never changed: choose another name",
-        )
     problem = app.output_problem(out, "next month's workbook")
     if problem:
         return out, problem
@@ -306,6 +305,12 @@ def _next_target(path: Path, out_arg: str | None, nm: app.NextMonth) -> tuple[Pa
 
 def cmd_next(args: argparse.Namespace) -> int:
     path = Path(args.input)
+    if args.out and app.same_file(Path(args.out), path):
+        sys.stderr.write(
+            "error: --out names the input workbook itself; it is never changed: next month's "
+            "workbook is a new file, choose another name.\n"
+        )
+        return 2
     progress = ConsoleProgress(quiet=getattr(args, "quiet", False))
     checked = app.check_workbook(path, progress)
     if checked.errors or checked.inputs is None:
@@ -314,15 +319,15 @@ def cmd_next(args: argparse.Namespace) -> int:
             f"{len(checked.errors)} problem(s) in {path.name or path}; nothing was written.\n"
         )
         return 1
+    out, problem = _next_target(path, args.out, checked.inputs.settings)
+    if problem:  # before the month-end: the user picks another name and runs again
+        return _refuse(problem)
     try:
         nm = app.roll_forward(checked.inputs, path.name, progress, checked.findings)
     except InputError as e:
         _print_findings(e.findings)
         sys.stderr.write(f"{len(e.findings)} problem(s) in {path.name}; nothing was written.\n")
         return 1
-    out, problem = _next_target(path, args.out, nm)
-    if problem:
-        return _refuse(problem)
     try:
         app.write_next_month(nm, out)
     except OutputError as e:

@@ -292,7 +292,7 @@ def start_next_month(book: xw.Book | None = None) -> str | None:
         if not str(here.parent) or str(here.parent) == "." or not here.parent.is_dir():
             raise Stop("save the workbook first: next month's workbook is written next to it.")
         nm = _roll_forward(book, bar)
-        out = app.next_output(here, nm)
+        out = app.next_output(here, nm.origin.period_start, nm.origin.period_end)
         if out.exists() or app.same_file(out, here):
             raise Stop(
                 f"{out.name} already exists next to this workbook (it may hold next month's "
