@@ -47,6 +47,15 @@ def _sheet_line(name: str, columns: Iterable[c.Column]) -> str:
     )
 
 
+MONTH_AFTER_MONTH = (
+    "Next month: the ribbon's Start Next Month, or backflush next THIS.xlsx, writes next "
+    "month's workbook: Opening Balances = this month's closing (Quantity and Value), master "
+    "data carried, movements and Counts empty, History with this month's figures.",
+    "GL Balances: type each inventory account's balance from your general ledger (debit "
+    "positive, credit negative; (1,234.50) is read as -1,234.50).",
+)
+
+
 def readme_lines(origin: Sequence[str] = ()) -> list[tuple[str, str]]:
     """The Read Me sheet, its sheet and column lists taken from the contract; ``origin``:
     where the Opening Balances came from (a workbook written by ``backflush next``)."""
@@ -58,17 +67,7 @@ def readme_lines(origin: Sequence[str] = ()) -> list[tuple[str, str]]:
             "Without Excel: backflush run THIS.xlsx",
             "",
         ),
-        (
-            "Next month: the ribbon's Start Next Month, or backflush next THIS.xlsx, writes next "
-            "month's workbook: Opening Balances = this month's closing (Quantity and Value), "
-            "master data carried, movements and Counts empty, History with this month's figures.",
-            "",
-        ),
-        (
-            "GL Balances: type each inventory account's balance from your general ledger "
-            "(debit positive, credit negative; (1,234.50) is read as -1,234.50).",
-            "",
-        ),
+        *((t, "") for t in MONTH_AFTER_MONTH),
         ("", ""),
     ]
     if origin:
