@@ -1,4 +1,5 @@
-"""The use cases shared by the command line and Excel: check inputs, run the month-end, write.
+"""The use cases shared by the command line and Excel: check inputs, run the month-end, write,
+roll forward to the next month.
 
 Data flows one way: sheets -> validated inputs -> engine -> result tabs -> a workbook.
 """
@@ -278,7 +279,8 @@ class Origin:
             f"Opening Balances are the closing of {self.period_start:%Y-%m-%d} to "
             f"{self.period_end:%Y-%m-%d}, as run on {self.input_name or 'the workbook'} "
             f"on {self.run_at:%Y-%m-%d %H:%M}.",
-            f"Input fingerprint {self.fingerprint} (the Run Log of that run shows the same).",
+            f"Input fingerprint {self.fingerprint} (the Run Log of a run on that workbook "
+            "shows the same).",
         ]
 
 

@@ -260,7 +260,9 @@ def test_next_writes_november_from_the_hand_checked_october(tmp_path: Path, caps
         "Opening Balances are the closing of 2026-10-01 to 2026-10-31, as run on "
         "fans 2026-10.xlsx on "
     )
-    assert origin[1] == f"Input fingerprint {fingerprint} (the Run Log of that run shows the same)."
+    assert origin[1] == (
+        f"Input fingerprint {fingerprint} (the Run Log of a run on that workbook shows the same)."
+    )
 
 
 def test_the_next_workbook_validates_and_runs(tmp_path: Path, capsys) -> None:
