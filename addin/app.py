@@ -1,24 +1,37 @@
-"""The use cases shared by the command line and Excel: check inputs, run the month-end, write.
+"""The use cases shared by the command line and Excel: check inputs, run the month-end, write,
+roll forward to the next month.
 
 Data flows one way: sheets -> validated inputs -> engine -> result tabs -> a workbook.
 """
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import errno
 import hashlib
 import os
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from dataclasses import replace as dataclasses_replace
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from addin.costing.engine import InputError, MonthEndResult, run_month_end
-from addin.costing.model import Finding, MonthEndInputs, Severity
+from addin.costing.model import (
+    OPENING_COLUMNS,
+    Finding,
+    MonthEndInputs,
+    Settings,
+    Severity,
+    empty_frame,
+)
 from addin.workbook import contract
+from addin.workbook.history import history_after
 from addin.workbook.tabs import RunInfo, Tab, result_tabs
 
 Progress = Callable[[str, float], None]
@@ -243,7 +256,170 @@ def write_result_workbook(result: MonthEndResult, tabs: list[Tab], path: Path) -
     write_tabs(tabs, path, company=s.company, period=period, run_note=f"Run {run_note}")
 
 
+# ---------------------------------------------------------------------------------------------
+# Month after month: the next period's input workbook from this one and its month-end
+
+QUANTITY_DECIMALS = 9  # closing quantities are written rounded to this (float sums leave noise)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a next month's opening came from: the input file, when it was run, and the
+    fingerprint of its inputs (the one the Run Log shows)."""
+
+    input_name: str
+    period_start: dt.date
+    period_end: dt.date
+    run_at: dt.datetime
+    fingerprint: str
+
+    def lines(self) -> list[str]:
+        """The note the next workbook's Read Me carries."""
+        return [
+            f"Opening Balances are the closing of {self.period_start:%Y-%m-%d} to "
+            f"{self.period_end:%Y-%m-%d}, as run on {self.input_name or 'the workbook'} "
+            f"on {self.run_at:%Y-%m-%d %H:%M}.",
+            f"Input fingerprint {self.fingerprint} (the Run Log of a run on that workbook "
+            "shows the same).",
+        ]
+
+
+@dataclass(frozen=True)
+class NextMonth:
+    """The next period's inputs made from a month-end: ``findings`` say what could not be
+    carried (value not backed by an item)."""
+
+    inputs: MonthEndInputs
+    origin: Origin
+    findings: list[Finding] = field(default_factory=list)
+
+    def opening_totals(self) -> list[tuple[str, str, int, float]]:
+        """(role, account code, rows, value) of Opening Balances per inventory account."""
+        ob = self.inputs.opening_balances
+        out = []
+        for role in contract.ACCOUNT_CODES_FOR_OPENING:
+            rows = ob[ob["account"] == role]
+            cents = int((rows["value"].to_numpy(float) * 100).round().sum())
+            out.append((role, self.inputs.account(role).code, len(rows), cents / 100))
+        return out
+
+
+def next_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
+    """The period after [start, end]: the next calendar month when the period is exactly one;
+    else a period of the same length in days, starting the day after ``end``."""
+    nxt = end + dt.timedelta(days=1)
+    if is_calendar_month(start, end):
+        return nxt, nxt.replace(day=calendar.monthrange(nxt.year, nxt.month)[1])
+    return nxt, nxt + (end - start)
+
+
+def is_calendar_month(start: dt.date, end: dt.date) -> bool:
+    """True when [start, end] is exactly one calendar month (the 1st to its last day)."""
+    last_day = calendar.monthrange(start.year, start.month)[1]
+    return start.day == 1 and end == start.replace(day=last_day)
+
+
+def closing_as_opening(result: MonthEndResult) -> tuple[pd.DataFrame, list[Finding]]:
+    """This month's closing per item and inventory account (the Inventory frame's ending
+    quantity and value) as next month's Opening Balances: every row with a quantity or a
+    value (below zero kept). Value not backed by an item cannot be carried: a finding."""
+    inv = result.inventory
+    items = set(result.inputs.standard_costs["item"].astype(str))
+    real = inv["item"].astype(str).isin(items).to_numpy()
+    qty = inv["ending_qty"].to_numpy(float).round(QUANTITY_DECIMALS)
+    cents = inv["ending_cents"].to_numpy(np.int64)
+    keep = real & ((qty != 0) | (cents != 0))
+    opening = pd.DataFrame(
+        {
+            "item": inv["item"].astype(str).to_numpy(object)[keep],
+            "account": inv["role"].astype(str).to_numpy(object)[keep],
+            "quantity": qty[keep] + 0.0,  # + 0.0: no -0 on the sheet
+            "value": cents[keep] / 100,
+            "source_row": np.arange(2, int(keep.sum()) + 2),
+        }
+    )
+    lost = [
+        Finding(
+            Severity.WARNING,
+            "value not carried",
+            f"{role} closes with {c / 100:,.2f} not backed by any item (material of "
+            "completions without BOM lines); Opening Balances are per item, so it is not "
+            "carried: post it in the general ledger, or give the items their BOM lines",
+        )
+        for role, c in inv[~real].groupby("role", observed=True)["ending_cents"].sum().items()
+        if c != 0
+    ]
+    return (opening if len(opening) else empty_frame(OPENING_COLUMNS)), lost
+
+
+def next_month(result: MonthEndResult, origin: Origin) -> NextMonth:
+    """Next period's inputs: Settings with the period advanced, master data carried, Opening
+    Balances = this month's closing, movements, Counts and GL Balances empty (the GL's own
+    opening is typed from the GL, never copied from the run), History with this month's."""
+    inputs = result.inputs
+    start, end = next_period(inputs.settings.period_start, inputs.settings.period_end)
+    settings: Settings = dataclasses_replace(inputs.settings, period_start=start, period_end=end)
+    opening, lost = closing_as_opening(result)
+    nxt = MonthEndInputs(
+        settings=settings,
+        standard_costs=inputs.standard_costs,
+        bom=inputs.bom,
+        opening_balances=opening,
+        history=history_after(result),
+        accounts=inputs.accounts,
+    )
+    return NextMonth(nxt, origin, lost)
+
+
+def roll_forward(
+    inputs: MonthEndInputs,
+    input_name: str,
+    progress: Progress | None = None,
+    warnings: list[Finding] | None = None,
+) -> NextMonth:
+    """Run the month-end on ``inputs`` and make the next period's inputs from it. Raises
+    InputError when the inputs cannot be posted."""
+    result = run_month_end(inputs, progress)
+    origin = Origin(
+        input_name,
+        inputs.settings.period_start,
+        inputs.settings.period_end,
+        dt.datetime.now().replace(microsecond=0),
+        fingerprint(inputs),
+    )
+    nm = next_month(result, origin)
+    nm.findings[:0] = [w for w in warnings or [] if w.severity is Severity.WARNING]
+    return nm
+
+
+def next_output(input_path: Path, period_start: dt.date, period_end: dt.date) -> Path:
+    """Where the next month's workbook goes when no --out is given: beside the input, named
+    for the month it holds (``period_*``: this month's). "plant 2026-10.xlsx" -> "plant
+    2026-11.xlsx"; a name without this period in it gets the next one added: "plant.xlsx" ->
+    "plant 2026-11.xlsx" (periods that are not calendar months by their first day)."""
+    start, end = next_period(period_start, period_end)
+    fmt = "%Y-%m" if is_calendar_month(start, end) else "%Y-%m-%d"
+    stem, old, new = input_path.stem, f"{period_start:{fmt}}", f"{start:{fmt}}"
+    name = stem.replace(old, new) if old in stem else f"{stem} {new}"
+    return input_path.with_name(f"{name}.xlsx")
+
+
+def write_next_month(nm: NextMonth, path: Path) -> None:
+    """Write the next month's input workbook (atomically; the Read Me says where its
+    opening came from)."""
+    from addin.workbook.inputs_writer import write_input_workbook
+
+    write_input_workbook(nm.inputs, path, origin=nm.origin.lines())
+
+
 __all__ = [
+    "NextMonth",
+    "Origin",
+    "next_month",
+    "next_output",
+    "next_period",
+    "roll_forward",
+    "write_next_month",
     "Checked",
     "InputError",
     "check_workbook",

@@ -1,4 +1,4 @@
-"""The headless face: ``backflush template | demo | validate | run``.
+"""The headless face: ``backflush template | demo | validate | run | next``.
 
 Exit codes: 0 success, 1 the inputs have errors (or the output could not be written), 2 usage.
 Messages go to standard error as ``Sheet!Cell: what is wrong and the fix``; never a traceback
@@ -17,7 +17,7 @@ from pathlib import Path
 from addin import app
 from addin.costing.controls import check_counts
 from addin.costing.engine import InputError, MonthEndResult
-from addin.costing.model import Finding, Severity
+from addin.costing.model import Finding, Settings, Severity
 from addin.workbook.writer import OutputError, lock_file, remove_stale_temps
 
 
@@ -261,6 +261,81 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _run(path, out, args)
 
 
+def _next_summary(nm: app.NextMonth, out: Path) -> str:
+    """What ``next`` wrote: the new period, the opening totals per account, History."""
+    s = nm.inputs.settings
+    lines = [
+        f"Next month's workbook written to {out}",
+        f"Period {s.period_start:%Y-%m-%d} to {s.period_end:%Y-%m-%d}; Opening Balances = the "
+        f"closing of {nm.origin.period_start:%Y-%m-%d} to {nm.origin.period_end:%Y-%m-%d}:",
+    ]
+    for role, code, rows, value in nm.opening_totals():
+        lines.append(f"  {role} {code}: {value:,.2f} ({rows} item rows)")
+    months = nm.inputs.history[["period_start", "period_end"]].drop_duplicates()
+    lines.append(
+        f"History: {len(months)} month(s). Movements and Counts are empty; type GL Balances "
+        "from your general ledger."
+    )
+    return "\n".join(lines)
+
+
+def _next_target(path: Path, out_arg: str | None, settings: Settings) -> tuple[Path, str | None]:
+    """Where ``next`` writes, and why it cannot (None when it can): never over the input,
+    never over an existing workbook (next month's may already hold entries)."""
+    out = (
+        Path(out_arg)
+        if out_arg
+        else app.next_output(path, settings.period_start, settings.period_end)
+    )
+    if out.suffix.lower() != ".xlsx":
+        return out, f"{out.name}: next month's workbook is an .xlsx file; give a name ending .xlsx"
+    problem = app.output_problem(out, "next month's workbook")
+    if problem:
+        return out, problem
+    if out.exists():
+        return out, (
+            f"{out} already exists (it may hold next month's entries); choose another name "
+            "with --out, or delete it first"
+        )
+    return out, None
+
+
+def cmd_next(args: argparse.Namespace) -> int:
+    path = Path(args.input)
+    if args.out and app.same_file(Path(args.out), path):
+        sys.stderr.write(
+            "error: --out names the input workbook itself; it is never changed: next month's "
+            "workbook is a new file, choose another name.\n"
+        )
+        return 2
+    progress = ConsoleProgress(quiet=getattr(args, "quiet", False))
+    checked = app.check_workbook(path, progress)
+    if checked.errors or checked.inputs is None:
+        _print_findings(checked.findings)
+        sys.stderr.write(
+            f"{len(checked.errors)} problem(s) in {path.name or path}; nothing was written.\n"
+        )
+        return 1
+    out, problem = _next_target(path, args.out, checked.inputs.settings)
+    if problem:  # before the month-end: the user picks another name and runs again
+        return _refuse(problem)
+    try:
+        nm = app.roll_forward(checked.inputs, path.name, progress, checked.findings)
+    except InputError as e:
+        _print_findings(e.findings)
+        sys.stderr.write(f"{len(e.findings)} problem(s) in {path.name}; nothing was written.\n")
+        return 1
+    try:
+        app.write_next_month(nm, out)
+    except OutputError as e:
+        return _refuse(str(e))
+    for f in nm.findings:
+        sys.stderr.write(f"{f.severity.value.lower()}: {f}\n")
+    progress("Done", 1.0)
+    _say(_next_summary(nm, out))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="backflush", description="Backflush costing month-end for Excel workbooks."
@@ -288,6 +363,18 @@ def build_parser() -> argparse.ArgumentParser:
         "sheet's 1,048,576 rows) instead of one per component",
     )
     r.set_defaults(func=cmd_run)
+    n = sub.add_parser(
+        "next",
+        help="run the month-end and write next month's input workbook (opening = this closing)",
+    )
+    n.add_argument("input")
+    n.add_argument(
+        "--out",
+        help="next month's workbook (default: beside the input, named for the next period: "
+        "'plant 2026-10.xlsx' -> 'plant 2026-11.xlsx', 'plant.xlsx' -> 'plant 2026-11.xlsx')",
+    )
+    n.add_argument("--quiet", action="store_true", help="no progress lines")
+    n.set_defaults(func=cmd_next)
     return p
 
 

@@ -408,6 +408,7 @@ def generate_plant(size: str, seed: int = 7) -> MonthEndInputs:
             ),
         }
     )
+    opening["value"] = np.nan  # not given: valued at standard
     opening["source_row"] = np.arange(FIRST_DATA_ROW, FIRST_DATA_ROW + len(opening), dtype=np.int64)
     opening = opening[OPENING_COLUMNS]
 

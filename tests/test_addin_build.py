@@ -37,6 +37,7 @@ EXPECTED_LABELS = {
     "Validate Inputs": "validate_inputs",
     "Roll Up Standards": "roll_up_standards",
     "Run Month-End": "run_month_end",
+    "Start Next Month": "start_next_month",
     "Clear Results": "clear_results",
     "Export Journal": "export_journal",
     "New Template": "new_template",
@@ -83,7 +84,7 @@ def test_ribbon_keeps_the_template_namespace(built: Path) -> None:
     assert ns_of(customui(built)) == stock_ns == "{" + ribbon.CUSTOMUI_NAMESPACE + "}"
 
 
-def test_ribbon_has_backflush_tab_with_six_buttons(built: Path) -> None:
+def test_ribbon_has_backflush_tab_with_seven_buttons(built: Path) -> None:
     root = customui(built)
     ns = ns_of(root)
     tabs = root.findall(f"{ns}ribbon/{ns}tabs/{ns}tab")
@@ -126,7 +127,7 @@ def test_vba_callback_passes_control_id_to_on_button(built: Path) -> None:
 def test_button_macros_are_unique_identifiers() -> None:
     macros = [b.macro for b in ribbon.BUTTONS]
     assert all(m.isidentifier() for m in macros)
-    assert len(set(macros)) == len(macros) == 6
+    assert len(set(macros)) == len(macros) == 7
     ids = [b.control_id for b in ribbon.BUTTONS]
     assert len(set(ids)) == len(ids)
 

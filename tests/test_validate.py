@@ -443,7 +443,7 @@ def test_accounts_roles_and_defaults(tmp_path: Path) -> None:
     inputs, findings = run(tmp_path, sheets)
     assert errors(findings) == [
         'Accounts!A3: Role is "Bank"; use one of: MIP, FG, AP, CONV_OFFSET, COGS, CCC, CCA, PPV, '
-        "USAGE, SCRAP, ROUNDING",
+        "USAGE, SCRAP, REVALUATION, ROUNDING",
         "Accounts!B4: Account is blank; type it",
     ]
     sheets["Accounts"] = [["Role", "Account"], ["mip", 1310]]

@@ -53,6 +53,8 @@ MODULES = (
     "addin.workbook.validate",
     "addin.workbook.validation",
     *(f"addin.workbook.validation.{m}" for m in VALIDATION_MODULES),
+    "addin.workbook.history",
+    "addin.workbook.input_sheets",
     "addin.workbook.tabs",
     "addin.workbook.layout",
     "addin.excel",
@@ -67,9 +69,11 @@ SCRIPTS = (
     ("roll_up_standards", "Roll Up Standards"),
     ("run_month_end", "Run Month-End"),
     ("clear_results", "Clear Results"),
+    ("start_next_month_in_book", "Start Next Month"),
 )
 """Buttons in the Lite task pane. Export Journal and New Template need the local file
-system, which Lite (running in the browser sandbox) does not have."""
+system, which Lite (running in the browser sandbox) does not have; so Start Next Month turns
+the open workbook into next month's, keeping this month's sheets under dated names."""
 
 REQUIREMENTS = (
     f"xlwings=={xlwings.__version__}",

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import math
 import sys
 import tempfile
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import xlwings as xw
 
 from addin import app
@@ -25,6 +28,7 @@ from addin.costing.engine import InputError, MonthEndResult
 from addin.costing.model import Finding, Severity
 from addin.excel import sheets
 from addin.workbook import contract as C
+from addin.workbook import input_sheets
 from addin.workbook.tabs import Tab
 
 TITLE = "Backflush"
@@ -260,6 +264,149 @@ def new_template(book: xw.Book | None = None) -> str | None:
     return _entry("New Template", work, book)
 
 
+# ---- month after month ----------------------------------------------------------------------
+
+
+def _roll_forward(book: xw.Book, bar: StatusBar) -> app.NextMonth:
+    checked, name = _checked(book, bar, "nothing was written")
+    assert checked.inputs is not None
+    try:
+        return app.roll_forward(checked.inputs, name, bar, checked.findings)
+    except InputError as e:
+        raise Problems(e.findings, "nothing was written") from e
+
+
+def _next_message(nm: app.NextMonth, where: str) -> str:
+    s = nm.inputs.settings
+    lines = [f"Next month ({s.period_start:%Y-%m-%d} to {s.period_end:%Y-%m-%d}) {where}."]
+    lines += [
+        f"Opening {role} {code}: {value:,.2f} ({rows} items)"
+        for role, code, rows, value in nm.opening_totals()
+    ]
+    lines += [f"Warning: {f}" for f in nm.findings[:MAX_LISTED]]
+    lines.append("Enter the month's movements and counts, and GL Balances from your ledger.")
+    return "\n".join(lines)
+
+
+def start_next_month(book: xw.Book | None = None) -> str | None:
+    """Run the month-end and write next month's input workbook beside this one (opening =
+    this month's closing), then open it; this workbook is not changed."""
+
+    def work(book: xw.Book, bar: StatusBar) -> str:
+        here = Path(book.fullname)
+        if not str(here.parent) or str(here.parent) == "." or not here.parent.is_dir():
+            raise Stop("save the workbook first: next month's workbook is written next to it.")
+        nm = _roll_forward(book, bar)
+        out = app.next_output(here, nm.origin.period_start, nm.origin.period_end)
+        if out.exists() or app.same_file(out, here):
+            raise Stop(
+                f"{out.name} already exists next to this workbook (it may hold next month's "
+                "entries); rename or move it, then click Start Next Month again."
+            )
+        bar(f"Writing {out.name}", 0.95)
+        app.write_next_month(nm, out)
+        book.app.books.open(str(out))
+        return _next_message(nm, f"written to\n{out}")
+
+    return _entry("Start Next Month", work, book)
+
+
+def start_next_month_in_book(book: xw.Book | None = None) -> str | None:
+    """Run the month-end and turn this workbook into next month's (xlwings Lite, which cannot
+    write files): this month's movement sheets and result tabs are kept, renamed with the
+    month ("Purchases 2026-10"); Settings, Opening Balances, GL Balances and History hold
+    next month's; Standard Costs, BOM and Accounts stay as they are."""
+
+    def work(book: xw.Book, bar: StatusBar) -> str:
+        nm = _roll_forward(book, bar)
+        tag = f"{nm.origin.period_start:%Y-%m}"
+        _archive(book, MONTHLY_SHEETS + C.RESULT_TABS, tag)
+        bar("Writing next month's sheets", 0.95)
+        _write_in_book(book, nm)
+        return _next_message(nm, f"is now in this workbook; {tag}'s sheets are kept as '... {tag}'")
+
+    return _entry("Start Next Month", work, book)
+
+
+# The sheets that change from month to month (master data is carried as it is).
+MONTHLY_SHEETS: tuple[str, ...] = tuple(
+    s.name for s in C.INPUT_SHEETS if s.name not in (C.STANDARD_COSTS, C.BOM, C.ACCOUNTS)
+)
+README_SHEET = "Read Me"
+
+
+def _archive_name(name: str, tag: str) -> str:
+    """ "Purchases" -> "Purchases 2026-10" (cut to Excel's 31 characters)."""
+    return f"{name[: 30 - len(tag)]} {tag}"
+
+
+def _archive(book: xw.Book, names: tuple[str, ...], tag: str) -> None:
+    """Rename the sheets ``names`` that the book has to "<name> <tag>"; refused (nothing
+    renamed) when one of those names is taken already."""
+    found = [s for n in names if (s := sheets.find_sheet(book, n)) is not None]
+    for sheet in found:
+        if sheets.find_sheet(book, _archive_name(sheet.name, tag)) is not None:
+            raise Stop(
+                f'the workbook already has a sheet "{_archive_name(sheet.name, tag)}": '
+                f"{tag} was rolled forward before. Nothing was changed."
+            )
+    for sheet in found:
+        sheet.name = _archive_name(sheet.name, tag)
+
+
+def _cell(v: object) -> object:
+    """A frame's value as Excel takes it: blanks None, days as datetime, Yes/No, text safe."""
+    if v is None or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime()
+    if isinstance(v, (bool, np.bool_)):
+        return "Yes" if v else "No"
+    if isinstance(v, (np.integer, np.floating)):
+        return v.item()
+    if isinstance(v, str) and v.startswith(sheets.FORMULA_START):
+        return "'" + v  # Excel's text prefix: typed text, never a formula
+    return v
+
+
+def _write_table(book: xw.Book, name: str, df: pd.DataFrame, tags: tuple[str, str]) -> None:
+    """A new sheet ``name`` holding ``df`` as an Excel table, placed before last month's
+    (``tags``: last month's and this one's, "2026-10", "2026-11"), else at the end."""
+    old, tag = tags
+    before = sheets.find_sheet(book, _archive_name(name, old))
+    if before is not None:
+        sheet = book.sheets.add(name, before=before)
+    else:
+        sheet = book.sheets.add(name, after=book.sheets[len(book.sheets) - 1])
+    body = [list(df.columns)] + [[_cell(v) for v in row] for row in df.itertuples(index=False)]
+    if len(body) == 1:
+        body.append([None] * len(df.columns))  # a table keeps one empty row to type into
+    sheet.range((1, 1), (len(body), len(df.columns))).value = body
+    with sheets.unsupported_skipped():
+        source = sheet.range((1, 1), (len(body), len(df.columns)))
+        sheet.tables.add(source=source, name=f"{name.replace(' ', '')}_{tag.replace('-', '_')}")
+
+
+def _write_in_book(book: xw.Book, nm: app.NextMonth) -> None:
+    """Next month's Settings and monthly sheets written as new sheets; the origin noted on
+    the Read Me (added when the book has none)."""
+    tags = (f"{nm.origin.period_start:%Y-%m}", f"{nm.inputs.settings.period_start:%Y-%m}")
+    settings = [
+        [col.name, _cell(input_sheets.setting_value(col, nm.inputs.settings))]
+        for col in C.SETTING_ROWS.values()
+    ]
+    _write_table(book, C.SETTINGS, pd.DataFrame(settings, columns=["Setting", "Value"]), tags)
+    frames = input_sheets.table_frames(nm.inputs)
+    for name in MONTHLY_SHEETS:
+        if name != C.SETTINGS:
+            _write_table(book, name, frames[name], tags)
+    readme = sheets.find_sheet(book, README_SHEET) or book.sheets.add(README_SHEET)
+    used = readme.used_range
+    row = used.row + used.shape[0] + 1
+    lines = ["Where the opening came from", *nm.origin.lines()]
+    readme.range((row, 1), (row + len(lines) - 1, 1)).value = [[t] for t in lines]
+
+
 # ---- the journal as CSV -------------------------------------------------------------------
 
 JOURNAL_HEADER = "Entry"
@@ -316,5 +463,7 @@ __all__ = [
     "new_template",
     "roll_up_standards",
     "run_month_end",
+    "start_next_month",
+    "start_next_month_in_book",
     "validate_inputs",
 ]

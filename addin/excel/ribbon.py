@@ -81,6 +81,13 @@ GROUPS: tuple[Group, ...] = (
                 "Post backflush entries and variances for the month",
                 large=True,
             ),
+            Button(
+                "bfStartNextMonth",
+                "Start Next Month",
+                "start_next_month",
+                "CalendarInsert",
+                "Write next month's input workbook: opening = this month's closing",
+            ),
         ),
     ),
     Group(

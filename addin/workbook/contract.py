@@ -112,7 +112,9 @@ SALES = "Sales"
 CONVERSION_COSTS = "Conversion Costs"
 COUNTS = "Counts"
 OPENING_BALANCES = "Opening Balances"
+GL_BALANCES = "GL Balances"
 ACCOUNTS = "Accounts"
+HISTORY = "History"
 
 # Settings rows (Setting, Value). Name -> (kind, required, default, choices)
 SETTING_ROWS: dict[str, Column] = {
@@ -255,9 +257,39 @@ INPUT_SHEETS: tuple[SheetSpec, ...] = (
         (
             Column("Item", Kind.TEXT),
             Column("Account", Kind.CHOICE, choices=ACCOUNT_CODES_FOR_OPENING),
-            Column("Quantity", Kind.NUMBER, min_value=0.0),
+            Column("Quantity", Kind.NUMBER, doc="below 0 is carried, with a warning"),
+            Column(
+                "Value",
+                Kind.NUMBER,
+                required=False,
+                doc="last month's closing value in currency, Dr +; blank = not given",
+            ),
         ),
         frame="opening_balances",
+        note="What was on hand at Period Start: last month's closing per item and account "
+        "(backflush next writes it)",
+    ),
+    SheetSpec(
+        GL_BALANCES,
+        (
+            Column("Account", Kind.TEXT, doc="the GL code of the MIP or FG role"),
+            Column(
+                "Balance at Period Start",
+                Kind.NUMBER,
+                key="opening_balance",
+                doc="from your general ledger; debit +, credit -",
+            ),
+            Column(
+                "Balance Before Month-End Entries",
+                Kind.NUMBER,
+                required=False,
+                key="closing_balance",
+                doc="at Period End, before this month-end's entries are posted",
+            ),
+        ),
+        frame="gl_balances",
+        note="Your general ledger's own balances of the inventory accounts, for the tie-out; "
+        "type them from the GL each month (the add-in never fills them)",
     ),
     SheetSpec(
         ACCOUNTS,
@@ -267,6 +299,18 @@ INPUT_SHEETS: tuple[SheetSpec, ...] = (
             Column("Name", Kind.TEXT, required=False, default=""),
         ),
         note="Your GL codes; missing roles use the defaults shown",
+    ),
+    SheetSpec(
+        HISTORY,
+        (
+            Column("Period Start", Kind.DATE, key="period_start"),
+            Column("Period End", Kind.DATE, key="period_end"),
+            Column("Figure", Kind.TEXT),
+            Column("Amount", Kind.NUMBER, doc="as the Summary shows it"),
+        ),
+        frame="history",
+        note="Key figures of earlier months, one row per month and figure; backflush next "
+        "adds each month's",
     ),
 )
 

@@ -8,21 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xlsxwriter
 
-from addin.costing.model import DEFAULT_ACCOUNTS, MonthEndInputs, Settings, Trigger
+from addin.costing.model import MonthEndInputs, Settings
 from addin.workbook import contract as c
+from addin.workbook.input_sheets import setting_value, table_frames
 from addin.workbook.writer import OutputError, atomic_write, xl_rowcol_to_cell
 
-# engine field -> contract column header, per sheet
-_FIELD_HEADERS = {
-    spec.name: {col.field: col.name for col in spec.columns} for spec in c.INPUT_SHEETS
-}
 _FORMATS = {
     c.Kind.NUMBER: "#,##0.00##",
     c.Kind.PERCENT: "0.0%",
@@ -46,12 +43,22 @@ def _column_note(col: c.Column) -> str:
 def _sheet_line(name: str, columns: Iterable[c.Column]) -> str:
     note = c.SHEETS_BY_NAME[name].note
     return f"{name}: {', '.join(map(_column_note, columns))}" + (
-        f". {note.capitalize()}" if note else ""
+        f". {note[:1].upper()}{note[1:]}" if note else ""
     )
 
 
-def readme_lines() -> list[tuple[str, str]]:
-    """The Read Me sheet, its sheet and column lists taken from the contract."""
+MONTH_AFTER_MONTH = (
+    "Next month: the ribbon's Start Next Month, or backflush next THIS.xlsx, writes next "
+    "month's workbook: Opening Balances = this month's closing (Quantity and Value), master "
+    "data carried, movements and Counts empty, History with this month's figures.",
+    "GL Balances: type each inventory account's balance from your general ledger (debit "
+    "positive, credit negative; (1,234.50) is read as -1,234.50).",
+)
+
+
+def readme_lines(origin: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """The Read Me sheet, its sheet and column lists taken from the contract; ``origin``:
+    where the Opening Balances came from (a workbook written by ``backflush next``)."""
     lines = [
         ("Backflush month-end workbook", "title"),
         ("Fill the input sheets (or paste from your ERP), then run the month-end:", ""),
@@ -60,7 +67,12 @@ def readme_lines() -> list[tuple[str, str]]:
             "Without Excel: backflush run THIS.xlsx",
             "",
         ),
+        *((t, "") for t in MONTH_AFTER_MONTH),
         ("", ""),
+    ]
+    if origin:
+        lines += [("Where the opening came from", "head"), *((t, "") for t in origin), ("", "")]
+    lines += [
         ("Input sheets", "head"),
         (_sheet_line(c.SETTINGS, c.SETTING_ROWS.values()), ""),
     ]
@@ -75,26 +87,6 @@ def readme_lines() -> list[tuple[str, str]]:
         (", ".join(c.RESULT_TABS), ""),
     ]
     return lines
-
-
-def _sheet_frame(spec: c.SheetSpec, frame: pd.DataFrame | None) -> pd.DataFrame:
-    headers = _FIELD_HEADERS[spec.name]
-    if frame is None:  # the empty template: every column of the contract
-        return pd.DataFrame({col.name: pd.Series(dtype=object) for col in spec.columns})
-    cols = [col for col in spec.columns if col.required or col.field in frame]
-    if spec.name == c.STANDARD_COSTS:
-        split = "labor" in frame and frame["labor"].notna().any()
-        drop = {"Conversion"} if split else {"Labor", "Overhead"}
-        cols = [col for col in spec.columns if col.name not in drop]
-    out = pd.DataFrame(
-        {
-            headers[col.field]: (
-                frame[col.field] if col.field in frame else pd.Series(dtype=object)
-            )
-            for col in cols
-        }
-    )
-    return out
 
 
 def _cell_text(text: str, sheet: str, row: int, col: int) -> str:
@@ -157,16 +149,6 @@ def _write_sheet(
     ws.freeze_panes(1, 0)
 
 
-def _setting_value(col: c.Column, settings: Settings | None) -> object:
-    """What a setting's Value cell holds: the inputs' value, else the default (the template)."""
-    if settings is not None:
-        v = getattr(settings, col.key)
-        return v.value if isinstance(v, Trigger) else v
-    if col.kind is c.Kind.CHOICE and col.default is None:
-        return col.choices[0]  # e.g. Trigger: the most common choice, as a starting point
-    return col.default
-
-
 def _write_settings(wb: xlsxwriter.Workbook, settings: Settings | None, fmts: dict) -> None:
     """The Settings sheet: one row per setting of the contract, typed and with drop-downs."""
     ws = wb.add_worksheet(c.SETTINGS)
@@ -184,7 +166,7 @@ def _write_settings(wb: xlsxwriter.Workbook, settings: Settings | None, fmts: di
     )
     for i, col in enumerate(rows, start=1):
         ws.write_string(i, 0, col.name)
-        v = _setting_value(col, settings)
+        v = setting_value(col, settings)
         if isinstance(v, (dt.date, dt.datetime)):
             ws.write_datetime(i, 1, pd.Timestamp(v).to_pydatetime(), fmts[c.Kind.DATE])
         elif isinstance(v, (int, float)) and not isinstance(v, bool):
@@ -206,8 +188,11 @@ def _write_settings(wb: xlsxwriter.Workbook, settings: Settings | None, fmts: di
     ws.freeze_panes(1, 0)
 
 
-def write_input_workbook(inputs: MonthEndInputs | None, path: Path) -> None:
-    """Write ``inputs`` (None: an empty template) as an input workbook at ``path``."""
+def write_input_workbook(
+    inputs: MonthEndInputs | None, path: Path, origin: Sequence[str] = ()
+) -> None:
+    """Write ``inputs`` (None: an empty template) as an input workbook at ``path``;
+    ``origin``: the Read Me's note of where the Opening Balances came from."""
 
     def write(tmp: Path) -> None:
         wb = xlsxwriter.Workbook(str(tmp))
@@ -217,34 +202,14 @@ def write_input_workbook(inputs: MonthEndInputs | None, path: Path) -> None:
         title = wb.add_format({"bold": True, "font_size": 14})
         head = wb.add_format({"bold": True, "font_color": "#1F4E78"})
         ws = wb.add_worksheet("Read Me")
-        for i, (text, style) in enumerate(readme_lines()):
+        for i, (text, style) in enumerate(readme_lines(origin)):
             ws.write_string(
                 i, 0, text, title if style == "title" else head if style == "head" else None
             )
         ws.set_column(0, 0, 120)
         _write_settings(wb, inputs.settings if inputs else None, fmts)
-        frames = {
-            name: getattr(inputs, attr) if inputs else None for attr, name in c.FRAME_SHEETS.items()
-        }
-        for name, frame in frames.items():
-            spec = c.SHEETS_BY_NAME[name]
-            df = _sheet_frame(spec, frame)
-            _write_sheet(wb, name, spec, df, fmts)
-        accounts = inputs.accounts if inputs and inputs.accounts else {}
-        acc = pd.DataFrame(
-            {
-                "Role": list(DEFAULT_ACCOUNTS),
-                "Account": [
-                    accounts[r].code if r in accounts else DEFAULT_ACCOUNTS[r][0]
-                    for r in DEFAULT_ACCOUNTS
-                ],
-                "Name": [
-                    accounts[r].name if r in accounts else DEFAULT_ACCOUNTS[r][1]
-                    for r in DEFAULT_ACCOUNTS
-                ],
-            }
-        )
-        _write_sheet(wb, c.ACCOUNTS, c.SHEETS_BY_NAME[c.ACCOUNTS], acc, fmts)
+        for name, df in table_frames(inputs).items():
+            _write_sheet(wb, name, c.SHEETS_BY_NAME[name], df, fmts)
         wb.close()
 
     atomic_write(Path(path), write)

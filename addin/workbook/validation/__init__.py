@@ -13,8 +13,9 @@ One module per concern:
 - :mod:`.columns`: whole columns parsed into typed arrays (cells read by
   :mod:`addin.workbook.cells`), blanks in required columns;
 - :mod:`.sheets`: matching the workbook's sheets to the contract's;
-- :mod:`.settings`, :mod:`.accounts`, :mod:`.standard_costs`, :mod:`.bom`, :mod:`.movements`:
-  the sheets and their rules; :mod:`.items`: item codes and types across sheets;
+- :mod:`.settings`, :mod:`.accounts`, :mod:`.standard_costs`, :mod:`.bom`, :mod:`.movements`,
+  :mod:`.balances` (GL Balances, History): the sheets and their rules; :mod:`.items`: item
+  codes and types across sheets;
 - :mod:`.frames`: the engine's frames, their columns and dtypes from the contract.
 
 Conventions:
@@ -34,6 +35,7 @@ from addin.costing.model import Finding, MonthEndInputs
 from addin.workbook import contract as C
 from addin.workbook.reader import SheetRows
 from addin.workbook.validation.accounts import parse_accounts
+from addin.workbook.validation.balances import parse_gl_balances, parse_history
 from addin.workbook.validation.bom import parse_bom, phantoms_without_bom
 from addin.workbook.validation.columns import Frame
 from addin.workbook.validation.movements import parse_movements
@@ -76,10 +78,12 @@ def parse_inputs(
     if std is not None and items is not None:
         phantoms_without_bom(std, items, bom, report)
     moves = {n: parse_movements(n, frames[n], items, period, report) for n in _MOVEMENTS}
+    gl = parse_gl_balances(frames[C.GL_BALANCES], accounts, report)
+    history = parse_history(frames[C.HISTORY])
     findings = report.finish()
     if report.has_errors or settings is None or standard_costs is None:
         return None, findings
-    by_attr = {"standard_costs": standard_costs, "bom": bom}
+    by_attr = {"standard_costs": standard_costs, "bom": bom, "gl_balances": gl, "history": history}
     by_attr |= {C.SHEETS_BY_NAME[n].frame: frame for n, frame in moves.items()}
     return (
         MonthEndInputs(

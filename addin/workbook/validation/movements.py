@@ -70,7 +70,31 @@ def _sales(f: Frame, items: Items, period: Period | None, report: Report) -> pd.
 def _opening(f: Frame, items: Items, period: Period | None, report: Report) -> pd.DataFrame:
     item, item_id = map_item_ids(f, "Item", items, report)
     type_rule(f, "Item", item, items, ("Phantom",), _NEVER_STOCKED, report)
+    _negative_opening(f, item, report)
     return engine_frame(f, {"item": items.column(item_id)})
+
+
+def _negative_opening(f: Frame, item: np.ndarray, report: Report) -> None:
+    """An opening quantity below zero is carried (last month closed below zero), with a
+    warning: the receipt or count that explains it has not been entered yet."""
+    below = num(f, "Quantity") < 0
+    for k in np.flatnonzero(below)[:MAX_FINDINGS_PER_RULE].tolist():
+        qty = float(f.values["Quantity"][k])
+        report.add(
+            Severity.WARNING,
+            "negative opening",
+            f"Quantity is {qty:,.10g}: the stock was below zero at last close. It is carried "
+            "as it is; an unreported receipt or a count should explain it: find it and enter "
+            "it on this month's sheets",
+            f.table.sheet,
+            f.cell("Quantity", k),
+            item=str(item[k] or ""),
+            group=f.table.letter("Quantity"),
+        )
+    report.skipped(
+        Severity.WARNING, "negative opening", f.table.sheet, f.table.letter("Quantity"),
+        int(below.sum()) - MAX_FINDINGS_PER_RULE,
+    )  # fmt: skip
 
 
 def _counts(f: Frame, items: Items, period: Period | None, report: Report) -> pd.DataFrame:
