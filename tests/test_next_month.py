@@ -479,5 +479,5 @@ def test_lite_start_next_month(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     out = dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
     assert out["PERIOD"] == "2026-11-01"
-    # the demo's October closes MIP 48,558.49 and FG 37,192.77 (its Summary): 85,751.26
-    assert out["OPENING"] == "85751.26"
+    # the demo's October closes MIP 48,558.68 and FG 37,192.79 (its Summary): 85,751.47
+    assert out["OPENING"] == "85751.47"

@@ -255,26 +255,25 @@ def _conversion_in_cogs(plant: Plant, sales: pd.DataFrame) -> float:
 
 
 def sweep(plant: Plant, frames: list[pd.DataFrame]) -> Posted:
-    """Sweep the value left on items with no quantity at Period End to ROUNDING, one entry per
-    item and account. ``frames``: every posting frame of the period, opening first."""
+    """Sweep rounding residue out of inventory at Period End, one entry per item and account:
+    an item with no quantity closes at 0.00, and an item carried at standard closes at ROUND(
+    quantity x unit standard, 2) where per-day rounding left it a few cents off (at most one
+    cent per posting). So the closing carries no value without quantity, and next month's
+    opening at this value shows a revaluation only where a standard really changed.
+    ``frames``: every posting frame of the period, opening first."""
     n = len(plant.codes)
-    size = len(ROLES) * n
-    quantity, moved = np.zeros(size), np.zeros(size)
-    cents = np.zeros(size, dtype=np.int64)
-    for f in frames:
-        code = f["item"].cat.codes.to_numpy().astype(np.int64)
-        take = in_stock(f) & (code < n)  # real items in MIP or FG
-        slot = f["role"].cat.codes.to_numpy().astype(np.int64)[take] * n + code[take]
-        q = f["quantity"].to_numpy(np.float64)[take]
-        quantity += np.bincount(slot, weights=q, minlength=size)
-        moved += np.bincount(slot, weights=np.abs(q), minlength=size)
-        cents += sum_cents(slot, f["cents"].to_numpy(np.int64)[take], size)
+    quantity, moved, cents, count = _slots(plant, frames)
     empty = np.abs(quantity) <= QUANTITY_NOISE * np.maximum(moved, 1.0)
-    at = np.flatnonzero(empty & (cents != 0))
+    role_of, item_of = np.divmod(np.arange(len(cents)), n)
+    carrying = plant.stock.code[item_of] == role_of
+    standard = np.where(carrying, to_cents(quantity * plant.stock.unit_value[item_of]), cents)
+    target = np.where(empty, 0, standard)
+    rounding = empty | (np.abs(cents - target) <= count)  # never more than a cent a posting
+    at = np.flatnonzero((cents != target) & rounding)
     if not len(at):
         return Posted(plant.post.empty())
     role = np.asarray(ROLES, dtype=object)[at // n]
-    item, left = at % n, cents[at]
+    item, left = at % n, cents[at] - target[at]
     postings = concat(
         [
             plant.post(plant.end, SWEEP, role, item, 0.0, -left, "rounding"),
@@ -283,12 +282,49 @@ def sweep(plant: Plant, frames: list[pd.DataFrame]) -> Posted:
     )
     account = plant.inputs.account("ROUNDING")
     memos = tuple(
-        Memo(
-            SWEEP,
-            int(i),
-            f"Rounding sweep: {plant.codes[i]} closes at quantity 0 with {c / 100:,.2f} left "
-            f"in {r}; swept to {account.code} {account.name}",
+        Memo(SWEEP, int(i), _sweep_memo(plant.codes[i], q, c, r, f"{account.code} {account.name}"))
+        for i, q, c, r in zip(
+            item.tolist(),
+            np.where(empty[at], 0.0, quantity[at]).tolist(),
+            left.tolist(),
+            role,
+            strict=True,
         )
-        for i, c, r in zip(item.tolist(), left.tolist(), role, strict=True)
     )
     return Posted(postings, memos=memos)
+
+
+def _slots(
+    plant: Plant, frames: list[pd.DataFrame]
+) -> tuple[
+    npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.int64]
+]:
+    """Per (role, item) slot of MIP and FG: quantity, quantity moved, cents, postings."""
+    n = len(plant.codes)
+    size = len(ROLES) * n
+    quantity, moved = np.zeros(size), np.zeros(size)
+    cents = np.zeros(size, dtype=np.int64)
+    count = np.zeros(size, dtype=np.int64)
+    for f in frames:
+        code = f["item"].cat.codes.to_numpy().astype(np.int64)
+        take = in_stock(f) & (code < n)  # real items in MIP or FG
+        slot = f["role"].cat.codes.to_numpy().astype(np.int64)[take] * n + code[take]
+        q = f["quantity"].to_numpy(np.float64)[take]
+        quantity += np.bincount(slot, weights=q, minlength=size)
+        moved += np.bincount(slot, weights=np.abs(q), minlength=size)
+        cents += sum_cents(slot, f["cents"].to_numpy(np.int64)[take], size)
+        count += np.bincount(slot, minlength=size)
+    return quantity, moved, cents, count
+
+
+def _sweep_memo(item: str, quantity: float, left: int, role: str, rounding: str) -> str:
+    """What the sweep entry says: the cents moved and why."""
+    if quantity == 0:
+        return (
+            f"Rounding sweep: {item} closes at quantity 0 with {left / 100:,.2f} left "
+            f"in {role}; swept to {rounding}"
+        )
+    return (
+        f"Rounding sweep: {item} closes at quantity {quantity:,.6g} in {role} with "
+        f"{left / 100:,.2f} of per-day rounding beyond quantity x standard; swept to {rounding}"
+    )

@@ -30,8 +30,9 @@ CLOSE = "Period-end close"
 SWEEP = "Rounding sweep"
 OPENING = "Opening balance"
 EVENT_ORDER = [REVALUATION, PURCHASE, CONVERSION, COMPLETION, SCRAP, SALE, COUNT, CLOSE, SWEEP]
-# Events the journal posts as one entry per item (each with its own memo), not per day.
-ITEMIZED_EVENTS = (REVALUATION, SWEEP)
+# Events the journal posts as one entry per item (each with its own memo), not per day. The
+# rounding sweep is one entry on Period End (its cents per item are on the Inventory tab).
+ITEMIZED_EVENTS = (REVALUATION,)
 
 STOCK_ROLES = ("MIP", "FG")
 
@@ -44,7 +45,7 @@ EVENT_MEMO = {
     SALE: "Sale: goods sold at standard",
     COUNT: "Count adjustment: book adjusted to count (usage variance)",
     CLOSE: "Period-end close: under/over-allocated conversion costs",
-    SWEEP: "Rounding sweep: value left on an item with no quantity on hand",
+    SWEEP: "Rounding sweep: per-day rounding left in inventory beyond quantity x standard",
 }
 
 # The input sheet behind each event (where a finding about its amounts points).
