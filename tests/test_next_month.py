@@ -218,6 +218,27 @@ def test_history_rows_are_read(tmp_path: Path) -> None:
     assert h["period_start"].tolist() == [dt.datetime(2026, 9, 1)]
 
 
+def test_history_of_this_month_or_twice_the_same_figure_is_refused(tmp_path: Path) -> None:
+    """Nothing is dropped in silence: the Summary could show only one of two rows for the same
+    month and figure, and this month's column comes from the run, not from History. (The tidy
+    workbook's period is October 2026.)"""
+    sheets = tidy()
+    sheets["History"] = [
+        ["Period Start", "Period End", "Figure", "Amount"],
+        [D(2026, 9, 1), D(2026, 9, 30), "Price variance", 12.5],
+        [D(2026, 9, 1), D(2026, 9, 30), "price variance", 13.0],
+        [D(2026, 10, 1), D(2026, 10, 31), "Closing MIP", 10],
+    ]
+    _inputs, findings = run(tmp_path, sheets)
+    assert errors(findings) == [
+        'History!C3: "price variance" for 2026-09-01 to 2026-09-30 is given twice (also row 2); '
+        "keep one row per month and figure",
+        "History!B4: History row for 2026-10-01 to 2026-10-31 does not end before this Period "
+        "Start 2026-10-01; History holds earlier months only: delete the row (the Summary shows "
+        "this month from this run)",
+    ]
+
+
 # ---- backflush next on the worked month --------------------------------------------------
 
 

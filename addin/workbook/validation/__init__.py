@@ -79,7 +79,7 @@ def parse_inputs(
         phantoms_without_bom(std, items, bom, report)
     moves = {n: parse_movements(n, frames[n], items, period, report) for n in _MOVEMENTS}
     gl = parse_gl_balances(frames[C.GL_BALANCES], accounts, report)
-    history = parse_history(frames[C.HISTORY])
+    history = parse_history(frames[C.HISTORY], period, report)
     findings = report.finish()
     if report.has_errors or settings is None or standard_costs is None:
         return None, findings

@@ -12,6 +12,7 @@ from addin.workbook.cells import normalize_name
 from addin.workbook.validation.columns import Frame
 from addin.workbook.validation.frames import empty, engine_frame
 from addin.workbook.validation.report import Report
+from addin.workbook.validation.settings import Period
 
 GL_ROLES = C.ACCOUNT_CODES_FOR_OPENING  # the inventory roles the GL tie-out compares: MIP, FG
 
@@ -57,7 +58,36 @@ def parse_gl_balances(
     return engine_frame(f, {"account": account})
 
 
-def parse_history(f: Frame | None) -> pd.DataFrame:
-    """The History frame as written (each row checked for its kinds only)."""
+def parse_history(f: Frame | None, period: Period | None, report: Report) -> pd.DataFrame:
+    """The History frame: earlier months' key figures. A month that does not end before this
+    Period Start, or a (month, figure) given twice, is a located error: the Summary would
+    otherwise have to pick one row and drop the other in silence."""
     spec = C.SHEETS_BY_NAME[C.HISTORY]
-    return empty(spec) if f is None else engine_frame(f, {})
+    if f is None:
+        return empty(spec)
+    start, end = f.values["Period Start"], f.values["Period End"]
+    figure = f.values["Figure"]
+    readable = ~(f.bad["Period Start"] | f.bad["Period End"] | f.bad["Figure"])
+    first: dict[tuple[object, object, str], int] = {}
+    for k in np.flatnonzero(readable & ~np.isnat(start) & ~np.isnat(end)).tolist():
+        s, e = pd.Timestamp(start[k]), pd.Timestamp(end[k])
+        if period is not None and e.date() >= period.start:
+            report.error(
+                "history not earlier",
+                f"History row for {s:%Y-%m-%d} to {e:%Y-%m-%d} does not end before this Period "
+                f"Start {period.start:%Y-%m-%d}; History holds earlier months only: delete the "
+                "row (the Summary shows this month from this run)",
+                f.table.sheet, f.cell("Period End", k),
+            )  # fmt: skip
+            continue
+        key = (s, e, normalize_name(figure[k]))
+        if key in first:
+            report.error(
+                "duplicate history figure",
+                f'"{figure[k]}" for {s:%Y-%m-%d} to {e:%Y-%m-%d} is given twice (also row '
+                f"{int(f.rows[first[key]])}); keep one row per month and figure",
+                f.table.sheet, f.cell("Figure", k),
+            )  # fmt: skip
+        else:
+            first[key] = k
+    return engine_frame(f, {})
