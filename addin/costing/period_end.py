@@ -22,7 +22,7 @@ from addin.costing.model import ROLES, Finding, Severity
 from addin.costing.money import allocate_cents, to_cents
 from addin.costing.plant import Plant
 from addin.costing.postings import CLOSE, COUNT, SCRAP, SWEEP, concat, in_stock, role_cents
-from addin.costing.results import Closed, Consumption, ConversionSummary, Counted, Memo, Posted
+from addin.costing.results import Closed, Consumption, ConversionSummary, Counted, Posted
 
 
 def counts(
@@ -255,11 +255,11 @@ def _conversion_in_cogs(plant: Plant, sales: pd.DataFrame) -> float:
 
 
 def sweep(plant: Plant, frames: list[pd.DataFrame]) -> Posted:
-    """Sweep rounding residue out of inventory at Period End, one entry per item and account:
-    an item with no quantity closes at 0.00, and an item carried at standard closes at ROUND(
-    quantity x unit standard, 2) where per-day rounding left it a few cents off (at most one
-    cent per posting). So the closing carries no value without quantity, and next month's
-    opening at this value shows a revaluation only where a standard really changed.
+    """Sweep rounding residue out of inventory at Period End, in one journal entry (a posting
+    per item and account): an item with no quantity closes at 0.00, and an item carried at
+    standard closes at ROUND(quantity x unit standard, 2) where per-day rounding left it a few
+    cents off (at most one cent per posting). So the closing carries no value without quantity,
+    and next month's opening at this value revalues only where a standard really changed.
     ``frames``: every posting frame of the period, opening first."""
     n = len(plant.codes)
     quantity, moved, cents, count = _slots(plant, frames)
@@ -280,18 +280,7 @@ def sweep(plant: Plant, frames: list[pd.DataFrame]) -> Posted:
             plant.post(plant.end, SWEEP, "ROUNDING", item, 0.0, left, "rounding"),
         ]
     )
-    account = plant.inputs.account("ROUNDING")
-    memos = tuple(
-        Memo(SWEEP, int(i), _sweep_memo(plant.codes[i], q, c, r, f"{account.code} {account.name}"))
-        for i, q, c, r in zip(
-            item.tolist(),
-            np.where(empty[at], 0.0, quantity[at]).tolist(),
-            left.tolist(),
-            role,
-            strict=True,
-        )
-    )
-    return Posted(postings, memos=memos)
+    return Posted(postings)  # one entry on Period End; each item's cents are on Inventory
 
 
 def _slots(
@@ -315,16 +304,3 @@ def _slots(
         cents += sum_cents(slot, f["cents"].to_numpy(np.int64)[take], size)
         count += np.bincount(slot, minlength=size)
     return quantity, moved, cents, count
-
-
-def _sweep_memo(item: str, quantity: float, left: int, role: str, rounding: str) -> str:
-    """What the sweep entry says: the cents moved and why."""
-    if quantity == 0:
-        return (
-            f"Rounding sweep: {item} closes at quantity 0 with {left / 100:,.2f} left "
-            f"in {role}; swept to {rounding}"
-        )
-    return (
-        f"Rounding sweep: {item} closes at quantity {quantity:,.6g} in {role} with "
-        f"{left / 100:,.2f} of per-day rounding beyond quantity x standard; swept to {rounding}"
-    )
