@@ -466,7 +466,9 @@ def _finish_variances(plant: Plant, v: pd.DataFrame) -> pd.DataFrame:
     desc = pd.Series(plant.sc["description"].fillna("").to_numpy(object), index=plant.codes)
     v["description"] = v["item"].map(desc).fillna("")
     v["fu"] = np.where(v["amount_cents"] > 0, "U", np.where(v["amount_cents"] < 0, "F", ""))
-    v["account"] = [plant.inputs.account(r).code if r in ROLES else r for r in v["role"]]
+    codes = {r: plant.inputs.account(r).code for r in ROLES}  # other roles are codes already
+    role = v["role"].astype(object)
+    v["account"] = role.map(codes).where(role.isin(list(codes)), role)
     return v[VARIANCES.names]
 
 
