@@ -17,7 +17,7 @@ from pathlib import Path
 from addin import app
 from addin.costing.controls import check_counts
 from addin.costing.engine import InputError, MonthEndResult
-from addin.costing.model import Finding, Settings, Severity
+from addin.costing.model import Finding, MonthEndInputs, Settings, Severity
 from addin.workbook.writer import OutputError, lock_file, remove_stale_temps
 
 
@@ -148,20 +148,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return _run(path, out, args)
 
 
+def _usable(checked: app.Checked, path: Path) -> MonthEndInputs | None:
+    """The validated inputs; None, with every finding printed, when the workbook has errors
+    (then nothing is written)."""
+    if not checked.errors and checked.inputs is not None:
+        return checked.inputs
+    _print_findings(checked.findings)
+    sys.stderr.write(
+        f"{len(checked.errors)} problem(s) in {path.name or path}; nothing was written.\n"
+    )
+    return None
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     path = Path(args.input)
     checked = app.check_workbook(path)
-    if checked.errors:
-        _print_findings(checked.findings)
-        sys.stderr.write(
-            f"{len(checked.errors)} problem(s) in {path.name or path}; nothing was written.\n"
-        )
+    inputs = _usable(checked, path)
+    if inputs is None:
         return 1
     for f in checked.findings:
         sys.stderr.write(f"{f.severity.value.lower()}: {f}\n")
-    assert checked.inputs is not None
     try:
-        app.month_end(checked.inputs, path.name)
+        app.month_end(inputs, path.name)
     except InputError as e:
         _print_findings(e.findings)
         return 1
@@ -197,17 +205,14 @@ def _run(path: Path, out: Path, args: argparse.Namespace) -> int:
         sys.stderr.write(f"Removed {stale.name}, left by an interrupted earlier run.\n")
     progress(f"Reading {path.name}", 0.0)
     checked = app.check_workbook(path, progress)
-    if checked.errors or checked.inputs is None:
-        _print_findings(checked.findings)
-        sys.stderr.write(
-            f"{len(checked.errors)} problem(s) in {path.name or path}; nothing was written.\n"
-        )
+    inputs = _usable(checked, path)
+    if inputs is None:
         return 1
     from addin.costing.detail import DetailTooLarge
 
     try:
         result, tabs = app.month_end(
-            checked.inputs, path.name, progress, checked.findings, getattr(args, "detail", False)
+            inputs, path.name, progress, checked.findings, getattr(args, "detail", False)
         )
     except DetailTooLarge as e:
         sys.stderr.write(f"error: {e}\nNothing was written.\n")
@@ -310,17 +315,14 @@ def cmd_next(args: argparse.Namespace) -> int:
         return 2
     progress = ConsoleProgress(quiet=getattr(args, "quiet", False))
     checked = app.check_workbook(path, progress)
-    if checked.errors or checked.inputs is None:
-        _print_findings(checked.findings)
-        sys.stderr.write(
-            f"{len(checked.errors)} problem(s) in {path.name or path}; nothing was written.\n"
-        )
+    inputs = _usable(checked, path)
+    if inputs is None:
         return 1
-    out, problem = _next_target(path, args.out, checked.inputs.settings)
+    out, problem = _next_target(path, args.out, inputs.settings)
     if problem:  # before the month-end: the user picks another name and runs again
         return _refuse(problem)
     try:
-        nm = app.roll_forward(checked.inputs, path.name, progress, checked.findings)
+        nm = app.roll_forward(inputs, path.name, progress, checked.findings)
     except InputError as e:
         _print_findings(e.findings)
         sys.stderr.write(f"{len(e.findings)} problem(s) in {path.name}; nothing was written.\n")

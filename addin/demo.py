@@ -24,26 +24,37 @@ DATA = Path(__file__).with_name("demo_data")
 PERIOD_START = dt.date(2026, 10, 1)
 PERIOD_END = dt.date(2026, 10, 31)
 
-# Each frame of MonthEndInputs the demo fills, with its engine columns (source_row added on read).
-FRAMES: dict[str, list[str]] = {
-    "standard_costs": m.STANDARD_COST_COLUMNS,
-    "bom": m.BOM_COLUMNS,
-    "purchases": m.PURCHASE_COLUMNS,
-    "completions": m.COMPLETION_COLUMNS,
-    "sales": m.SALE_COLUMNS,
-    "conversion_costs": m.CONVERSION_COST_COLUMNS,
-    "counts": m.COUNT_COLUMNS,
-    "opening_balances": m.OPENING_COLUMNS,
-}
+# The frames of MonthEndInputs the demo fills (one CSV each; columns from the engine's model).
+FRAMES: tuple[str, ...] = (
+    "standard_costs",
+    "bom",
+    "purchases",
+    "completions",
+    "sales",
+    "conversion_costs",
+    "counts",
+    "opening_balances",
+)
+SETTINGS = m.Settings(
+    PERIOD_START,
+    PERIOD_END,
+    m.Trigger.PURCHASE_COMPLETION,
+    currency="USD",
+    conversion_variance="COGS",
+    count_tolerance=0.02,
+    company="Northwind Seating Co.",
+)
 _DATES = ("date", "effective_from", "effective_to")
+# columns where an empty cell means "not given" (NaN / NaT): dates and the opening's value
+_NUMBERS = (*_DATES, "value")
 _TEXT = ("item", "description", "item_type", "uom", "reference", "parent", "component")
 
 
 def _frame(name: str) -> pd.DataFrame:
     """One input sheet's rows as the engine reads them; source_row is the row on the sheet."""
-    columns = FRAMES[name]
+    columns = m.INPUT_FRAME_COLUMNS[name]
     frame = pd.read_csv(
-        DATA / f"{name}.csv", keep_default_na=False, na_values={c: [""] for c in _DATES}
+        DATA / f"{name}.csv", keep_default_na=False, na_values={c: [""] for c in _NUMBERS}
     )
     for col in frame.columns:
         if col in _DATES:
@@ -60,13 +71,4 @@ def _frame(name: str) -> pd.DataFrame:
 
 def demo_inputs() -> m.MonthEndInputs:
     """The demo plant's October as validated engine inputs."""
-    settings = m.Settings(
-        PERIOD_START,
-        PERIOD_END,
-        m.Trigger.PURCHASE_COMPLETION,
-        currency="USD",
-        conversion_variance="COGS",
-        count_tolerance=0.02,
-        company="Northwind Seating Co.",
-    )
-    return m.MonthEndInputs(settings=settings, **{name: _frame(name) for name in FRAMES})
+    return m.MonthEndInputs(settings=SETTINGS, **{name: _frame(name) for name in FRAMES})

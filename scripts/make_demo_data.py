@@ -17,9 +17,7 @@ import numpy as np
 import pandas as pd
 
 from addin.costing import model as m
-
-PERIOD_START = dt.date(2026, 10, 1)
-PERIOD_END = dt.date(2026, 10, 31)
+from addin.demo import DATA, FRAMES, PERIOD_END, PERIOD_START, SETTINGS
 
 # item, description, type, uom, material, labor, overhead, backflush
 ITEMS: list[tuple[str, str, str, str, float, float, float, bool]] = [
@@ -250,17 +248,8 @@ def generate(seed: int = 2026) -> m.MonthEndInputs:
     counts["date"] = pd.NaT
     counts["source_row"] = np.arange(2, len(counts) + 2)
 
-    settings = m.Settings(
-        PERIOD_START,
-        PERIOD_END,
-        m.Trigger.PURCHASE_COMPLETION,
-        currency="USD",
-        conversion_variance="COGS",
-        count_tolerance=0.02,
-        company="Northwind Seating Co.",
-    )
     inputs = m.MonthEndInputs(
-        settings=settings,
+        settings=SETTINGS,
         standard_costs=sc,
         bom=bom,
         purchases=purchases[m.PURCHASE_COLUMNS],
@@ -268,7 +257,9 @@ def generate(seed: int = 2026) -> m.MonthEndInputs:
         sales=sales[m.SALE_COLUMNS],
         conversion_costs=conversion[m.CONVERSION_COST_COLUMNS],
         counts=pd.DataFrame(columns=m.COUNT_COLUMNS),
-        opening_balances=opening[m.OPENING_COLUMNS],
+        opening_balances=opening.reindex(
+            columns=m.OPENING_COLUMNS
+        ),  # no value: October is the first month
     )
     # counted quantity = book + delta; book comes from a run without counts
     from addin.costing.engine import run_month_end
@@ -283,8 +274,6 @@ def generate(seed: int = 2026) -> m.MonthEndInputs:
 
 
 def main() -> None:
-    from addin.demo import DATA, FRAMES
-
     inputs = generate()
     for name in FRAMES:
         frame = getattr(inputs, name).drop(columns="source_row")

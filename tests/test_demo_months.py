@@ -92,25 +92,18 @@ def months(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
-def _ending_by_account(results: Path) -> dict[str, Decimal]:
+def _by_account(results: Path, column: str) -> dict[str, Decimal]:
+    """The Inventory tab's ``column`` (a value) summed per account code, to the cent."""
     out: dict[str, Decimal] = {}
     for r in read_table(results, "Inventory"):
         key = str(r["Account"])
-        out[key] = out.get(key, Decimal(0)) + Decimal(str(r["Ending Value"])).quantize(CENT)
-    return out
-
-
-def _opening_by_account(results: Path) -> dict[str, Decimal]:
-    out: dict[str, Decimal] = {}
-    for r in read_table(results, "Inventory"):
-        key = str(r["Account"])
-        out[key] = out.get(key, Decimal(0)) + Decimal(str(r["Opening Value"])).quantize(CENT)
+        out[key] = out.get(key, Decimal(0)) + Decimal(str(r[column])).quantize(CENT)
     return out
 
 
 def test_novembers_opening_is_octobers_closing_to_the_cent(months: dict[str, Path]) -> None:
-    october = _ending_by_account(months["october"])
-    november = _opening_by_account(months["november"])
+    october = _by_account(months["october"], "Ending Value")
+    november = _by_account(months["november"], "Opening Value")
     assert set(october) == {"1300", "1400"}  # MIP and FG of the default chart
     for account, closing in october.items():
         assert november[account] == closing, account

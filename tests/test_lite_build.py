@@ -39,6 +39,24 @@ print("ALERTS", len(book.app._alerts), [a[3] for a in book.app._alerts])
 """
 
 
+def lite_output(template: str, main: Path, folder: Path) -> dict[str, str]:
+    """Run ``template`` (a script using the Lite ``main`` on the demo) in a clean interpreter;
+    its printed "KEY value" lines as a dict."""
+    script = template.format(
+        repo=str(TESTS.parent), tests=str(TESTS), main=str(main), demo=str(DEMO)
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(folder)},
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    return dict(line.split(" ", 1) for line in run.stdout.splitlines() if " " in line)
+
+
 def test_lite_main_is_self_contained_and_runs_the_month_end(tmp_path: Path) -> None:
     main = build_lite.build(tmp_path / "lite")
     source = main.read_text(encoding="utf-8")
@@ -50,17 +68,7 @@ def test_lite_main_is_self_contained_and_runs_the_month_end(tmp_path: Path) -> N
     reqs = (main.parent / "requirements.txt").read_text().split()
     assert reqs[0].startswith("xlwings==") and "pandas" in reqs and "scipy" in reqs
 
-    script = RUN.format(repo=str(TESTS.parent), tests=str(TESTS), main=str(main), demo=str(DEMO))
-    run = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
-    out = dict(line.split(" ", 1) for line in run.stdout.splitlines() if " " in line)
+    out = lite_output(RUN, main, tmp_path)
     assert float(out["STDCOST"]) > 0
     assert out["BAD"].startswith('#BF! unknown item "X12"')
     assert out["ALERTS"].startswith("4 ") and "critical" not in out["ALERTS"]

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import subprocess
-import sys
 from pathlib import Path
 
 import openpyxl
 import pytest
+from test_lite_build import lite_output
 
 from addin import app
 from addin.cli import main
@@ -486,19 +485,7 @@ print("OPENING", round(float(inputs.opening_balances["value"].sum()), 2))
 def test_lite_start_next_month(tmp_path: Path) -> None:
     main_py = build_lite.build(tmp_path / "lite")
     assert "def start_next_month_in_book(book: xw.Book):" in main_py.read_text(encoding="utf-8")
-    script = LITE.format(
-        repo=str(TESTS.parent), tests=str(TESTS), main=str(main_py), demo=str(DEMO)
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    out = dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
+    out = lite_output(LITE, main_py, tmp_path)
     assert out["PERIOD"] == "2026-11-01"
     # the demo's October closes MIP 48,558.68 and FG 37,192.79 (its Summary): 85,751.47
     assert out["OPENING"] == "85751.47"
