@@ -352,6 +352,25 @@ def closing_as_opening(result: MonthEndResult) -> tuple[pd.DataFrame, list[Findi
     return (opening if len(opening) else empty_frame(OPENING_COLUMNS)), lost
 
 
+def standards_carried(inputs: MonthEndInputs, start: dt.date) -> pd.DataFrame:
+    """Standard Costs for a month starting on ``start``: each item's standard in force that day
+    (this month's, with the dated changes up to ``start`` applied, Effective From blank), then
+    the changes dated after it as rows of their own."""
+    sc, ch = inputs.standard_costs, inputs.standard_changes
+    if not len(ch):
+        return sc
+    when = pd.to_datetime(ch["effective_from"])
+    due = ch[when <= pd.Timestamp(start)].sort_values("effective_from", kind="stable")
+    latest = due.drop_duplicates("item", keep="last").set_index("item")
+    costs = ["material", "labor", "overhead", "conversion"]
+    now = sc.set_index("item", drop=False)
+    now.loc[latest.index, costs] = latest[costs]
+    now["effective_from"] = pd.NaT
+    return pd.concat(
+        [now.reset_index(drop=True), ch[when > pd.Timestamp(start)]], ignore_index=True
+    )
+
+
 def next_month(result: MonthEndResult, origin: Origin) -> NextMonth:
     """Next period's inputs: Settings with the period advanced, master data carried, Opening
     Balances = this month's closing, movements, Counts and GL Balances empty (the GL's own
@@ -362,7 +381,7 @@ def next_month(result: MonthEndResult, origin: Origin) -> NextMonth:
     opening, lost = closing_as_opening(result)
     nxt = MonthEndInputs(
         settings=settings,
-        standard_costs=inputs.standard_costs,
+        standard_costs=standards_carried(inputs, start),
         bom=inputs.bom,
         opening_balances=opening,
         history=history_after(result),

@@ -151,7 +151,7 @@ def stale_standards(plant: Plant) -> list[Finding]:
     bought = np.flatnonzero(np.bincount(at, minlength=n))
     qty = np.bincount(at, weights=q, minlength=n)[bought]
     value = np.bincount(at, weights=q * p["unit_price"].to_numpy(np.float64), minlength=n)
-    std = plant.material[bought]
+    std = plant.closing.material[bought]  # the standard in force at Period End
     with np.errstate(divide="ignore", invalid="ignore"):
         avg = value[bought] / qty
     tol = plant.inputs.settings.price_tolerance

@@ -59,7 +59,8 @@ class Month(NamedTuple):
     """The stages' outputs of one month, in posting order."""
 
     opening: Posted
-    events: tuple[Posted, ...]  # revaluation, purchases, conversion incurred, completions, sales
+    # revaluation, purchases, conversion incurred, completions, sales, dated standard changes
+    events: tuple[Posted, ...]
     counted: Counted
     closed: Closed
     swept: Posted  # value left without quantity, to ROUNDING
@@ -119,10 +120,13 @@ def post_month(plant: Plant, say: Progress) -> Month:
     say("Adjusting to counts", 0.6)
     consumption = tuple(c for e in events for c in e.consumption)
     counted = period_end.counts(plant, frames, consumption)
+    changed = stages.standard_changes(plant, [*frames, counted.postings])
+    events.append(changed)
+    frames += [counted.postings, changed.postings]
     say("Closing conversion costs", 0.7)
-    closed = period_end.close(plant, [*frames, counted.postings], sales.postings)
-    so_far = refuse_too_large(plant, [counted.postings, closed.postings], so_far)
-    swept = period_end.sweep(plant, [*frames, counted.postings, closed.postings])
+    closed = period_end.close(plant, frames, sales.postings)
+    so_far = refuse_too_large(plant, [counted.postings, changed.postings, closed.postings], so_far)
+    swept = period_end.sweep(plant, [*frames, closed.postings])
     refuse_too_large(plant, [swept.postings], so_far)
     return Month(opening, tuple(events), counted, closed, swept)
 

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from addin.costing.keys import day_numbers, group_sum, sum_cents
 from addin.costing.model import ROLES, Finding, Severity
 from addin.costing.money import to_cents
-from addin.costing.plant import FlushStandards, Plant
+from addin.costing.plant import Epoch, FlushStandards, Plant
 from addin.costing.postings import KINDS, UNITEMIZED, concat
 from addin.costing.results import Consumption, Posted
 
@@ -101,24 +101,27 @@ def _flush_window(
         out.append(
             plant.post(dates[nz], rule.event, rule.material_role, UNITEMIZED, 0.0, -unitemized[nz])
         )
-    out += _output_postings(plant, std, o_date, o_item, o_qty, rule)
+    epoch = plant.epochs[plant.windows[w].epoch]
+    out += _output_postings(plant, epoch, std, o_date, o_item, o_qty, rule)
     return out, findings, consumed
 
 
 def _output_postings(
     plant: Plant,
+    epoch: Epoch,
     std: FlushStandards,
     o_date: npt.NDArray[np.datetime64],
     o_item: npt.NDArray[np.intp],
     o_qty: npt.NDArray[np.float64],
     rule: FlushRule,
 ) -> list[pd.DataFrame]:
-    """The output debited at standard, its conversion credited to CCA, a BOM change to USAGE."""
+    """The output debited at the standard in force (``epoch``), its conversion credited to CCA,
+    a BOM change to USAGE."""
     flushed_unit = std.material[o_item]
-    period_unit = plant.material[o_item]
+    period_unit = epoch.material[o_item]
     if rule.basis == "total":
         flushed_unit = flushed_unit + std.conversion[o_item]
-        period_unit = period_unit + plant.conversion[o_item]
+        period_unit = period_unit + epoch.conversion[o_item]
     out = []
     if rule.apply_conversion:
         conv = to_cents(o_qty * std.conversion[o_item])

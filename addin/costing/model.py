@@ -166,6 +166,7 @@ STANDARD_COST_COLUMNS = [
     "overhead",
     "conversion",
     "backflush",
+    "effective_from",  # NaT: in force at Period Start; a date: a dated standard change
     "source_row",
 ]
 BOM_COLUMNS = [
@@ -221,7 +222,9 @@ class MonthEndInputs:
     Item codes in every frame are canonical (the spelling used on Standard Costs). Dates are
     ``datetime64[ns]`` columns; the BOM's missing effectivity dates are NaT (open-ended).
     ``labor``/``overhead`` are NaN when the standard is kept as one Conversion element;
-    ``conversion`` is always filled (labor + overhead when split).
+    ``conversion`` is always filled (labor + overhead when split). ``standard_costs`` has one
+    row per item: the standard in force at Period Start; ``standard_changes`` the dated changes
+    after it (backflush-domain.md section 7: an explicit, dated act that revalues stock on hand).
     """
 
     settings: Settings
@@ -237,6 +240,11 @@ class MonthEndInputs:
     opening_balances: pd.DataFrame = field(default_factory=lambda: empty_frame(OPENING_COLUMNS))
     gl_balances: pd.DataFrame = field(default_factory=lambda: empty_frame(GL_BALANCE_COLUMNS))
     history: pd.DataFrame = field(default_factory=lambda: empty_frame(HISTORY_COLUMNS))
+    # dated standard changes: Standard Costs rows whose Effective From is after Period Start
+    # (STANDARD_COST_COLUMNS; rows after Period End are kept for the next month, not used)
+    standard_changes: pd.DataFrame = field(
+        default_factory=lambda: empty_frame(STANDARD_COST_COLUMNS)
+    )
     accounts: dict[str, Account] = field(default_factory=dict)
     # where each column was read: sheet -> column header -> column letter ("Counts" ->
     # {"Counted Quantity": "B"}); empty for inputs built in code

@@ -85,7 +85,8 @@ def _with_book(plant: Plant, ct: pd.DataFrame, movements: list[pd.DataFrame]) ->
 def _count_postings(plant: Plant, ct: pd.DataFrame) -> pd.DataFrame:
     """Book adjusted to count: the difference at carried value, to USAGE."""
     diff = ct["difference"].to_numpy()
-    cents = to_cents(diff * plant.stock.unit_value[ct["pos"].to_numpy()])
+    unit = plant.standard_on(ct["date"], ct["pos"].to_numpy(), "unit_value")
+    cents = to_cents(diff * unit)
     nz = cents != 0
     d = ct["date"].to_numpy()[nz]
     items = ct["pos"].to_numpy()[nz]
@@ -212,7 +213,7 @@ def _prorated(
     ]
     if plant.trigger.records_finished_goods:
         p, quantity = _ending_finished_goods(plant, frames)
-        w = quantity * plant.conversion[p] * 100
+        w = quantity * plant.closing.conversion[p] * 100
         targets_role += ["FG"] * len(p)
         targets_item += list(plant.codes[p])
         weights += list(np.maximum(w, 0.0))
@@ -251,7 +252,8 @@ def _conversion_in_cogs(plant: Plant, sales: pd.DataFrame) -> float:
         return 0.0
     cogs = sales[sales["role"] == "COGS"]
     p = plant.index.positions(cogs["item"])
-    return float((cogs["quantity"].to_numpy() * plant.conversion[p] * 100).clip(min=0).sum())
+    conversion = plant.standard_on(cogs["date"], p, "conversion")
+    return float((cogs["quantity"].to_numpy() * conversion * 100).clip(min=0).sum())
 
 
 def sweep(plant: Plant, frames: list[pd.DataFrame]) -> Posted:
@@ -265,8 +267,9 @@ def sweep(plant: Plant, frames: list[pd.DataFrame]) -> Posted:
     quantity, moved, cents, count = _slots(plant, frames)
     empty = np.abs(quantity) <= QUANTITY_NOISE * np.maximum(moved, 1.0)
     role_of, item_of = np.divmod(np.arange(len(cents)), n)
-    carrying = plant.stock.code[item_of] == role_of
-    standard = np.where(carrying, to_cents(quantity * plant.stock.unit_value[item_of]), cents)
+    stock = plant.closing.stock  # the standards in force at Period End
+    carrying = stock.code[item_of] == role_of
+    standard = np.where(carrying, to_cents(quantity * stock.unit_value[item_of]), cents)
     target = np.where(empty, 0, standard)
     rounding = empty | (np.abs(cents - target) <= count)  # never more than a cent a posting
     at = np.flatnonzero((cents != target) & rounding)

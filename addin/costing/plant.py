@@ -5,9 +5,12 @@ backflush detail read it, none changes it.
 
 - Standards for the period are the ones in force at Period Start: rolled up with the BOM in
   effect on Period Start (the first window; backflush-domain.md section 7). A BOM version that
-  starts during the period does not restate them. The period is split where BOM effectivity
-  changes; each window has its own BOM matrix, roll-up and explosion, used to flush
-  completions dated in it (the difference to the period standard is a usage variance).
+  starts during the period does not restate them. A dated standard change (Standard Costs
+  rows with a later Effective From) starts an *epoch*: from its date the standards are the
+  changed ones, rolled up with the BOM in effect that day, and stock on hand is revalued.
+  The period is split where BOM effectivity changes (and on dated standard changes); each
+  window has its own BOM matrix, roll-up and explosion, used to flush completions dated in it
+  (the difference to the standard in force is a usage variance).
 - Where an item is stocked depends on the trigger: raw materials in MIP when purchases are
   recorded (V1, V2); finished goods and subassemblies completed for stock in FG at full
   standard (V1, V3) or in MIP at material standard (V2: conversion is applied at sale);
@@ -47,6 +50,29 @@ class Window(NamedTuple):
     standards: FlushStandards  # the window's roll-up, as flushed
     carried: npt.NDArray[np.bool_]  # made items the flush takes out of stock (see _carried)
     cut: FlushStandards | None  # standards with the carried items cut out (None: none carried)
+    epoch: int = 0  # the standards in force in this window (Plant.epochs)
+
+
+class Epoch(NamedTuple):
+    """A stretch of the period with the same standards in force: Period Start, then one per
+    dated standard change."""
+
+    start: np.datetime64
+    standard_costs: pd.DataFrame  # Standard Costs with the changes up to ``start`` applied
+    rolled: dict[str, npt.NDArray[np.float64]]  # the standards in force, per unit
+    stock: StockRoles  # where items are carried and at what unit value from ``start``
+
+    @property
+    def material(self) -> npt.NDArray[np.float64]:
+        return self.rolled["material"]
+
+    @property
+    def conversion(self) -> npt.NDArray[np.float64]:
+        return self.rolled["conversion"]
+
+    @property
+    def total(self) -> npt.NDArray[np.float64]:
+        return self.rolled["material"] + self.rolled["conversion"]
 
 
 class StockRoles(NamedTuple):
@@ -68,7 +94,7 @@ class Plant:
     types: npt.NDArray[np.object_]
     flushed: npt.NDArray[np.bool_]  # Backflush = Yes
     windows: tuple[Window, ...]
-    stock: StockRoles
+    epochs: tuple[Epoch, ...]  # the standards in force: Period Start, then each dated change
     post: Postings  # builds this run's posting frames
 
     @classmethod
@@ -79,21 +105,59 @@ class Plant:
         codes = index.codes.to_numpy()
         types = sc["item_type"].astype(str).to_numpy()
         flushed = sc["backflush"].astype(bool).to_numpy()
-        matrices = _window_matrices(inputs, index)
-        rollups = [bomlib.roll_up(sc, a, index) for _, a in matrices]
-        period = rollups[0].rolled  # the period standard: the BOM in effect on Period Start
-        stock = _stock_roles(inputs.settings.trigger, types, period)
-        total = period["material"] + period["conversion"]
-        windows = tuple(
-            _window(start, a, r, index, types, flushed, stock, total)
-            for (start, a), r in zip(matrices, rollups, strict=True)
+        changes = _epoch_standards(inputs, sc, index)
+        matrices = _window_matrices(inputs, index, [d for d, _ in changes[1:]])
+        starts = np.array([d for d, _ in changes], dtype="datetime64[ns]")
+        epoch_of = np.searchsorted(starts, [ws for ws, _ in matrices], side="right") - 1
+        rollups = [
+            bomlib.roll_up(changes[e][1], a, index)
+            for (_, a), e in zip(matrices, epoch_of.tolist(), strict=True)
+        ]
+        firsts = [ws for ws, _ in matrices]  # each epoch starts a window
+        trigger = inputs.settings.trigger
+        epochs = tuple(
+            _epoch(trigger, types, day, table, rollups[firsts.index(day)]) for day, table in changes
         )
-        return cls(inputs, sc, index, codes, types, flushed, windows, stock, Postings(codes))
+        windows = tuple(
+            _window(start, a, r, index, types, flushed, epochs[e])._replace(epoch=e)
+            for (start, a), r, e in zip(matrices, rollups, epoch_of.tolist(), strict=True)
+        )
+        return cls(inputs, sc, index, codes, types, flushed, windows, epochs, Postings(codes))
 
     # ---- the period standard (BOM in effect on Period Start) --------------------------
     @property
     def period(self) -> bomlib.Rollup:
         return self.windows[0].rollup
+
+    @property
+    def stock(self) -> StockRoles:
+        """Where items are carried, at the standards in force at Period Start."""
+        return self.epochs[0].stock
+
+    @property
+    def closing(self) -> Epoch:
+        """The standards in force at Period End (the last dated change, else Period Start's)."""
+        return self.epochs[-1]
+
+    def epoch_of(self, dates: pd.Series | npt.NDArray[np.datetime64]) -> npt.NDArray[np.intp]:
+        """The epoch (standards in force) of each date."""
+        d = _days(dates)
+        starts = np.array([e.start for e in self.epochs], dtype="datetime64[ns]")
+        return np.searchsorted(starts, d, side="right") - 1
+
+    def standard_on(
+        self, dates: pd.Series | npt.NDArray[np.datetime64], pos: npt.NDArray[np.intp], what: str
+    ) -> npt.NDArray[np.float64]:
+        """Per unit, the standard in force on each date for the item at ``pos``: ``what`` is
+        "material", "conversion", "total" or "unit_value" (the value the item is carried at)."""
+
+        def of(e: Epoch) -> npt.NDArray[np.float64]:
+            return e.stock.unit_value if what == "unit_value" else getattr(e, what)
+
+        if len(self.epochs) == 1:
+            return of(self.epochs[0])[pos]
+        table = np.stack([of(e) for e in self.epochs])
+        return table[self.epoch_of(dates), pos]
 
     @property
     def material(self) -> npt.NDArray[np.float64]:
@@ -126,12 +190,7 @@ class Plant:
 
     def window_of(self, dates: pd.Series | npt.NDArray[np.datetime64]) -> npt.NDArray[np.intp]:
         """The window of each date."""
-        d = (
-            dates.to_numpy(dtype="datetime64[ns]")
-            if isinstance(dates, pd.Series)
-            else np.asarray(dates, dtype="datetime64[ns]")
-        )
-        return np.searchsorted(self.window_starts, d, side="right") - 1
+        return np.searchsorted(self.window_starts, _days(dates), side="right") - 1
 
     def flush_standards(self, w: int, leaves: npt.NDArray[np.intp]) -> FlushStandards:
         """Standards per unit used when window ``w``'s BOM is flushed down to ``leaves`` (the
@@ -151,15 +210,62 @@ class Plant:
         return self.types == "Phantom"
 
 
+def _days(dates: pd.Series | npt.NDArray[np.datetime64]) -> npt.NDArray[np.datetime64]:
+    if isinstance(dates, pd.Series):
+        return dates.to_numpy(dtype="datetime64[ns]")
+    return np.asarray(dates, dtype="datetime64[ns]")
+
+
+def _epoch_standards(
+    inputs: MonthEndInputs, sc: pd.DataFrame, index: bomlib.ItemIndex
+) -> list[tuple[np.datetime64, pd.DataFrame]]:
+    """Period Start's Standard Costs, then for each date with dated changes in the period the
+    table with every change up to that date applied (cost elements only)."""
+    start = pd.Timestamp(inputs.settings.period_start).to_datetime64()
+    out = [(start.astype("datetime64[ns]"), sc)]
+    ch = inputs.standard_changes
+    if not len(ch):
+        return out
+    when = pd.to_datetime(ch["effective_from"]).to_numpy("datetime64[ns]")
+    end = pd.Timestamp(inputs.settings.period_end).to_datetime64()
+    keep = (when > start) & (when <= end)
+    ch, when = ch[keep], when[keep]
+    table = sc
+    for day in np.unique(when):
+        rows = ch[when == day]
+        table = table.copy()
+        pos = index.positions(rows["item"].astype(str))
+        for e in ("material", "labor", "overhead", "conversion"):
+            table.loc[pos, e] = rows[e].to_numpy()
+        out.append((day, table))
+    return out
+
+
+def _epoch(
+    trigger: Trigger,
+    types: npt.NDArray[np.object_],
+    start: np.datetime64,
+    table: pd.DataFrame,
+    rollup: bomlib.Rollup,
+) -> Epoch:
+    """The standards in force from ``start``: ``table`` rolled up with the BOM of that day."""
+    rolled = rollup.rolled
+    return Epoch(start, table, rolled, _stock_roles(trigger, types, rolled))
+
+
 def _window_matrices(
-    inputs: MonthEndInputs, index: bomlib.ItemIndex
+    inputs: MonthEndInputs, index: bomlib.ItemIndex, more: list[np.datetime64] | None = None
 ) -> list[tuple[np.datetime64, sp.csr_matrix]]:
-    """Split the period where BOM effectivity changes: each window's start and BOM matrix."""
+    """Split the period where BOM effectivity changes (and on the dates in ``more``): each
+    window's start and BOM matrix."""
     bom, n = inputs.bom, len(index)
     start = pd.Timestamp(inputs.settings.period_start)
     end = pd.Timestamp(inputs.settings.period_end)
+    extra = {pd.Timestamp(d) for d in more or []}
     if not len(bom):
-        return [(start.to_datetime64(), sp.csr_matrix((n, n), dtype=np.float64))]
+        starts = sorted({start, *extra})
+        a = sp.csr_matrix((n, n), dtype=np.float64)
+        return [(pd.Timestamp(d).to_datetime64().astype("datetime64[ns]"), a) for d in starts]
     parents = index.positions(bom["parent"])
     components = index.positions(bom["component"])
     quantities = bomlib.line_quantities(bom)
@@ -168,7 +274,7 @@ def _window_matrices(
     changes = np.concatenate([starts, ends + np.timedelta64(1, "D")])
     bounds = {pd.Timestamp(d) for d in np.unique(changes[~np.isnat(changes)])}
     window_starts = np.array(
-        sorted({start, *(d for d in bounds if start < d <= end)}), dtype="datetime64[ns]"
+        sorted({start, *extra, *(d for d in bounds if start < d <= end)}), dtype="datetime64[ns]"
     )
     out = []
     for ws in window_starts:
@@ -212,8 +318,7 @@ def _window(
     index: bomlib.ItemIndex,
     types: npt.NDArray[np.object_],
     flushed: npt.NDArray[np.bool_],
-    stock: StockRoles,
-    period_total: npt.NDArray[np.float64],
+    epoch: Epoch,
 ) -> Window:
     """One window prepared for flushing: its explosion and its flush standards.
 
@@ -222,6 +327,7 @@ def _window(
     *carried*: their parents' flushed material counts them at the value they are carried at,
     and their parents' conversion no longer includes theirs (applied when they were
     completed)."""
+    stock, period_total = epoch.stock, epoch.total
     exploded = r.has_bom & flushed
     made = np.isin(types, ["Finished", "Subassembly"])
     carried = made & (stock.code >= 0) & ~exploded

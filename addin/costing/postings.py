@@ -20,6 +20,7 @@ UNITEMIZED = "(unitemized)"  # material of a manufactured item not backed by its
 
 # Event names, in the order entries of one day are posted.
 REVALUATION = "Revaluation"
+STANDARD_CHANGE = "Standard change"
 PURCHASE = "Purchase"
 CONVERSION = "Conversion incurred"
 COMPLETION = "Completion"
@@ -29,15 +30,27 @@ COUNT = "Count adjustment"
 CLOSE = "Period-end close"
 SWEEP = "Rounding sweep"
 OPENING = "Opening balance"
-EVENT_ORDER = [REVALUATION, PURCHASE, CONVERSION, COMPLETION, SCRAP, SALE, COUNT, CLOSE, SWEEP]
+EVENT_ORDER = [
+    REVALUATION,
+    STANDARD_CHANGE,
+    PURCHASE,
+    CONVERSION,
+    COMPLETION,
+    SCRAP,
+    SALE,
+    COUNT,
+    CLOSE,
+    SWEEP,
+]
 # Events the journal posts as one entry per item (each with its own memo), not per day. The
 # rounding sweep is one entry on Period End (its cents per item are on the Inventory tab).
-ITEMIZED_EVENTS = (REVALUATION,)
+ITEMIZED_EVENTS = (REVALUATION, STANDARD_CHANGE)
 
 STOCK_ROLES = ("MIP", "FG")
 
 EVENT_MEMO = {
     REVALUATION: "Standard cost revaluation: opening value restated to this period's standard",
+    STANDARD_CHANGE: "Standard cost change: stock on hand revalued to the new standard",
     PURCHASE: "Purchase: materials at standard, price variance to PPV",
     CONVERSION: "Conversion incurred: actual labour and overhead",
     COMPLETION: "Completion: finished units, components backflushed at standard",
@@ -51,6 +64,7 @@ EVENT_MEMO = {
 # The input sheet behind each event (where a finding about its amounts points).
 EVENT_SHEET = {
     REVALUATION: "Opening Balances",
+    STANDARD_CHANGE: "Standard Costs",
     PURCHASE: "Purchases",
     CONVERSION: "Conversion Costs",
     COMPLETION: "Completions",

@@ -27,6 +27,7 @@ from addin.costing.postings import (
     ROLE_DTYPE,
     SALE,
     SCRAP,
+    STANDARD_CHANGE,
     STOCK_ROLES,
     Ledger,
     code_of,
@@ -269,7 +270,7 @@ def inventory(
     inv["ending_qty"] = inv["book_qty"] - inv["difference"].fillna(0.0)
     real = s.item_code < len(plant.codes)
     pos = np.where(real, s.item_code, 0)
-    inv["standard"] = np.where(real, plant.stock.unit_value[pos], np.nan)
+    inv["standard"] = np.where(real, plant.closing.stock.unit_value[pos], np.nan)
     inv.loc[~real, ["opening_qty", "in_qty", "out_qty", "book_qty", "ending_qty"]] = 0.0
     _add_values(inv, s, led, flows, count)
     description = plant.sc["description"].fillna("").to_numpy(object)[pos]
@@ -333,6 +334,7 @@ class _VarianceKind(NamedTuple):
     standard: npt.NDArray[np.float64] | None  # per unit, by item position; None: not shown
     role: str
     product: bool = False  # amount = ROUND(quantity x standard, 2) exactly
+    memos_of: str = ""  # the itemized event whose memos the rows carry
 
 
 def variances(
@@ -347,14 +349,11 @@ def variances(
     type, items in Standard Costs order; a revaluation row carries its entry's memo."""
     led = ledger or Ledger.of(postings)
     categories = postings["item"].cat.categories.to_numpy().astype(object)
-    rows = [
-        _per_item(len(plant.codes), led, categories, kind)
-        for kind in _item_variance_kinds(plant, led)
-        if kind.mask.any()
-    ]
-    texts = {plant.codes[m.item]: m.text for m in memos if m.event == REVALUATION}
-    for r in rows:
-        if r["type"].iloc[0] == "revaluation":
+    kinds = [k for k in _item_variance_kinds(plant, led) if k.mask.any()]
+    rows = [_per_item(len(plant.codes), led, categories, kind) for kind in kinds]
+    for kind, r in zip(kinds, rows, strict=True):
+        if kind.memos_of:
+            texts = {plant.codes[m.item]: m.text for m in memos if m.event == kind.memos_of}
             r["memo"] = r["item"].map(texts).fillna(r["memo"])
     if conversion.actual or conversion.allocated:
         rows.append(_conversion_variance(postings, conversion))
@@ -368,6 +367,7 @@ def _item_variance_kinds(plant: Plant, led: Ledger) -> list[_VarianceKind]:
     revaluation, in that order."""
     usage = led.role == code_of(ROLE_DTYPE, "USAGE")
     scrap = led.event == code_of(EVENT_DTYPE, SCRAP)
+    revaluation = led.role == code_of(ROLE_DTYPE, "REVALUATION")
     return [
         _VarianceKind(
             "price",
@@ -380,7 +380,7 @@ def _item_variance_kinds(plant: Plant, led: Ledger) -> list[_VarianceKind]:
             "usage",
             "Count below (U) or above (F) book",
             usage & (led.event == code_of(EVENT_DTYPE, COUNT)),
-            plant.stock.unit_value,
+            plant.closing.stock.unit_value,
             "USAGE",
             product=True,
         ),
@@ -408,9 +408,18 @@ def _item_variance_kinds(plant: Plant, led: Ledger) -> list[_VarianceKind]:
         _VarianceKind(
             "revaluation",
             "Opening value restated to this period's standard",
-            led.role == code_of(ROLE_DTYPE, "REVALUATION"),
+            revaluation & (led.event == code_of(EVENT_DTYPE, REVALUATION)),
             plant.stock.unit_value,
             "REVALUATION",
+            memos_of=REVALUATION,
+        ),
+        _VarianceKind(
+            "revaluation",
+            "Stock on hand revalued on a dated standard change",
+            revaluation & (led.event == code_of(EVENT_DTYPE, STANDARD_CHANGE)),
+            plant.closing.stock.unit_value,
+            "REVALUATION",
+            memos_of=STANDARD_CHANGE,
         ),
     ]
 

@@ -22,7 +22,7 @@ import pandas as pd
 from addin.costing.flush import FlushRule, balance, flush
 from addin.costing.model import Finding, Severity, Trigger
 from addin.costing.money import to_cents
-from addin.costing.plant import Plant
+from addin.costing.plant import Epoch, Plant
 from addin.costing.postings import (
     COMPLETION,
     CONVERSION,
@@ -31,6 +31,7 @@ from addin.costing.postings import (
     REVALUATION,
     SALE,
     SCRAP,
+    STANDARD_CHANGE,
     concat,
 )
 from addin.costing.results import Memo, Posted
@@ -168,6 +169,79 @@ def _revaluation_memo(
     )
 
 
+def standard_changes(plant: Plant, frames: list[pd.DataFrame]) -> Posted:
+    """On each dated standard change, the stock on hand that morning (every posting dated
+    before it, the opening included) revalued per item and account: ROUND(quantity x (new
+    unit value - old), 2), Dr inventory / Cr REVALUATION for an increase (reverse for a
+    decrease), an entry per item with a memo naming the change. Items carried at full standard
+    are revalued when a component's change moves their rolled-up standard."""
+    if len(plant.epochs) == 1:
+        return Posted(plant.post.empty())
+    every = concat(frames)
+    parts, memos, found = [], [], []
+    for old, new in zip(plant.epochs[:-1], plant.epochs[1:], strict=True):
+        q = _on_hand(plant, every, new.start)
+        step = new.stock.unit_value - old.stock.unit_value
+        cents = to_cents(q * step)
+        hit = np.flatnonzero((cents != 0) & (new.stock.code >= 0))
+        role = new.stock.role[hit]
+        parts += [
+            plant.post(new.start, STANDARD_CHANGE, role, hit, 0.0, cents[hit], "revaluation"),
+            plant.post(new.start, STANDARD_CHANGE, "REVALUATION", hit, q[hit], -cents[hit],
+                       "revaluation"),
+        ]  # fmt: skip
+        memos += [
+            Memo(STANDARD_CHANGE, p, _change_memo(plant, p, q[p], old, new)) for p in hit.tolist()
+        ]
+        found.append(_change_finding(plant, new, hit, int(cents[hit].sum())))
+    return Posted(concat(parts), tuple(found), memos=tuple(memos))
+
+
+def _on_hand(plant: Plant, postings: pd.DataFrame, day: np.datetime64) -> np.ndarray:
+    """Quantity of each item in the account it is carried in, from postings dated before
+    ``day``."""
+    n = len(plant.codes)
+    item = postings["item"].cat.codes.to_numpy().astype(np.int64)
+    role = postings["role"].cat.codes.to_numpy().astype(np.int64)
+    real = item < n
+    take = real & (postings["date"].to_numpy("datetime64[ns]") < day)
+    take &= role == plant.stock.code[np.where(real, item, 0)]
+    qty = postings["quantity"].to_numpy(np.float64)
+    return np.bincount(item[take], weights=qty[take], minlength=n)
+
+
+def _change_memo(plant: Plant, p: int, quantity: float, old: Epoch, new: Epoch) -> str:
+    """What one dated change revalues: the item, its quantity, old and new unit value."""
+    code, role = str(plant.codes[p]), new.stock.role[p]
+    changed = plant.inputs.standard_changes
+    own = changed[changed["item"].astype(str) == code]
+    why = "its standard changed" if len(own) else "rolled up: a component's standard changed"
+    return (
+        f"Standard cost change on {pd.Timestamp(new.start):%Y-%m-%d} ({why}): {code} "
+        f"{quantity:,.6g} on hand in {role} revalued from {old.stock.unit_value[p]:,.4f} to "
+        f"{new.stock.unit_value[p]:,.4f}"
+    )
+
+
+def _change_finding(plant: Plant, new: Epoch, hit: np.ndarray, cents: int) -> Finding:
+    """One note per change date: which Standard Costs rows changed, and the revaluation."""
+    changed = plant.inputs.standard_changes
+    on = pd.to_datetime(changed["effective_from"]).to_numpy("datetime64[ns]") == new.start
+    rows = sorted(int(r) for r in changed["source_row"][on])
+    items = ", ".join(sorted({str(i) for i in changed["item"][on]})[:5])
+    day = pd.Timestamp(new.start)
+    return Finding(
+        Severity.INFO,
+        "standard change",
+        f"Standards changed on {day:%Y-%m-%d} for {items} (Standard Costs rows "
+        f"{', '.join(str(r) for r in rows[:5])}): from that day they are the standards in "
+        f"force; stock on hand of {len(hit)} items was revalued by {cents / 100:,.2f} "
+        "(Dr inventory for an increase; REVALUATION the other side).",
+        "Standard Costs",
+        plant.inputs.cell("Standard Costs", "Effective From", rows[0]) if rows else "",
+    )
+
+
 def _opening_findings(
     plant: Plant, ob: pd.DataFrame, role: np.ndarray, carried: np.ndarray
 ) -> list[Finding]:
@@ -225,7 +299,7 @@ def purchases(plant: Plant) -> Posted:
             "date": p["date"].to_numpy(),
             "item": pos,
             "quantity": qty,
-            "std": to_cents(qty * plant.material[pos]),
+            "std": to_cents(qty * plant.standard_on(p["date"], pos, "material")),
             "actual": to_cents(qty * p["unit_price"].to_numpy(np.float64)),
         }
     )
@@ -328,15 +402,16 @@ def _sales_from_stock(
 ) -> pd.DataFrame:
     """Sales of items carried in stock (rows of ``s``, item positions ``p``), balanced."""
     q = s["quantity"].to_numpy(np.float64)
-    unit_value = plant.stock.unit_value[p]
+    unit_value = plant.standard_on(s["date"], p, "unit_value")
+    total = plant.standard_on(s["date"], p, "total")
     relief = to_cents(q * unit_value)
-    cogs = to_cents(q * plant.total[p])
+    cogs = to_cents(q * total)
     part = [
         plant.post(s["date"], SALE, "COGS", p, q, cogs),
         plant.post(s["date"], SALE, role, p, -q, -relief),
     ]
-    carried_conv = np.isclose(unit_value, plant.total[p])
-    conv = np.where(carried_conv, 0, to_cents(q * plant.conversion[p]))
+    carried_conv = np.isclose(unit_value, total)
+    conv = np.where(carried_conv, 0, to_cents(q * plant.standard_on(s["date"], p, "conversion")))
     if (conv != 0).any():
         part.append(plant.post(s["date"], SALE, "CCA", p, 0.0, -conv))
     return balance(plant, concat(part), SALE)

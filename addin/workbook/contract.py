@@ -167,6 +167,14 @@ INPUT_SHEETS: tuple[SheetSpec, ...] = (
             Column("Labor", Kind.NUMBER, required=False, min_value=0.0),
             Column("Overhead", Kind.NUMBER, required=False, min_value=0.0),
             Column("Backflush", Kind.YESNO, required=False, default=True, doc="default Yes"),
+            Column(
+                "Effective From",
+                Kind.DATE,
+                required=False,
+                key="effective_from",
+                doc="blank = in force at Period Start; a later date = a dated standard change "
+                "(a second row for the item)",
+            ),
         ),
         required=True,
         one_of=(("Conversion",), ("Labor", "Overhead")),

@@ -25,6 +25,8 @@ def sheet_frame(spec: c.SheetSpec, frame: pd.DataFrame | None) -> pd.DataFrame:
     if spec.name == c.STANDARD_COSTS:
         split = "labor" in frame and frame["labor"].notna().any()
         drop = {"Conversion"} if split else {"Labor", "Overhead"}
+        if "effective_from" not in frame or frame["effective_from"].isna().all():
+            drop.add("Effective From")  # no dated standards: the column stays out of the way
         cols = [col for col in spec.columns if col.name not in drop]
     return pd.DataFrame(
         {

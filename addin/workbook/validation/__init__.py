@@ -73,7 +73,8 @@ def parse_inputs(
     std = load(found, C.STANDARD_COSTS, report, required=True)
     frames = {name: load(found, name, report) for name in _OPTIONAL}
     accounts = parse_accounts(frames[C.ACCOUNTS], report)
-    standard_costs, items = parse_standard_costs(std, report)
+    parsed = parse_standard_costs(std, report, period)
+    standard_costs, items = (parsed.in_force, parsed.items) if parsed else (None, None)
     bom = parse_bom(frames[C.BOM], items, report)
     if std is not None and items is not None:
         phantoms_without_bom(std, items, bom, report)
@@ -84,6 +85,7 @@ def parse_inputs(
     if report.has_errors or settings is None or standard_costs is None:
         return None, findings
     by_attr = {"standard_costs": standard_costs, "bom": bom, "gl_balances": gl, "history": history}
+    by_attr["standard_changes"] = parsed.changes if parsed else None
     by_attr |= {C.SHEETS_BY_NAME[n].frame: frame for n, frame in moves.items()}
     return (
         MonthEndInputs(

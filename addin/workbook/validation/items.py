@@ -54,12 +54,21 @@ def _lookup(values: np.ndarray, fn: Callable[[object], object]) -> np.ndarray:
     return mapped[codes]
 
 
-def canonical_items(f: Frame, report: Report) -> tuple[Items, np.ndarray]:
-    """The item map from Standard Costs; duplicates are errors. Returns the keep mask too."""
+def item_keys(f: Frame, col: str = "Item") -> np.ndarray:
+    """The normalised code of each row of an item column (for matching)."""
+    keys = np.empty(len(f), dtype=object)
+    keys[:] = _keys(f.values[col])
+    return keys
+
+
+def canonical_items(
+    f: Frame, report: Report, rows: np.ndarray | None = None
+) -> tuple[Items, np.ndarray]:
+    """The item map from Standard Costs (from ``rows`` only, when given: the standards in force
+    at Period Start); duplicates are errors. Returns the keep mask too."""
     codes = f.values["Item"]
-    keys = np.empty(len(codes), dtype=object)
-    keys[:] = _keys(codes)
-    usable = ~f.bad["Item"]
+    keys = item_keys(f)
+    usable = ~f.bad["Item"] if rows is None else ~f.bad["Item"] & rows
     idx = np.flatnonzero(usable)
     dup = pd.Series(keys[idx]).duplicated(keep="first").to_numpy()
     keep = usable.copy()
