@@ -45,6 +45,7 @@ from addin.workbook.contract import Column
 
 CACHE_SIZE = 64
 _COSTS = C.SHEETS_BY_NAME[C.STANDARD_COSTS]
+_EFFECTIVE = _COSTS.column("Effective From")
 _BOM = C.SHEETS_BY_NAME[C.BOM]
 ELEMENT_NAMES = {
     "material": "material",
@@ -189,12 +190,15 @@ class Costs:
         return pos
 
 
-def parse_costs(rows: object) -> Costs:
-    key = ("costs", _frozen(rows))
-    return _cached(key, lambda: _parse_costs(key[1]))
+def parse_costs(rows: object, on: dt.date | None = None) -> Costs:
+    """The costs range: each item's row in force on ``on`` (today when None)."""
+    key = ("costs", _frozen(rows), on or dt.date.today())
+    return _cached(key, lambda: _parse_costs(key[1], _today(on)))
 
 
-def _parse_costs(rows: tuple[tuple[object, ...], ...]) -> Costs:
+def _parse_costs(rows: tuple[tuple[object, ...], ...], day: pd.Timestamp) -> Costs:
+    """One entry per item: with an Effective From column, the item's row with the latest date
+    on or before ``day`` (blank = always); rows dated later are not in force yet."""
     cols = _header(rows, "costs")
     _need(cols, (_COSTS.column("Item").name, _COSTS.column("Material").name), "costs")
     split = "labor" in cols or "overhead" in cols
@@ -202,10 +206,7 @@ def _parse_costs(rows: tuple[tuple[object, ...], ...]) -> Costs:
         raise LookupProblem(
             "the costs range needs a Conversion column, or Labor and Overhead columns"
         )
-    codes: list[str] = []
-    position: dict[str, int] = {}
-    data: dict[str, list[float]] = {e: [] for e in bomlib.ELEMENTS}
-    flushed: list[bool] = []
+    chosen: dict[str, tuple[pd.Timestamp | None, str, list[float], bool]] = {}
     for i, row in enumerate(rows[1:], start=2):
         item = _cell(row, cols["item"])
         if _blank(item):
@@ -214,24 +215,48 @@ def _parse_costs(rows: tuple[tuple[object, ...], ...]) -> Costs:
             raise LookupProblem(f"costs range, row {i}: the Item is blank")
         name = code(item)
         key = normalize_name(name)
-        if key in position:
-            raise LookupProblem(f'costs range, row {i}: item "{name}" appears twice')
-        position[key] = len(codes)
-        codes.append(name)
         where = f'costs range, row {i} ("{name}"):'
-        for e in bomlib.ELEMENTS:
-            x = _cell_number(_cell(row, cols.get(e)), _COSTS.column(e.title()), where)
-            data[e].append(0.0 if math.isnan(x) and e in ("material", "conversion") else x)
-        flushed.append(_yes(_cell(row, cols.get("backflush")), where))
-    if not codes:
+        since = _date(_cell(row, cols.get("effective from")), _EFFECTIVE, where)
+        if since is not None and since > day:
+            continue  # a standard not in force yet
+        if key in chosen and chosen[key][0] == since:
+            raise LookupProblem(f'costs range, row {i}: item "{name}" appears twice')
+        if key in chosen and _earlier(since, chosen[key][0]):
+            continue  # superseded by a later row
+        values = [
+            _cell_number(_cell(row, cols.get(e)), _COSTS.column(e.title()), where)
+            for e in bomlib.ELEMENTS
+        ]
+        chosen[key] = (since, name, values, _yes(_cell(row, cols.get("backflush")), where))
+    if not chosen:
         raise LookupProblem("the costs range has a header but no items")
+    return _costs_frame(chosen, split, "conversion" in cols)
+
+
+def _earlier(a: pd.Timestamp | None, b: pd.Timestamp | None) -> bool:
+    """``a`` is before ``b`` (None = always, before any date)."""
+    return b is not None and (a is None or a < b)
+
+
+def _costs_frame(
+    chosen: dict[str, tuple[pd.Timestamp | None, str, list[float], bool]],
+    split: bool,
+    has_conversion: bool,
+) -> Costs:
+    codes = [name for _, name, _, _ in chosen.values()]
+    data = {
+        e: [0.0 if math.isnan(v[k]) and e in ("material", "conversion") else v[k]
+            for _, _, v, _ in chosen.values()]
+        for k, e in enumerate(bomlib.ELEMENTS)
+    }  # fmt: skip
+    flushed = [b for _, _, _, b in chosen.values()]
     frame = pd.DataFrame({"item": codes, **data, "backflush": flushed})
     if split:
         frame["labor"] = frame["labor"].fillna(0.0)
         frame["overhead"] = frame["overhead"].fillna(0.0)
-        if "conversion" not in cols:
+        if not has_conversion:
             frame["conversion"] = frame["labor"] + frame["overhead"]
-    return Costs(codes, frame, position)
+    return Costs(codes, frame, {key: k for k, key in enumerate(chosen)})
 
 
 @dataclass(frozen=True)
@@ -333,7 +358,7 @@ def catalog(costs_rows: object, bom_rows: object, on: dt.date | None = None) -> 
     return _cached(
         key,
         lambda: _catalog(
-            _cached(("costs", ck), lambda: _parse_costs(ck)),
+            _cached(("costs", ck, on or dt.date.today()), lambda: _parse_costs(ck, _today(on))),
             _cached(("bom", bk), lambda: _parse_bom(bk)),
             _today(on),
         ),
