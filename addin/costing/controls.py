@@ -187,20 +187,31 @@ def stocked_not_received(plant: Plant, consumption: tuple[Consumption, ...]) -> 
     qty = np.concatenate([c.quantity for c in consumption])
     used = np.bincount(comp[carried[comp]], weights=qty[carried[comp]], minlength=n)
     inputs = plant.inputs
+    taken = plant.codes[carried & (used > 0)]
+    if not len(taken):
+        return []
 
     def per_item(frame: pd.DataFrame) -> npt.NDArray[np.float64]:
-        at = plant.index.positions(frame["item"]) if len(frame) else np.zeros(0, np.intp)
-        q = frame["quantity"].to_numpy(np.float64)
+        """Units per item of the rows of the items taken (only those rows are looked up)."""
+        rows = frame[frame["item"].isin(taken).to_numpy()] if len(frame) else frame
+        at = plant.index.positions(rows["item"]) if len(rows) else np.zeros(0, np.intp)
+        q = rows["quantity"].to_numpy(np.float64)
         return np.bincount(at, weights=q, minlength=n).astype(np.float64)
 
     opening = per_item(inputs.opening_balances)
     completed, sold = per_item(inputs.completions), per_item(inputs.sales)
     short = used - (opening + completed - sold)
     hit = np.flatnonzero(carried & (used > 0) & (short > QUANTITY_NOISE * np.maximum(1, used)))
-    return [_not_received(plant, i, used[i], short[i], completed[i]) for i in hit.tolist()]
+    rows = plant.sc["source_row"].to_numpy()[hit].tolist()
+    return [
+        _not_received(plant, i, row, used[i], short[i], completed[i])
+        for i, row in zip(hit.tolist(), rows, strict=True)
+    ]
 
 
-def _not_received(plant: Plant, i: int, used: float, short: float, completed: float) -> Finding:
+def _not_received(
+    plant: Plant, i: int, source_row: int, used: float, short: float, completed: float
+) -> Finding:
     """The warning for one stocked item consumed from stock it never received."""
     code, typ = str(plant.codes[i]), str(plant.types[i]).lower()
     told = (
@@ -208,7 +219,6 @@ def _not_received(plant: Plant, i: int, used: float, short: float, completed: fl
         if completed == 0
         else f"had {used - short:,.6g} (opening + {completed:,.6g} completed - sold)"
     )
-    source_row = int(plant.sc["source_row"].to_numpy()[i])
     return Finding(
         Severity.WARNING,
         "stocked item not received",
@@ -217,7 +227,7 @@ def _not_received(plant: Plant, i: int, used: float, short: float, completed: fl
         f"its completions, or set its Type to Phantom on Standard Costs if the plant does not "
         "report its completions (its components are then flushed through it).",
         "Standard Costs",
-        plant.inputs.cell("Standard Costs", "Type", source_row),
+        plant.inputs.cell("Standard Costs", "Type", int(source_row)),
         code,
     )
 
