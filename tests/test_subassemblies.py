@@ -12,7 +12,9 @@ Completing SUB flushes SER 3 and TI2 6 once; FG2's completion takes the 3 SUB fr
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
+import pandas as pd
 import pytest
 from builders import make_inputs
 
@@ -268,3 +270,27 @@ def test_every_trigger_gives_the_same_cogs_when_the_subassemblies_are_used_up():
     for trigger in TRIGGERS:
         tb = run_month_end(erpnext(trigger)).trial_balance.set_index("role")["closing_cents"]
         assert tb["COGS"] == 4200, trigger
+
+
+def test_a_bom_change_below_a_stocked_subassembly_is_its_own_usage_variance_only():
+    """SUB's BOM takes 2 SER from Oct 10 (standard stays 1 SER: SUB 12.00, FG2 42.00). SUB's
+    completion on Oct 12 flushes 3 x (2 x 5 + 2 x 3) = 48.00 against 3 x 11 = 33.00 standard:
+    15.00 usage (BOM change) on SUB. FG2's completion on Oct 13 takes the 3 SUB at 12.00 and has
+    no BOM change of its own: the change is not counted twice."""
+    inputs = erpnext(
+        "purchase+completion",
+        completions=[
+            {"item": "SUB", "quantity": 3, "date": OCT[12]},
+            {"item": "FG2", "quantity": 1, "date": OCT[13]},
+        ],
+    )
+    bom = inputs.bom.copy()
+    ser = (bom["parent"] == "SUB") & (bom["component"] == "SER")
+    bom.loc[ser, "effective_to"] = dt.datetime(2026, 10, 9)
+    new = bom[ser].assign(qty_per=2.0, effective_from=dt.datetime(2026, 10, 10), effective_to=None)
+    bom = pd.concat([bom, new.assign(source_row=99)], ignore_index=True)
+    bom["effective_to"] = pd.to_datetime(bom["effective_to"])
+    r = run_month_end(replace(inputs, bom=bom))
+    assert lines(r, "Completion", 12) == {"FG": 36.00, "MIP": -48.00, "CCA": -3.00, "USAGE": 15.00}
+    assert lines(r, "Completion", 13) == {"FG": 42.00 - 36.00, "MIP": -2.00, "CCA": -4.00}
+    assert r.rollup.set_index("item").loc["FG2", "rolled_total"] == pytest.approx(42.00)
