@@ -4,8 +4,9 @@ The demo plant: a small office-chair factory's October, generated once from a se
 reads the CSV files this writes (addin/demo.py), never this generator, so a change to the engine
 or to numpy's random streams cannot change the demo. Run it only to author a new demo month.
 
-Three finished chairs, three subassemblies, a phantom hardware kit and 30 raw materials; a month
-of purchases (some off standard price), completions with scrap, sales, payroll and overhead,
+Three finished chairs, three stocked subassemblies (completed in weekly batches before the
+chairs take them from stock), a phantom hardware kit and 30 raw materials; a month of
+purchases (some off standard price), completions with scrap, sales, payroll and overhead,
 opening stock and a cycle count that differs from book.
 """
 
@@ -160,7 +161,6 @@ def generate(seed: int = 2026) -> m.MonthEndInputs:
         comp, columns=["date", "item", "quantity", "scrap_quantity", "reference"]
     )
     completions["date"] = pd.to_datetime(completions["date"])
-    completions["source_row"] = np.arange(2, len(completions) + 2)
 
     # raw material need for the month (explode by hand through the BOM table above)
     from addin.costing.bom import explode_demand
@@ -168,6 +168,8 @@ def generate(seed: int = 2026) -> m.MonthEndInputs:
     demand = completions.assign(quantity=completions["quantity"] + completions["scrap_quantity"])
     need = explode_demand(bom, sc, demand.groupby("item", as_index=False)["quantity"].sum())
     need = need.set_index("component")["quantity"]
+    completions = _with_subassemblies(completions, days[::5])
+    completions["source_row"] = np.arange(2, len(completions) + 2)
 
     # purchases: weekly deliveries covering the need, a few prices off standard
     std = sc.set_index("item")["material"]
@@ -271,6 +273,32 @@ def generate(seed: int = 2026) -> m.MonthEndInputs:
     from dataclasses import replace
 
     return replace(inputs, counts=counts[m.COUNT_COLUMNS])
+
+
+# the stocked subassemblies each chair takes from stock, one of each (PH-HW stays a phantom)
+SUBASSEMBLY_USE = {
+    "SA-BASE": ("CH-100", "CH-200", "ST-300"),
+    "SA-SEAT": ("CH-100", "CH-200", "ST-300"),
+    "SA-BACK": ("CH-100", "CH-200"),
+}
+
+
+def _with_subassemblies(chairs: pd.DataFrame, batch_days: list[dt.date]) -> pd.DataFrame:
+    """The chairs' completions with the subassemblies completed for stock: one batch of each
+    on every fifth workday, covering the chairs (good + scrap) of that day and the four after
+    it, rounded up to tens (a little stock is left), listed first on its day."""
+    starts = pd.to_datetime(pd.Series(batch_days)).to_numpy()
+    batch = np.searchsorted(starts, chairs["date"].to_numpy(), side="right") - 1
+    units = chairs["quantity"] + chairs["scrap_quantity"]
+    rows = []
+    for k, day in enumerate(batch_days):
+        for sub, parents in SUBASSEMBLY_USE.items():
+            used = float(units[(batch == k) & chairs["item"].isin(parents).to_numpy()].sum())
+            qty = float(np.ceil(used / 10) * 10)
+            rows.append((pd.Timestamp(day), sub, qty, 0.0, f"WO-{day:%m%d}-{sub}"))
+    subs = pd.DataFrame(rows, columns=chairs.columns)
+    both = pd.concat([subs, chairs], ignore_index=True)
+    return both.sort_values("date", kind="stable").reset_index(drop=True)
 
 
 def main() -> None:

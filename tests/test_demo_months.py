@@ -125,8 +125,9 @@ def test_the_revaluation_is_quantity_times_the_change_per_item(months: dict[str,
         at_new = (quantity * carried_at[account](item)).quantize(CENT, ROUND_HALF_UP)
         if at_new != value:
             expected[item] = at_new - value  # Dr inventory for an increase
-    # only the casting and the chairs built on its base (and CH-100's labor) move
-    assert set(expected) == {"RM-CAST", "CH-100", "CH-200", "ST-300"}
+    # only the casting, the base assembly built on it (stocked in FG) and the chairs built on
+    # the base (and CH-100's labor) move
+    assert set(expected) == {"RM-CAST", "SA-BASE", "CH-100", "CH-200", "ST-300"}
     got = {
         str(r["Item"]): -Decimal(str(r["Amount"])).quantize(CENT)  # a gain is shown (F)
         for r in read_table(months["november"], "Variances")

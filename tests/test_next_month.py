@@ -487,5 +487,5 @@ def test_lite_start_next_month(tmp_path: Path) -> None:
     assert "def start_next_month_in_book(book: xw.Book):" in main_py.read_text(encoding="utf-8")
     out = lite_output(LITE, main_py, tmp_path)
     assert out["PERIOD"] == "2026-11-01"
-    # the demo's October closes MIP 48,558.68 and FG 37,192.79 (its Summary): 85,751.47
-    assert out["OPENING"] == "85751.47"
+    # the demo's October closes MIP 47,707.86 and FG 38,316.74 (its Summary): 86,024.60
+    assert out["OPENING"] == "86024.6"

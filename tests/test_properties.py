@@ -21,8 +21,10 @@ DAYS = [dt.date(2026, 10, d) for d in (1, 2, 9, 15, 30, 31)]
 
 
 @st.composite
-def plants(draw, whole_cents: bool = False):
-    """A random plant and month. With whole_cents, every posting is an exact number of cents."""
+def plants(draw, whole_cents: bool = False, fed: float | None = None):
+    """A random plant and month. With whole_cents, every posting is an exact number of cents.
+    ``fed``: the share of what parents take from stock that the stocked items' own completions
+    report (drawn when None)."""
     n_raw = draw(st.integers(1, 5))
     n_made = draw(st.integers(1, 5))
     price = (
@@ -64,6 +66,11 @@ def plants(draw, whole_cents: bool = False):
         }
         for _ in range(draw(st.integers(1, 6)))
     ]
+    # stocked items (Subassembly, Finished) used by a parent are completed on their own, dated
+    # the first day, in what the parents take (all of it, or - when drawn - a part or none:
+    # a plant that does not report them)
+    share = draw(st.sampled_from([1.0, 1.0, 0.5, 0.0])) if fed is None else fed
+    completions += feeds(items, bom, completions, share)
     raws = [it["item"] for it in items if it["item_type"] == "Raw"]
     purchases = [
         {
@@ -86,15 +93,56 @@ def plants(draw, whole_cents: bool = False):
     }
 
 
-def explode(bom, item, qty, out):
-    """Per-record recursive explosion (independent of the engine's sparse one)."""
+STOCKED_TYPES = ("Subassembly", "Finished")
+FEED = "feeds a parent"  # the Reference of the completions a parent takes from stock
+
+
+def stocked_items(items, trigger="purchase+completion"):
+    """Items a parent takes from stock (backflush-domain.md section 8): subassemblies and
+    finished items, when the trigger carries them (every trigger but sale-only)."""
+    if trigger == "sale":
+        return frozenset()
+    return frozenset(it["item"] for it in items if it["item_type"] in STOCKED_TYPES)
+
+
+def explode(bom, item, qty, out, stocked=frozenset()):
+    """Per-record recursive explosion (independent of the engine's sparse one): through
+    phantoms (and anything with BOM lines not in ``stocked``), stopping at stocked items."""
     lines = [b for b in bom if b["parent"] == item]
     for b in lines:
         q = qty * b["qty_per"] * (1 + b["scrap_pct"])
-        if any(x["parent"] == b["component"] for x in bom):
-            explode(bom, b["component"], q, out)
+        comp = b["component"]
+        if comp not in stocked and any(x["parent"] == comp for x in bom):
+            explode(bom, comp, q, out, stocked)
         else:
-            out[b["component"]] += q
+            out[comp] += q
+    return out
+
+
+def feeds(items, bom, completions, share):
+    """Completions of the stocked items the parents take: ``share`` of what they take, top
+    down (items are listed components first, so a parent comes after its components)."""
+    stocked = stocked_items(items)
+    made = defaultdict(float)
+    for c in completions:
+        made[c["item"]] += c["quantity"] + c["scrap_quantity"]
+    out = []
+    for it in reversed(items):
+        name = it["item"]
+        taken = explode(bom, name, made[name], defaultdict(float), stocked) if made[name] else {}
+        for comp, q in taken.items():
+            if comp in stocked and share:
+                fed = q * share
+                made[comp] += fed
+                out.append(
+                    {
+                        "item": comp,
+                        "quantity": fed,
+                        "scrap_quantity": 0.0,
+                        "date": DAYS[0],
+                        "reference": FEED,
+                    }
+                )
     return out
 
 
@@ -125,13 +173,16 @@ def test_entries_balance_and_inventory_ties(plant, trigger):
 @FAST
 @given(plant=plants())
 def test_stock_below_zero_at_period_end_fails_the_control(plant):
-    """Raw closing = purchased - flushed (components issued by hand are not relieved); the
-    control fails exactly when one of them is below zero, with the item named."""
+    """Raw closing = purchased - flushed (components issued by hand are not relieved), stocked
+    items' = completed - taken by parents; the control fails exactly when one of them is
+    below zero, with the item named."""
     r = run_month_end(make_inputs("purchase+completion", **plant))
+    stocked = stocked_items(plant["items"])
     flushed = defaultdict(float)
-    for c in plant["completions"]:
-        explode(plant["bom"], c["item"], c["quantity"] + c["scrap_quantity"], flushed)
     closing = defaultdict(float)
+    for c in plant["completions"]:
+        explode(plant["bom"], c["item"], c["quantity"] + c["scrap_quantity"], flushed, stocked)
+        closing[c["item"]] += c["quantity"]
     for p in plant["purchases"]:
         closing[p["item"]] += p["quantity"]
     by_hand = {it["item"] for it in plant["items"] if it.get("backflush") is False}
@@ -145,24 +196,39 @@ def test_stock_below_zero_at_period_end_fails_the_control(plant):
 
 
 @FAST
-@given(plant=plants())
-def test_flushed_quantities_match_a_recursive_explosion(plant):
-    r = run_month_end(make_inputs("purchase+completion", **plant))
+@given(plant=plants(), trigger=st.sampled_from(TRIGGERS))
+def test_flushed_quantities_match_a_recursive_explosion(plant, trigger):
+    """Components flushed (Backflush tab) = an independent recursive explosion of the
+    completions (the sales under sale-only), through phantoms, stopping at stocked items."""
+    sales = [
+        {"item": c["item"], "quantity": c["quantity"], "date": DAYS[-1]}
+        for c in plant["completions"]
+    ]
+    plant = {**plant, "sales": sales}
+    r = run_month_end(make_inputs(trigger, **plant))
+    source = plant["sales"] if trigger == "sale" else plant["completions"]
+    stocked = stocked_items(plant["items"], trigger)
     expected: dict[str, float] = defaultdict(float)
-    for c in plant["completions"]:
-        explode(plant["bom"], c["item"], c["quantity"] + c["scrap_quantity"], expected)
+    for c in source:
+        explode(
+            plant["bom"], c["item"], c["quantity"] + c.get("scrap_quantity", 0), expected, stocked
+        )
+    if trigger == "sale":  # scrap is flushed at completion under every trigger
+        for c in plant["completions"]:
+            explode(plant["bom"], c["item"], c["scrap_quantity"], expected, stocked)
     got = r.backflush.groupby("component")["quantity"].sum().to_dict()
     assert set(got) == {k for k, v in expected.items() if v}
     for k, v in expected.items():
         assert abs(got[k] - v) <= 1e-9 * max(1.0, v)
 
 
-def rolled_conversion(plant, item):
-    """An item's conversion standard rolled up its BOM, recursively (independent arithmetic)."""
+def rolled_conversion(plant, item, stocked=frozenset()):
+    """An item's conversion standard rolled up its BOM, recursively (independent arithmetic),
+    not below the ``stocked`` items (their conversion was applied at their own completion)."""
     own = next(it.get("conversion", 0.0) for it in plant["items"] if it["item"] == item)
-    lines = [b for b in plant["bom"] if b["parent"] == item]
+    lines = [b for b in plant["bom"] if b["parent"] == item and b["component"] not in stocked]
     return own + sum(
-        b["qty_per"] * (1 + b["scrap_pct"]) * rolled_conversion(plant, b["component"])
+        b["qty_per"] * (1 + b["scrap_pct"]) * rolled_conversion(plant, b["component"], stocked)
         for b in lines
     )
 
@@ -175,15 +241,17 @@ def test_completion_entry_is_material_plus_conversion_plus_rounding(plant):
     rounded per item and day, so rounding never shows as a conversion variance."""
     r = run_month_end(make_inputs("purchase+completion", **plant))
     raws = {it["item"]: it for it in plant["items"] if it["item_type"] == "Raw"}
+    stocked = stocked_items(plant["items"])
     flushed = defaultdict(float)
     for c in plant["completions"]:
-        explode(plant["bom"], c["item"], c["quantity"], flushed)
-    material = sum(q * raws[k]["material"] for k, q in flushed.items())
+        explode(plant["bom"], c["item"], c["quantity"], flushed, stocked)
+    # the raw materials credited to MIP; stocked items taken are credited to FG (within fg)
+    material = sum(q * raws[k]["material"] for k, q in flushed.items() if k in raws)
     by_item_day = defaultdict(float)
     for c in plant["completions"]:
         by_item_day[(c["item"], c["date"])] += c["quantity"]
     conversion = sum(
-        cents(q * rolled_conversion(plant, item)) for (item, _), q in by_item_day.items()
+        cents(q * rolled_conversion(plant, item, stocked)) for (item, _), q in by_item_day.items()
     )
     j = r.journal[r.journal["event"] == "Completion"]
 
@@ -199,14 +267,21 @@ def test_completion_entry_is_material_plus_conversion_plus_rounding(plant):
     assert abs(rnd) <= n_lines  # a rounding line holds at most half a cent per item line
 
 
-@ACROSS_TRIGGERS
-@given(plant=plants(whole_cents=True))
-def test_all_sold_the_four_triggers_give_the_same_cogs(plant):
-    """No opening stock, everything completed is sold: COGS does not depend on the trigger."""
-    sales = [
+def sold(plant):
+    """Everything completed is sold, but what a parent takes from stock."""
+    return [
         {"item": c["item"], "quantity": c["quantity"], "date": dt.date(2026, 10, 31)}
         for c in plant["completions"]
+        if c.get("reference") != FEED
     ]
+
+
+@ACROSS_TRIGGERS
+@given(plant=plants(whole_cents=True, fed=1.0))
+def test_all_sold_the_four_triggers_give_the_same_cogs(plant):
+    """No opening stock, everything completed is sold or taken by a parent: COGS does not
+    depend on the trigger."""
+    sales = sold(plant)
     totals = set()
     for trigger in TRIGGERS:
         r = run_month_end(make_inputs(trigger, sales=sales, **plant))
@@ -215,12 +290,9 @@ def test_all_sold_the_four_triggers_give_the_same_cogs(plant):
 
 
 @ACROSS_TRIGGERS
-@given(plant=plants())
+@given(plant=plants(fed=1.0))
 def test_all_sold_cogs_agrees_across_triggers_within_rounding(plant):
-    sales = [
-        {"item": c["item"], "quantity": c["quantity"], "date": dt.date(2026, 10, 31)}
-        for c in plant["completions"]
-    ]
+    sales = sold(plant)
     totals = []
     for trigger in TRIGGERS:
         r = run_month_end(make_inputs(trigger, sales=sales, **plant))

@@ -4,9 +4,10 @@ Rules (backflush-domain.md, sections 1 and 4, and the README's "How the engine f
 - A BOM line says: one unit of ``parent`` consumes ``qty_per x (1 + scrap_pct)`` of ``component``.
 - Roll-up: rolled element(parent) = own element(parent) + sum(qty x (1 + scrap) x rolled
   element(component)), for material, conversion, and labour/overhead when they are split.
-- Explosion flushes through every item that has BOM lines (subassemblies and phantoms alike)
-  down to *leaves*: items with no BOM lines, or items marked Backflush = No (those are consumed
-  as a whole and are not flushed: they are reported apart).
+- Explosion flushes through the items the caller marks ``exploded`` down to *leaves*: the
+  plant (plant.py) passes items with BOM lines and Backflush = Yes that are not stocked
+  subassemblies; explode_demand and the worksheet functions pass every item with BOM lines
+  and Backflush = Yes (the BOM's full explosion, whatever is stocked).
 - Effectivity: a line applies on day d when effective_from <= d <= effective_to (blank = open).
 Everything is vectorised with numpy/scipy.sparse, never a Python loop per BOM line or per
 transaction. Roll-up and explosion go in MRP's low-level-code order (an item's level is the

@@ -29,6 +29,7 @@ def controls(
     found += zero_standards(plant, led)
     found += stale_standards(plant)
     found += not_backflushed(plant, consumption)
+    found += stocked_not_received(plant, consumption)
     found += material_without_bom(plant, postings, led)
     chg = led.kind == code_of(KIND_DTYPE, "BOM change")
     if chg.any():
@@ -173,6 +174,62 @@ def stale_standards(plant: Plant) -> list[Finding]:
                 )
             )
     return found
+
+
+def stocked_not_received(plant: Plant, consumption: tuple[Consumption, ...]) -> list[Finding]:
+    """Stocked subassemblies (and finished items) their parents took from stock beyond what
+    the period gave them: opening + units completed - units sold (all in item units)."""
+    carried = plant.windows[0].carried  # by item type and trigger: the same in every window
+    if not consumption or not carried.any():
+        return []
+    n = len(plant.codes)
+    comp = np.concatenate([c.component for c in consumption]).astype(np.int64)
+    qty = np.concatenate([c.quantity for c in consumption])
+    used = np.bincount(comp[carried[comp]], weights=qty[carried[comp]], minlength=n)
+    inputs = plant.inputs
+    taken = plant.codes[carried & (used > 0)]
+    if not len(taken):
+        return []
+
+    def per_item(frame: pd.DataFrame) -> npt.NDArray[np.float64]:
+        """Units per item of the rows of the items taken (only those rows are looked up)."""
+        rows = frame[frame["item"].isin(taken).to_numpy()] if len(frame) else frame
+        at = plant.index.positions(rows["item"]) if len(rows) else np.zeros(0, np.intp)
+        q = rows["quantity"].to_numpy(np.float64)
+        return np.bincount(at, weights=q, minlength=n).astype(np.float64)
+
+    opening = per_item(inputs.opening_balances)
+    completed, sold = per_item(inputs.completions), per_item(inputs.sales)
+    short = used - (opening + completed - sold)
+    hit = np.flatnonzero(carried & (used > 0) & (short > QUANTITY_NOISE * np.maximum(1, used)))
+    rows = plant.sc["source_row"].to_numpy()[hit].tolist()
+    return [
+        _not_received(plant, i, row, used[i], short[i], completed[i])
+        for i, row in zip(hit.tolist(), rows, strict=True)
+    ]
+
+
+def _not_received(
+    plant: Plant, i: int, source_row: int, used: float, short: float, completed: float
+) -> Finding:
+    """The warning for one stocked item consumed from stock it never received."""
+    code, typ = str(plant.codes[i]), str(plant.types[i]).lower()
+    told = (
+        "was never completed this period"
+        if completed == 0
+        else f"had {used - short:,.6g} (opening + {completed:,.6g} completed - sold)"
+    )
+    return Finding(
+        Severity.WARNING,
+        "stocked item not received",
+        f"{code} is a stocked {typ}: its parents took {used:,.6g} from stock ({plant.stock.role[i]}"
+        f") and it {told}, so {short:,.6g} were consumed from stock it never received. Report "
+        f"its completions, or set its Type to Phantom on Standard Costs if the plant does not "
+        "report its completions (its components are then flushed through it).",
+        "Standard Costs",
+        plant.inputs.cell("Standard Costs", "Type", int(source_row)),
+        code,
+    )
 
 
 def not_backflushed(plant: Plant, consumption: tuple[Consumption, ...]) -> list[Finding]:

@@ -13,7 +13,6 @@ import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 
-from addin.costing import bom as bomlib
 from addin.costing.model import MonthEndInputs, Trigger
 from addin.costing.money import to_cents
 from addin.costing.plant import Plant
@@ -76,8 +75,7 @@ def _estimate(plant: Plant, pos: npt.NDArray[np.intp], win: npt.NDArray[np.intp]
         probe = sp.csr_matrix(
             (np.ones(len(items)), (np.arange(len(items)), items)), shape=(len(items), n)
         )
-        exploded = window.rollup.has_bom & plant.flushed
-        leaves = np.diff(bomlib.explode(probe, window.matrix, exploded).indptr)
+        leaves = np.diff(window.explosion(probe).indptr)
         per_item = np.zeros(n, dtype=np.int64)
         per_item[items] = leaves
         estimate += int(per_item[pos[win == w]].sum())
@@ -98,9 +96,8 @@ def _window_lines(
     window = plant.windows[w]
     rows = np.flatnonzero(win == w)
     d = sp.csr_matrix((qty[rows], (np.arange(len(rows)), pos[rows])), shape=(len(rows), n))
-    exploded = window.rollup.has_bom & plant.flushed
-    c = bomlib.explode(d, window.matrix, exploded).tocoo()
-    std = window.rollup.rolled["material"][c.col]
+    c = window.explosion(d).tocoo()  # stocked subassemblies are taken from stock, as flushed
+    std = plant.flush_standards(w, c.col).leaf_material[c.col]
     src_rows = rows[c.row]
     return pd.DataFrame(
         {

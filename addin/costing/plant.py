@@ -15,6 +15,11 @@ backflush detail read it, none changes it.
   recorded (V1, V2); finished goods and subassemblies completed for stock in FG at full
   standard (V1, V3) or in MIP at material standard (V2: conversion is applied at sale);
   nothing in V4.
+- Stocked subassemblies vs phantoms (backflush-domain.md section 8): where made items are
+  carried (V1, V2, V3), a parent's flush takes its Subassembly and Finished components from
+  stock at the value they are carried at and does not flush their components again (their
+  own completion did); a Phantom is never stocked and is blown through. In V4 nothing is
+  carried and a sale flushes through every level.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ import scipy.sparse as sp
 from addin.costing import bom as bomlib
 from addin.costing.model import ROLES, MonthEndInputs, Trigger
 from addin.costing.postings import Postings
+
+MADE = ("Finished", "Subassembly")
+"""Item types that are stocked when completed (a Phantom is made but never stocked)."""
 
 
 class FlushStandards(NamedTuple):
@@ -48,7 +56,7 @@ class Window(NamedTuple):
     rollup: bomlib.Rollup
     explosion: bomlib.Explosion
     standards: FlushStandards  # the window's roll-up, as flushed
-    carried: npt.NDArray[np.bool_]  # made items the flush takes out of stock (see _carried)
+    carried: npt.NDArray[np.bool_]  # made items the flush takes out of stock (see _window)
     cut: FlushStandards | None  # standards with the carried items cut out (None: none carried)
     epoch: int = 0  # the standards in force in this window (Plant.epochs)
 
@@ -195,7 +203,7 @@ class Plant:
     def flush_standards(self, w: int, leaves: npt.NDArray[np.intp]) -> FlushStandards:
         """Standards per unit used when window ``w``'s BOM is flushed down to ``leaves`` (the
         item positions consumed): the window's roll-up, unless a leaf is a made item carried
-        in stock (see _carried), which is then taken out at the value it is carried at."""
+        in stock (see _window), which is then taken out at the value it is carried at."""
         window = self.windows[w]
         if window.cut is None or not window.carried[leaves].any():
             return window.standards
@@ -294,7 +302,7 @@ def _stock_roles(
     material = period["material"]
     total = material + period["conversion"]
     raw = types == "Raw"
-    made = np.isin(types, ["Finished", "Subassembly"])
+    made = np.isin(types, MADE)
     role = np.full(len(types), "", dtype=object)
     unit = np.zeros(len(types))
     if trigger.records_purchases:
@@ -322,15 +330,15 @@ def _window(
 ) -> Window:
     """One window prepared for flushing: its explosion and its flush standards.
 
-    Made items (Finished, Subassembly) carried in stock that this window's flush takes out of
-    stock rather than blowing through (no BOM lines in effect, or Backflush = No) are
-    *carried*: their parents' flushed material counts them at the value they are carried at,
-    and their parents' conversion no longer includes theirs (applied when they were
-    completed)."""
+    Made items (Finished, Subassembly) carried in stock under the trigger (V1, V2, V3) are
+    *carried*: stocked items, completed on their own, which their parents' flush takes out of
+    stock rather than blowing through (backflush-domain.md section 8). Their parents' flushed
+    material counts them at the value they are carried at, and their parents' conversion no
+    longer includes theirs (applied when they were completed). Phantoms, and every made item
+    when nothing is carried (V4), are blown through: their components are flushed."""
     stock, period_total = epoch.stock, epoch.total
-    exploded = r.has_bom & flushed
-    made = np.isin(types, ["Finished", "Subassembly"])
-    carried = made & (stock.code >= 0) & ~exploded
+    carried = np.isin(types, MADE) & (stock.code >= 0)
+    exploded = r.has_bom & flushed & ~carried
     material = r.rolled["material"]
     plain = FlushStandards(material, r.rolled["conversion"], material)
     cut = _cut_standards(a, r, index, carried, stock, period_total) if carried.any() else None

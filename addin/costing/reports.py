@@ -512,10 +512,14 @@ def backflush(plant: Plant, consumption: tuple[Consumption, ...]) -> pd.DataFram
     g["component"] = plant.codes[pos]
     g["description"] = plant.sc["description"].to_numpy(object)[pos]
     g["uom"] = plant.sc["uom"].to_numpy(object)[pos]
-    g["standard"] = plant.material[pos]
+    stocked = plant.windows[0].carried[pos]  # made items taken from stock (not blown through)
+    g["standard"] = np.where(stocked, plant.stock.unit_value[pos], plant.material[pos])
     g["flushed"] = plant.flushed[pos]
     mat = plant.trigger.material_credit_role
     g["credited_to"] = np.where(g["flushed"] | (mat == "AP"), mat, "USAGE")
+    g.loc[stocked & g["flushed"].to_numpy(), "credited_to"] = plant.stock.role[pos][
+        stocked & g["flushed"].to_numpy()
+    ]
     return g[BACKFLUSH.names]
 
 
@@ -538,7 +542,21 @@ def rollup_frame(plant: Plant) -> pd.DataFrame:
             "rolled_total": r.total,
             "has_bom": r.has_bom,
             "backflush": sc["backflush"].astype(bool),
+            "used_by_parents": used_by_parents(plant),
         }
     )
     df = df.sort_values(["level", "item"], ascending=[False, True], kind="stable")
     return df.reset_index(drop=True)[ROLLUP.names]
+
+
+def used_by_parents(plant: Plant) -> npt.NDArray[np.object_]:
+    """Per item, how a parent's flush uses it under the trigger (backflush-domain.md section
+    8): "from stock" (a stocked subassembly or finished item, completed on its own), "blown
+    through" (a phantom, or any made item with BOM lines when nothing is carried: its
+    components are flushed), "" for raw materials and made items with neither."""
+    window = plant.windows[0]
+    made = ~plant.raw
+    out = np.full(len(plant.codes), "", dtype=object)
+    out[made & window.explosion.exploded] = "blown through"
+    out[made & window.carried] = "from stock"
+    return out

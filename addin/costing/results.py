@@ -86,10 +86,12 @@ BACKFLUSH = Schema(
         "description": "component description",
         "uom": "unit of measure",
         "quantity": "component units flushed",
-        "standard": "period material standard per unit",
+        "standard": "period material standard per unit (a stocked item: the value it is "
+        "carried at)",
         "amount_cents": "sum of the flushed lines' cents at the flushed standard",
         "flushed": "Backflush = Yes on Standard Costs",
-        "credited_to": "account role credited (MIP, AP, or USAGE for Backflush = No)",
+        "credited_to": "account role credited (MIP, AP, FG for a stocked item, or USAGE for "
+        "Backflush = No)",
     },
 )
 INVENTORY = Schema(
@@ -147,6 +149,7 @@ ROLLUP = Schema(
         "rolled_total": "rolled-up material + conversion per unit",
         "has_bom": "has BOM lines in effect on Period Start",
         "backflush": "Backflush = Yes",
+        "used_by_parents": "'from stock' (stocked), 'blown through' (phantom) or '' (raw)",
     },
 )
 BACKFLUSH_DETAIL = Schema(

@@ -355,6 +355,8 @@ def completions(plant: Plant) -> Posted:
     parts = []
     if t in COMPLETION_RULES:
         parts.append(flush(plant, c[["date", "item", "quantity"]], COMPLETION_RULES[t]))
+    else:
+        parts.append(Posted(plant.post.empty(), _subassemblies_not_posted(plant)))
     scrap = c[["date", "item"]].assign(
         quantity=c["scrap_quantity"].fillna(0.0).to_numpy(np.float64)
     )
@@ -365,6 +367,27 @@ def completions(plant: Plant) -> Posted:
     if not parts:
         return Posted(plant.post.empty())
     return _joined(parts)
+
+
+def _subassemblies_not_posted(plant: Plant) -> tuple[Finding, ...]:
+    """Under the sale-only trigger nothing is carried: completions of subassemblies move
+    nothing, and each sale flushes its whole BOM once, subassemblies included."""
+    c = plant.inputs.completions
+    subs = c["item"][plant.types[plant.index.positions(c["item"])] == "Subassembly"]
+    if not len(subs):
+        return ()
+    names = sorted({str(x) for x in subs})
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return (
+        Finding(
+            Severity.INFO,
+            "subassembly completions not posted",
+            f"{len(subs)} completion rows of subassemblies ({shown}) move nothing: under the "
+            f"'{plant.trigger.value}' trigger nothing is carried in stock, so each sale flushes "
+            "its whole BOM once, through its subassemblies.",
+            "Completions",
+        ),
+    )
 
 
 def _joined(parts: list[Posted]) -> Posted:

@@ -382,6 +382,7 @@ def rollup_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
         Col("Rolled Total", "price", formula="={Rolled Material}+{Rolled Conversion}"),
         Col("Has BOM"),
         Col("Backflush"),
+        Col("Used by Parents", width=14),
     ]
     data = {
         "Item": c["item"],
@@ -400,6 +401,7 @@ def rollup_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
         "Rolled Total": c["rolled_total"],
         "Has BOM": np.where(c["has_bom"], "Yes", "No"),
         "Backflush": np.where(c["backflush"], "Yes", "No"),
+        "Used by Parents": c["used_by_parents"],
     }
     return _table("Cost Rollup", f"{company}: standard cost roll-up (per unit)", sub, cols, data)
 
