@@ -16,6 +16,7 @@ import scipy.sparse as sp
 from addin.costing import bom as bomlib
 from addin.costing.model import MonthEndInputs, Trigger
 from addin.costing.money import to_cents
+from addin.costing.orders import order_starts
 from addin.costing.plant import Plant
 from addin.costing.results import BACKFLUSH_DETAIL
 
@@ -97,9 +98,17 @@ def _window_lines(
     n = len(plant.codes)
     window = plant.windows[w]
     rows = np.flatnonzero(win == w)
-    d = sp.csr_matrix((qty[rows], (np.arange(len(rows)), pos[rows])), shape=(len(rows), n))
-    exploded = window.rollup.has_bom & plant.flushed
-    c = bomlib.explode(d, window.matrix, exploded).tocoo()
+    shape = (len(rows), n)
+    d = sp.csr_matrix((qty[rows], (np.arange(len(rows)), pos[rows])), shape=shape)
+    per = window.orders if event == "Completion" else None
+    if per is None:
+        exploded = window.rollup.has_bom & plant.flushed
+        c = bomlib.explode(d, window.matrix, exploded).tocoo()
+    else:  # per-order lines once, on the row that starts each order (orders.py)
+        starts = order_starts(src)[rows]
+        n_orders = sp.csr_matrix((starts, (np.arange(len(rows)), pos[rows])), shape=shape)
+        first = d @ per.unit_matrix + n_orders @ per.order_matrix
+        c = window.explosion.below(first).tocoo()
     std = window.rollup.rolled["material"][c.col]
     src_rows = rows[c.row]
     return pd.DataFrame(
