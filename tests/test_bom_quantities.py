@@ -7,11 +7,15 @@ quantity), never the engine's own output.
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from builders import make_inputs
 
+from addin.costing.detail import backflush_detail
 from addin.costing.engine import run_month_end
 from addin.costing.results import InputError
 from tests.workbooks import errors, run, tidy
@@ -233,8 +237,6 @@ def test_one_order_over_two_days_and_rows_without_reference():
     """WO-1 reported on two days (60 + 40) is one order: 5 FIX once, on its first day. Two rows
     without Reference are two orders (each its own), with a note: 3 orders, 15 FIX; 150 units
     absorb 7.5: variance 7.5 x 4.00 = 30.00 U."""
-    import datetime as dt
-
     day = dt.date(2026, 10, 5)
     r = run_month_end(
         fixture_plant(
@@ -248,14 +250,12 @@ def test_one_order_over_two_days_and_rows_without_reference():
         )
     )
     assert flushed(r, "FIX") == pytest.approx(15)
-    c = r.backflush
     assert lot_size(r) == (3_000, 150.0)  # 3 x 100 - 150 units short, x 0.20
     fix_day = r.postings[(r.postings["item"] == "FIX") & (r.postings["event"] == "Completion")]
     assert fix_day.groupby("date")["quantity"].sum().to_dict() == {
-        __import__("pandas").Timestamp(day): -5.0,
-        __import__("pandas").Timestamp(2026, 10, 31): -10.0,
+        pd.Timestamp(day): -5.0,  # WO-1, on its first day
+        pd.Timestamp(2026, 10, 31): -10.0,  # the two rows without Reference
     }
-    assert len(c)
     note = [f for f in r.findings if f.check == "completions without order reference"]
     assert len(note) == 1 and "2 completion rows" in note[0].message
 
@@ -263,8 +263,6 @@ def test_one_order_over_two_days_and_rows_without_reference():
 def test_per_order_line_without_lot_size_is_refused_by_the_engine():
     inputs = fixture_plant("purchase+completion")
     sc = inputs.standard_costs.assign(lot_size=float("nan"))
-    from dataclasses import replace
-
     with pytest.raises(InputError) as e:
         run_month_end(replace(inputs, standard_costs=sc))
     assert "no Lot Size" in str(e.value)
@@ -352,3 +350,22 @@ def test_a_workbook_with_the_new_columns_runs(tmp_path: Path):
     r = run_month_end(inputs)
     # KB: 38 / 2 = 19 DM per unit + 5 x 0.5 / 100 = 0.025 per unit -> 19.025 x 1.00
     assert rolled(r, "KB") == pytest.approx(19.025)
+
+
+def test_backflush_detail_puts_each_order_on_its_first_row():
+    """The detail (one line per completion row) consumes WO-1's 5 FIX on its first row only and
+    sums to the Backflush tab: 10 FIX, 150 RM."""
+    r = run_month_end(
+        fixture_plant(
+            "purchase+completion",
+            [
+                {"item": "FG", "quantity": 60, "reference": "WO-1"},
+                {"item": "FG", "quantity": 40, "reference": "WO-1"},
+                {"item": "FG", "quantity": 50, "reference": "WO-2"},
+            ],
+        )
+    )
+    d = backflush_detail(r.plant)
+    fix = d[d["component"] == "FIX"]
+    assert fix["source_row"].tolist() == [2, 4] and fix["quantity"].tolist() == [5.0, 5.0]
+    assert d.groupby("component")["quantity"].sum().to_dict() == {"FIX": 10.0, "RM": 150.0}
