@@ -45,9 +45,10 @@ SETTINGS = m.Settings(
     company="Northwind Seating Co.",
 )
 _DATES = ("date", "effective_from", "effective_to")
-# columns where an empty cell means "not given" (NaN / NaT): dates and the opening's value
-_NUMBERS = (*_DATES, "value")
-_TEXT = ("item", "description", "item_type", "uom", "reference", "parent", "component")
+# columns where an empty cell means "not given" (NaN / NaT): dates, the opening's value and
+# the lot size
+_NUMBERS = (*_DATES, "value", "lot_size")
+_TEXT = ("item", "description", "item_type", "uom", "reference", "parent", "component", "per")
 
 
 def _frame(name: str) -> pd.DataFrame:

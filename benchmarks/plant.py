@@ -231,6 +231,7 @@ def _bom_frame(
     bom["parent"] = codes[bom["parent"].to_numpy()]
     bom["component"] = codes[bom["component"].to_numpy()]
     bom["source_row"] = np.arange(FIRST_DATA_ROW, FIRST_DATA_ROW + len(bom), dtype=np.int64)
+    bom = bom.assign(base_quantity=1.0, unit="", conversion_factor=1.0, per="Unit")
     return bom.reset_index(drop=True)[BOM_COLUMNS]
 
 
@@ -276,6 +277,8 @@ def generate_plant(size: str, seed: int = 7) -> MonthEndInputs:
             "overhead": np.nan,
             "conversion": conversion,
             "backflush": items["backflush"].to_numpy(),
+            "yield_pct": 1.0,
+            "lot_size": np.nan,
             "source_row": np.arange(FIRST_DATA_ROW, FIRST_DATA_ROW + n, dtype=np.int64),
         }
     )[STANDARD_COST_COLUMNS]

@@ -141,13 +141,14 @@ def generate(seed: int = 2026) -> m.MonthEndInputs:
     )
     sc["conversion"] = sc["labor"] + sc["overhead"]
     sc["source_row"] = np.arange(2, len(sc) + 2)
-    sc = sc[m.STANDARD_COST_COLUMNS]
+    sc = sc.assign(yield_pct=1.0, lot_size=np.nan)[m.STANDARD_COST_COLUMNS]
     bom = pd.DataFrame(BOM, columns=["parent", "component", "qty_per", "scrap_pct"])
     bom["qty_per"] = bom["qty_per"].astype(float)
     bom["scrap_pct"] = bom["scrap_pct"].astype(float)
     bom["effective_from"] = pd.NaT
     bom["effective_to"] = pd.NaT
     bom["source_row"] = np.arange(2, len(bom) + 2)
+    bom = bom.assign(base_quantity=1.0, unit="", conversion_factor=1.0, per="Unit")
     bom = bom[m.BOM_COLUMNS]
 
     # completions: each workday, each chair, with occasional scrap

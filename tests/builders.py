@@ -32,6 +32,10 @@ def frame(columns: list[str], rows: list[dict[str, Any]], defaults: dict[str, An
         "labor",
         "overhead",
         "conversion",
+        "yield_pct",
+        "lot_size",
+        "base_quantity",
+        "conversion_factor",
     ):
         if c in df:
             df[c] = pd.to_numeric(df[c]).astype(np.float64)

@@ -52,14 +52,18 @@ def _type_purchase(book: openpyxl.Workbook, row: list[object]) -> None:
 
 def _standards(book: openpyxl.Workbook) -> dict[str, Decimal]:
     """Full standard per unit by hand: own material + labor + overhead, plus each BOM line's
-    quantity x (1 + scrap) x the component's full standard."""
+    quantity x (1 + scrap) x the component's full standard; a per-order line's (Per = Order)
+    over its parent's Lot Size."""
     own = {
         str(r["Item"]): sum(Decimal(str(r[k] or 0)) for k in ("Material", "Labor", "Overhead"))
         for r in _rows(book, "Standard Costs")
     }
+    lot = {str(r["Item"]): r.get("Lot Size") for r in _rows(book, "Standard Costs")}
     lines: dict[str, list[tuple[str, Decimal]]] = {}
     for r in _rows(book, "BOM"):
         per = Decimal(str(r["Qty Per"])) * (1 + Decimal(str(r["Scrap %"] or 0)))
+        if r.get("Per") == "Order":
+            per /= Decimal(str(lot[str(r["Parent"])]))
         lines.setdefault(str(r["Parent"]), []).append((str(r["Component"]), per))
 
     def full(item: str) -> Decimal:

@@ -1,7 +1,10 @@
 """Bills of materials: standard cost roll-up and multi-level explosion (backflush quantities).
 
 Rules (backflush-domain.md, sections 1 and 4, and the README's "How the engine flushes"):
-- A BOM line says: one unit of ``parent`` consumes ``qty_per x (1 + scrap_pct)`` of ``component``.
+- A BOM line says: ``base_quantity`` units of ``parent`` consume ``qty_per x conversion_factor x
+  (1 + scrap_pct)`` of ``component`` (in the component's unit), grossed up by the parent's planned
+  yield (/ yield_pct). A per-order line (``per`` = "Order") is consumed once per production order:
+  the standard spreads it over the parent's costing lot size (see :func:`line_quantities`).
 - Roll-up: rolled element(parent) = own element(parent) + sum(qty x (1 + scrap) x rolled
   element(component)), for material, conversion, and labour/overhead when they are split.
 - Explosion flushes through the items the caller marks ``exploded`` down to *leaves*: the
@@ -81,21 +84,79 @@ def in_effect(bom: pd.DataFrame, on: dt.date | pd.Timestamp) -> npt.NDArray[np.b
     return (np.isnat(start) | (start <= day)) & (np.isnat(end) | (end >= day))
 
 
-def bom_matrix(bom: pd.DataFrame, index: ItemIndex) -> sp.csr_matrix:
-    """A[parent, component] = qty_per x (1 + scrap_pct), summed over duplicate lines."""
+def bom_matrix(
+    bom: pd.DataFrame, index: ItemIndex, standard_costs: pd.DataFrame | None = None
+) -> sp.csr_matrix:
+    """A[parent, component] = the line's component units per parent unit (line_quantities,
+    with the parents' yield and lot size from ``standard_costs`` when given), summed over
+    duplicate lines."""
     n = len(index)
     if len(bom) == 0:
         return sp.csr_matrix((n, n), dtype=np.float64)
     rows = index.positions(bom["parent"])
     cols = index.positions(bom["component"])
-    return matrix_of(rows, cols, line_quantities(bom), n)
+    yields = lots = None
+    if standard_costs is not None:
+        yields, lots = item_yields(standard_costs)[rows], item_lot_sizes(standard_costs)[rows]
+    return matrix_of(rows, cols, line_quantities(bom, yields, lots), n)
 
 
-def line_quantities(bom: pd.DataFrame) -> npt.NDArray[np.float64]:
-    """Component units per parent unit on each line: qty_per x (1 + scrap_pct)."""
-    return bom["qty_per"].to_numpy(np.float64) * (
+def _numbers(frame: pd.DataFrame, column: str, default: float) -> npt.NDArray[np.float64] | None:
+    """A numeric column, blanks as ``default``; None when the frame has no such column."""
+    if column not in frame:
+        return None
+    return pd.to_numeric(frame[column]).fillna(default).to_numpy(np.float64)
+
+
+def item_yields(standard_costs: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """Planned yield per item (fraction; 1 where not given)."""
+    y = _numbers(standard_costs, "yield_pct", 1.0)
+    return np.ones(len(standard_costs)) if y is None else y
+
+
+def item_lot_sizes(standard_costs: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """Costing lot size per item (units; NaN where not given)."""
+    lot = _numbers(standard_costs, "lot_size", np.nan)
+    return np.full(len(standard_costs), np.nan) if lot is None else lot
+
+
+def per_order(bom: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Lines consumed once per production order (Per = Order)."""
+    if "per" not in bom:
+        return np.zeros(len(bom), dtype=bool)
+    return np.asarray(bom["per"].to_numpy(object) == "Order", dtype=bool)
+
+
+def stock_quantities(bom: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """Each line's quantity in the component's unit, scrap included, before the base quantity:
+    qty_per x conversion_factor x (1 + scrap_pct). A per-order line's is per order."""
+    q = bom["qty_per"].to_numpy(np.float64) * (
         1.0 + pd.to_numeric(bom["scrap_pct"]).fillna(0.0).to_numpy(np.float64)
     )
+    factor = _numbers(bom, "conversion_factor", 1.0)
+    return q if factor is None else q * factor
+
+
+def line_quantities(
+    bom: pd.DataFrame,
+    parent_yield: npt.NDArray[np.float64] | None = None,
+    parent_lot: npt.NDArray[np.float64] | None = None,
+) -> npt.NDArray[np.float64]:
+    """Component units per parent unit on each line, as the standard counts them: a per-unit
+    line qty_per x conversion_factor / base_quantity x (1 + scrap_pct) / yield of its parent;
+    a per-order line qty_per x conversion_factor x (1 + scrap_pct) / lot size of its parent
+    (NaN without one). ``parent_yield``/``parent_lot``: per line (1 / NaN when None)."""
+    q = stock_quantities(bom)
+    base = _numbers(bom, "base_quantity", 1.0)
+    order = per_order(bom)
+    if base is not None:
+        q = q / np.where(order, 1.0, base)
+    if parent_yield is not None:
+        q = q / np.where(order, 1.0, parent_yield)
+    if order.any():
+        lot = np.full(len(q), np.nan) if parent_lot is None else parent_lot
+        q = np.where(order, q / lot, q)
+    return q
 
 
 def matrix_of(
@@ -245,6 +306,18 @@ class Explosion:
             self._blocks = _passing_blocks(self.matrix, self.exploded, self.level)
         return self._blocks
 
+    def below(self, first: sp.csr_matrix) -> sp.csr_matrix:
+        """Leaf consumption (rows x items) for component demand ``first`` (rows x items), already
+        one level below what was made: items that pass demand on are exploded, the others are
+        consumed as they are."""
+        first = sp.csr_matrix(first)
+        n = self.matrix.shape[0]
+        passed = (first @ sp.diags(self.exploded.astype(np.float64), shape=(n, n))).tocsr()
+        passed.eliminate_zeros()
+        kept = (first @ sp.diags((~self.exploded).astype(np.float64), shape=(n, n))).tocsr()
+        kept.eliminate_zeros()
+        return kept if passed.nnz == 0 else (kept + self(passed)).tocsr()
+
     def __call__(self, demand: sp.csr_matrix) -> sp.csr_matrix:
         """Leaf consumption (rows x items) for ``demand`` (rows x items); see explode()."""
         if demand.shape[0] > DENSE_ROWS:
@@ -305,7 +378,7 @@ def explode_demand(
     """
     index = ItemIndex.from_standard_costs(standard_costs)
     lines = bom if on is None else active_lines(bom, on)
-    a = bom_matrix(lines, index)
+    a = bom_matrix(lines, index, standard_costs)
     has_bom = np.diff(a.indptr) > 0
     flushed = standard_costs["backflush"].astype(bool).to_numpy()
     d = sp.csr_matrix(

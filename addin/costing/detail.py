@@ -15,6 +15,7 @@ import scipy.sparse as sp
 
 from addin.costing.model import MonthEndInputs, Trigger
 from addin.costing.money import to_cents
+from addin.costing.orders import order_starts
 from addin.costing.plant import Plant
 from addin.costing.results import BACKFLUSH_DETAIL
 
@@ -95,8 +96,16 @@ def _window_lines(
     n = len(plant.codes)
     window = plant.windows[w]
     rows = np.flatnonzero(win == w)
-    d = sp.csr_matrix((qty[rows], (np.arange(len(rows)), pos[rows])), shape=(len(rows), n))
-    c = window.explosion(d).tocoo()  # stocked subassemblies are taken from stock, as flushed
+    shape = (len(rows), n)
+    d = sp.csr_matrix((qty[rows], (np.arange(len(rows)), pos[rows])), shape=shape)
+    per = window.orders if event == "Completion" else None
+    if per is None:
+        c = window.explosion(d).tocoo()  # stocked subassemblies are taken from stock, as flushed
+    else:  # per-order lines once, on the row that starts each order (orders.py)
+        starts = order_starts(src)[rows]
+        n_orders = sp.csr_matrix((starts, (np.arange(len(rows)), pos[rows])), shape=shape)
+        first = d @ per.unit_matrix + n_orders @ per.order_matrix
+        c = window.explosion.below(first).tocoo()
     std = plant.flush_standards(w, c.col).leaf_material[c.col]
     src_rows = rows[c.row]
     return pd.DataFrame(

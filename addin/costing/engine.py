@@ -40,6 +40,7 @@ from addin.costing import period_end, reports, stages
 from addin.costing.controls import controls, run_checks
 from addin.costing.magnitude import refuse_too_large
 from addin.costing.model import Finding, MonthEndInputs, Severity
+from addin.costing.orders import lot_size_errors
 from addin.costing.plant import Plant
 from addin.costing.postings import Ledger, concat
 from addin.costing.results import (
@@ -88,7 +89,11 @@ class Month(NamedTuple):
 
 
 def prepare(inputs: MonthEndInputs) -> Plant:
-    """The plant prepared for the run. Raises InputError if the BOM has a cycle."""
+    """The plant prepared for the run. Raises InputError if the BOM has a cycle or a per-order
+    line's parent has no lot size."""
+    missing_lot = lot_size_errors(inputs)
+    if missing_lot:
+        raise InputError(missing_lot)
     try:
         return Plant.of(inputs)
     except bomlib.BomCycleError as e:

@@ -46,10 +46,13 @@ def flush(plant: Plant, demand: pd.DataFrame, rule: FlushRule) -> Posted:
     # one demand line per date and item, in date then Standard Costs order
     n = len(plant.codes)
     day, days = day_numbers(demand["date"].to_numpy("datetime64[ns]"))
-    key = day * n + plant.index.positions(demand["item"])
-    key, qty = group_sum(key, demand["quantity"].to_numpy(np.float64), len(days) * n)
-    nonzero = qty != 0
-    key, qty = key[nonzero], qty[nonzero]
+    raw_key = day * n + plant.index.positions(demand["item"])
+    key, qty = group_sum(raw_key, demand["quantity"].to_numpy(np.float64), len(days) * n)
+    orders = np.zeros(len(key))
+    if "orders" in demand:  # production orders started (per-order lines: orders.py)
+        orders = group_sum(raw_key, demand["orders"].to_numpy(np.float64), len(days) * n)[1]
+    nonzero = (qty != 0) | (orders != 0)
+    key, qty, orders = key[nonzero], qty[nonzero], orders[nonzero]
     if len(key) == 0:
         return Posted(plant.post.empty())
     pos, demand_date = key % n, days[key // n]
@@ -57,29 +60,41 @@ def flush(plant: Plant, demand: pd.DataFrame, rule: FlushRule) -> Posted:
     out: list[pd.DataFrame] = []
     findings: list[Finding] = []
     used: list[Consumption] = []
+    by_order = "orders" in demand
     for w in np.unique(win).tolist():
         sel = win == w
-        frames, found, consumed = _flush_window(
-            plant, w, demand_date[sel], pos[sel], qty[sel], rule
-        )
+        made = Made(demand_date[sel], pos[sel], qty[sel], orders[sel] if by_order else None)
+        frames, found, consumed = _flush_window(plant, w, made, rule)
         out += frames
         findings += found
         used.append(consumed)
     return Posted(balance(plant, concat(out), rule.event), tuple(findings), tuple(used))
 
 
+class Made(NamedTuple):
+    """The demand of one window, one line per date and item."""
+
+    date: npt.NDArray[np.datetime64]
+    item: npt.NDArray[np.intp]
+    quantity: npt.NDArray[np.float64]  # units made (or sold, scrapped)
+    orders: npt.NDArray[np.float64] | None  # production orders started; None: not by order
+
+
 def _flush_window(
-    plant: Plant,
-    w: int,
-    o_date: npt.NDArray[np.datetime64],
-    o_item: npt.NDArray[np.intp],
-    o_qty: npt.NDArray[np.float64],
-    rule: FlushRule,
+    plant: Plant, w: int, made: Made, rule: FlushRule
 ) -> tuple[list[pd.DataFrame], list[Finding], Consumption]:
     """The postings of the demand dated in window ``w``: leaves, unitemized material, output."""
+    o_date, o_item, o_qty = made.date, made.item, made.quantity
     dates, day = np.unique(o_date, return_inverse=True)
-    d = sp.csr_matrix((o_qty, (day, o_item)), shape=(len(dates), len(plant.codes)))
-    c = plant.windows[w].explosion(d)
+    shape = (len(dates), len(plant.codes))
+    d = sp.csr_matrix((o_qty, (day, o_item)), shape=shape)
+    per = plant.windows[w].orders if made.orders is not None else None
+    if per is None:
+        c = plant.windows[w].explosion(d)
+    else:  # per-unit lines per unit, per-order lines once per order (orders.py)
+        n_orders = sp.csr_matrix((made.orders, (day, o_item)), shape=shape)
+        first = d @ per.unit_matrix + n_orders @ per.order_matrix
+        c = plant.windows[w].explosion.below(first)
     raw = plant.raw
     if raw[o_item].any():  # a raw item demanded directly is its own component
         c = c + d @ sp.diags(raw.astype(np.float64))
@@ -91,7 +106,14 @@ def _flush_window(
     leaves, findings = _leaf_postings(plant, rule, leaf_date, leaf_item, leaf_qty, leaf_cents)
     out = [leaves]
     # material of the output not backed by its BOM leaves (own-level material)
-    own_mat = np.bincount(day, weights=o_qty * std.material[o_item], minlength=len(dates))
+    made_mat = o_qty * std.material[o_item]
+    lot_size = None
+    if per is not None and made.orders is not None:
+        order_mat = per.order_material(std.leaf_material)  # per item: per order
+        share = per.share(order_mat)  # ... and spread by its lot size, per unit
+        made_mat += made.orders * order_mat[o_item] - o_qty * share[o_item]
+        lot_size = (made.orders * order_mat[o_item] - o_qty * share[o_item], per.lot[o_item])
+    own_mat = np.bincount(day, weights=made_mat, minlength=len(dates))
     leaf_mat = np.bincount(
         c.row, weights=leaf_qty * std.leaf_material[leaf_item], minlength=len(dates)
     )
@@ -103,7 +125,28 @@ def _flush_window(
         )
     epoch = plant.epochs[plant.windows[w].epoch]
     out += _output_postings(plant, epoch, std, o_date, o_item, o_qty, rule)
+    if lot_size is not None:
+        out.append(_lot_size_postings(plant, made, rule, *lot_size))
     return out, findings, consumed
+
+
+def _lot_size_postings(
+    plant: Plant,
+    made: Made,
+    rule: FlushRule,
+    variance: npt.NDArray[np.float64],
+    lot: npt.NDArray[np.float64],
+) -> pd.DataFrame:
+    """The lot-size variance to USAGE (Dr + unfavourable): per-order material consumed less
+    the output's share of it at standard. Its quantity is the units the orders fell short of
+    their lot sizes (orders x lot size - units)."""
+    cents = to_cents(variance)
+    nz = cents != 0
+    orders = made.orders if made.orders is not None else np.zeros(len(cents))
+    short = np.nan_to_num(orders * lot - made.quantity)
+    return plant.post(
+        made.date[nz], rule.event, "USAGE", made.item[nz], short[nz], cents[nz], "lot size"
+    )
 
 
 def _output_postings(

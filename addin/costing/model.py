@@ -167,6 +167,10 @@ STANDARD_COST_COLUMNS = [
     "conversion",
     "backflush",
     "effective_from",  # NaT: in force at Period Start; a date: a dated standard change
+    # planned yield: good units out per unit of input (fraction, 0 < yield <= 1; 1 = no loss)
+    "yield_pct",
+    # costing lot size: the units a per-order BOM line is spread over (NaN: none)
+    "lot_size",
     "source_row",
 ]
 BOM_COLUMNS = [
@@ -176,6 +180,12 @@ BOM_COLUMNS = [
     "scrap_pct",
     "effective_from",
     "effective_to",
+    # qty_per is for this many parent units (per-unit lines); 1 by default
+    "base_quantity",
+    "unit",  # the unit qty_per is stated in (for the reader; the factor converts)
+    # component stock units per unit qty_per is stated in (stock qty = qty_per x factor)
+    "conversion_factor",
+    "per",  # "Unit" (qty_per per parent unit) or "Order" (once per production order)
     "source_row",
 ]
 PURCHASE_COLUMNS = ["date", "item", "quantity", "unit_price", "reference", "source_row"]

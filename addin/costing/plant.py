@@ -34,6 +34,7 @@ import scipy.sparse as sp
 
 from addin.costing import bom as bomlib
 from addin.costing.model import ROLES, MonthEndInputs, Trigger
+from addin.costing.orders import PerOrder, items_with_orders, window_orders
 from addin.costing.postings import Postings
 
 MADE = ("Finished", "Subassembly")
@@ -59,6 +60,7 @@ class Window(NamedTuple):
     carried: npt.NDArray[np.bool_]  # made items the flush takes out of stock (see _window)
     cut: FlushStandards | None  # standards with the carried items cut out (None: none carried)
     epoch: int = 0  # the standards in force in this window (Plant.epochs)
+    orders: PerOrder | None = None  # its per-order lines split out (None: it has none)
 
 
 class Epoch(NamedTuple):
@@ -130,6 +132,9 @@ class Plant:
             _window(start, a, r, index, types, flushed, epochs[e])._replace(epoch=e)
             for (start, a), r, e in zip(matrices, rollups, epoch_of.tolist(), strict=True)
         )
+        if bomlib.per_order(inputs.bom).any():
+            orders = _orders(inputs, index, [start for start, _ in matrices])
+            windows = tuple(w._replace(orders=o) for w, o in zip(windows, orders, strict=True))
         return cls(inputs, sc, index, codes, types, flushed, windows, epochs, Postings(codes))
 
     # ---- the period standard (BOM in effect on Period Start) --------------------------
@@ -210,6 +215,16 @@ class Plant:
         return window.cut
 
     @property
+    def has_orders(self) -> bool:
+        """Some BOM window has per-order lines."""
+        return any(w.orders is not None for w in self.windows)
+
+    @property
+    def orders_of(self) -> npt.NDArray[np.bool_]:
+        """Items with per-order BOM lines in some window."""
+        return items_with_orders([w.orders for w in self.windows], len(self.codes))
+
+    @property
     def raw(self) -> npt.NDArray[np.bool_]:
         return self.types == "Raw"
 
@@ -276,7 +291,7 @@ def _window_matrices(
         return [(pd.Timestamp(d).to_datetime64().astype("datetime64[ns]"), a) for d in starts]
     parents = index.positions(bom["parent"])
     components = index.positions(bom["component"])
-    quantities = bomlib.line_quantities(bom)
+    quantities = _line_quantities(inputs, parents)
     starts = pd.to_datetime(bom["effective_from"]).to_numpy("datetime64[ns]")
     ends = pd.to_datetime(bom["effective_to"]).to_numpy("datetime64[ns]")
     changes = np.concatenate([starts, ends + np.timedelta64(1, "D")])
@@ -293,6 +308,35 @@ def _window_matrices(
             a = bomlib.matrix_of(parents[keep], components[keep], quantities[keep], n)
         out.append((ws, a))
     return out
+
+
+def _line_quantities(
+    inputs: MonthEndInputs, parents: npt.NDArray[np.intp]
+) -> npt.NDArray[np.float64]:
+    """Each BOM line's component units per parent unit (bom.line_quantities), with its
+    parent's planned yield and costing lot size."""
+    sc = inputs.standard_costs
+    yields = bomlib.item_yields(sc)
+    lots = bomlib.item_lot_sizes(sc)
+    line_yield = None if (yields == 1.0).all() else yields[parents]
+    return bomlib.line_quantities(inputs.bom, line_yield, lots[parents])
+
+
+def _orders(
+    inputs: MonthEndInputs, index: bomlib.ItemIndex, starts: list[np.datetime64]
+) -> list[PerOrder | None]:
+    """Each window's per-order split (orders.window_orders) of the BOM lines in effect."""
+    bom = inputs.bom
+    parents = index.positions(bom["parent"])
+    components = index.positions(bom["component"])
+    quantities = _line_quantities(inputs, parents)
+    lots = bomlib.item_lot_sizes(inputs.standard_costs.reset_index(drop=True))
+    return [
+        window_orders(
+            bom, parents, components, quantities, lots, bomlib.in_effect(bom, pd.Timestamp(ws))
+        )
+        for ws in starts
+    ]
 
 
 def _stock_roles(

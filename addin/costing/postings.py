@@ -84,6 +84,7 @@ KINDS = [
     "count",
     "conversion",
     "revaluation",
+    "lot size",
 ]
 EVENT_DTYPE = pd.CategoricalDtype([*EVENT_ORDER, OPENING])
 ROLE_DTYPE = pd.CategoricalDtype(ROLES)

@@ -10,8 +10,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from addin.costing.bom import item_lot_sizes
 from addin.costing.keys import day_numbers, sum_cents
 from addin.costing.model import ROLES, MonthEndInputs
+from addin.costing.orders import order_sizes
 from addin.costing.plant import Plant
 from addin.costing.postings import (
     CLOSE,
@@ -355,6 +357,8 @@ def variances(
         if kind.memos_of:
             texts = {plant.codes[m.item]: m.text for m in memos if m.event == kind.memos_of}
             r["memo"] = r["item"].map(texts).fillna(r["memo"])
+        elif r["type"].iloc[0] == "lot size" and plant.has_orders:
+            r["memo"] = r["item"].map(_order_memos(plant)).fillna(r["memo"])
     if conversion.actual or conversion.allocated:
         rows.append(_conversion_variance(postings, conversion))
     if not rows:
@@ -399,6 +403,13 @@ def _item_variance_kinds(plant: Plant, led: Ledger) -> list[_VarianceKind]:
             "USAGE",
         ),
         _VarianceKind(
+            "lot size",
+            "Per-order lines: orders of another size than the lot size",
+            usage & (led.kind == code_of(KIND_DTYPE, "lot size")),
+            _lot_share(plant),
+            "USAGE",
+        ),
+        _VarianceKind(
             "scrap",
             "Reported scrap at standard",
             scrap & (led.role == code_of(ROLE_DTYPE, "SCRAP")),
@@ -422,6 +433,36 @@ def _item_variance_kinds(plant: Plant, led: Ledger) -> list[_VarianceKind]:
             memos_of=STANDARD_CHANGE,
         ),
     ]
+
+
+def _lot_share(plant: Plant) -> npt.NDArray[np.float64] | None:
+    """Per item: its per-order lines' material per unit in the period standard (per order /
+    lot size); None when the BOM on Period Start has no per-order lines."""
+    per = plant.windows[0].orders
+    if per is None:
+        return None
+    return per.share(per.order_material(plant.windows[0].standards.leaf_material))
+
+
+def _order_memos(plant: Plant, shown: int = 5) -> dict[str, str]:
+    """Per item with per-order lines: its lot size and its production orders (reference and
+    units, good + scrap), the first ``shown`` then "+N more"."""
+    orders = order_sizes(plant.inputs.completions, plant.orders_of, plant.index.codes)
+    lots = item_lot_sizes(plant.sc)
+    memos = {}
+    for item, g in orders.groupby("item", sort=False):
+        listed = ", ".join(f"{r} {u:,.6g}" for r, u in zip(g["reference"], g["units"], strict=True))
+        if len(g) > shown:
+            head = g.iloc[:shown]
+            listed = (
+                ", ".join(
+                    f"{r} {u:,.6g}" for r, u in zip(head["reference"], head["units"], strict=True)
+                )
+                + f" +{len(g) - shown} more"
+            )
+        lot = lots[plant.index.codes.get_loc(item)]
+        memos[str(item)] = f"Orders vs lot size {lot:,.6g}: {listed}"
+    return memos
 
 
 def _per_item(

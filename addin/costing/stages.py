@@ -19,9 +19,11 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from addin.costing import bom as bomlib
 from addin.costing.flush import FlushRule, balance, flush
 from addin.costing.model import Finding, Severity, Trigger
 from addin.costing.money import to_cents
+from addin.costing.orders import order_starts
 from addin.costing.plant import Epoch, Plant
 from addin.costing.postings import (
     COMPLETION,
@@ -353,14 +355,21 @@ def completions(plant: Plant) -> Posted:
         return Posted(plant.post.empty())
     t = plant.trigger
     parts = []
+    by_order = t in COMPLETION_RULES and plant.has_orders
+    good = c[["date", "item", "quantity"]]
+    if by_order:  # per-order lines: consumed once per production order (orders.py)
+        good = good.assign(orders=order_starts(c))
+        parts.append(Posted(plant.post.empty(), tuple(_blank_references(plant, c))))
     if t in COMPLETION_RULES:
-        parts.append(flush(plant, c[["date", "item", "quantity"]], COMPLETION_RULES[t]))
+        parts.append(flush(plant, good, COMPLETION_RULES[t]))
     else:
         parts.append(Posted(plant.post.empty(), _subassemblies_not_posted(plant)))
     scrap = c[["date", "item"]].assign(
         quantity=c["scrap_quantity"].fillna(0.0).to_numpy(np.float64)
     )
     scrap = scrap[scrap["quantity"] > 0]
+    if by_order:  # scrap units take their share of the per-order lines at standard
+        scrap = scrap.assign(orders=0.0)
     if len(scrap):
         rule = FlushRule(SCRAP, "SCRAP", "total", t.material_credit_role, True, False)
         parts.append(flush(plant, scrap, rule))
@@ -388,6 +397,28 @@ def _subassemblies_not_posted(plant: Plant) -> tuple[Finding, ...]:
             "Completions",
         ),
     )
+def _blank_references(plant: Plant, c: pd.DataFrame) -> list[Finding]:
+    """One note when completions of items with per-order lines have no Reference: each such
+    row is taken as its own production order."""
+    pos = plant.index.positions(c["item"])
+    ref = c["reference"].fillna("").astype(str).str.strip().to_numpy(object)
+    blank = plant.orders_of[pos] & (ref == "")
+    if not blank.any():
+        return []
+    rows = c["source_row"].to_numpy()[blank]
+    items = sorted({str(x) for x in c["item"].to_numpy(object)[blank]})
+    return [
+        Finding(
+            Severity.INFO,
+            "completions without order reference",
+            f"{int(blank.sum())} completion rows of items with per-order BOM lines "
+            f"({', '.join(items[:5])}{', ...' if len(items) > 5 else ''}) have no Reference: "
+            "each is taken as its own production order, so its per-order quantities are "
+            "consumed once for that row. Give the rows of one order the same Reference.",
+            "Completions",
+            plant.inputs.cell("Completions", "Reference", int(rows.min())),
+        )
+    ]
 
 
 def _joined(parts: list[Posted]) -> Posted:
@@ -417,7 +448,30 @@ def sales(plant: Plant) -> Posted:
         # Nothing is carried for these items: flush at the sale (V4, and raw items in V3).
         rule = FlushRule(SALE, "COGS", "total", "AP", True, True)
         parts.append(flush(plant, s[~stocked], rule))
+        parts.append(Posted(plant.post.empty(), tuple(_orders_at_sale(plant, pos[~stocked]))))
     return _joined(parts)
+
+
+def _orders_at_sale(plant: Plant, sold: np.ndarray) -> list[Finding]:
+    """A note per item sold with per-order lines when it is flushed at the sale: nothing was
+    flushed per order at completion, so they are spread by its lot size."""
+    if not plant.has_orders:
+        return []
+    lots = bomlib.item_lot_sizes(plant.sc)
+    return [
+        Finding(
+            Severity.INFO,
+            "per-order lines flushed at sale",
+            f"{plant.codes[p]} has per-order BOM lines: under the '{plant.trigger.value}' "
+            "trigger nothing is flushed at completion, so they are flushed at the sale spread "
+            f"over its Lot Size ({lots[p]:,.6g}): quantity / lot size per unit sold. No "
+            "lot-size variance arises; a count shows any difference.",
+            "BOM",
+            "",
+            str(plant.codes[p]),
+        )
+        for p in np.unique(sold[plant.orders_of[sold]]).tolist()
+    ]
 
 
 def _sales_from_stock(

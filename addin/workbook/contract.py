@@ -32,6 +32,9 @@ class Column:
     positive: bool = False  # number must be > 0
     open_ended: bool = False  # a date: a far date (9999-12-31) means the same as blank
     doc: str = ""  # what the README's contract table says about it beside its name
+    # a sheet written from inputs (the demo, next month's workbook) leaves the column out when
+    # every row has its default (blank), so a workbook that never used it does not gain it
+    omit_when_default: bool = False
 
     @property
     def field(self) -> str:
@@ -66,6 +69,7 @@ ITEM_TYPES = ("Raw", "Subassembly", "Finished", "Phantom")
 TRIGGERS = tuple(t.value for t in Trigger)
 CONVERSION_VARIANCE_METHODS = ("COGS", "Prorate")
 ELEMENTS = ("Labor", "Overhead", "Conversion")
+PER_CHOICES = ("Unit", "Order")
 ACCOUNT_CODES_FOR_OPENING = ("MIP", "FG")
 
 # Excel's text limits, in UTF-16 code units (what Excel counts): a cell holds 32,767; a page
@@ -168,6 +172,25 @@ INPUT_SHEETS: tuple[SheetSpec, ...] = (
             Column("Overhead", Kind.NUMBER, required=False, min_value=0.0),
             Column("Backflush", Kind.YESNO, required=False, default=True, doc="default Yes"),
             Column(
+                "Yield %",
+                Kind.PERCENT,
+                required=False,
+                omit_when_default=True,
+                default=1.0,
+                positive=True,
+                doc="planned yield: good units out per unit put in. Assembly scrap a % is a "
+                "yield of 1 / (1 + a); process loss l % a yield of 1 - l",
+            ),
+            Column(
+                "Lot Size",
+                Kind.NUMBER,
+                required=False,
+                omit_when_default=True,
+                positive=True,
+                doc="costing lot size: the units its per-order BOM lines are spread over; "
+                "needed when it has any",
+            ),
+            Column(
                 "Effective From",
                 Kind.DATE,
                 required=False,
@@ -204,9 +227,45 @@ INPUT_SHEETS: tuple[SheetSpec, ...] = (
                 open_ended=True,
                 doc="blank = no end",
             ),
+            Column(
+                "Base Quantity",
+                Kind.NUMBER,
+                required=False,
+                omit_when_default=True,
+                default=1.0,
+                positive=True,
+                doc="Qty Per is for this many parent units",
+            ),
+            Column(
+                "Unit",
+                Kind.TEXT,
+                required=False,
+                omit_when_default=True,
+                default="",
+                doc="the unit Qty Per is stated in, for the reader (the factor converts)",
+            ),
+            Column(
+                "Conversion Factor",
+                Kind.NUMBER,
+                required=False,
+                omit_when_default=True,
+                default=1.0,
+                positive=True,
+                doc="component UoM per Unit: consumed = Qty Per x factor",
+            ),
+            Column(
+                "Per",
+                Kind.CHOICE,
+                required=False,
+                omit_when_default=True,
+                choices=PER_CHOICES,
+                default="Unit",
+                doc="Unit: per parent unit; Order: once per production order",
+            ),
         ),
         frame="bom",
-        note="Qty Per is per parent unit",
+        note="Qty Per is per parent unit (per Base Quantity units; once per order when Per "
+        "is Order), in the component's UoM times the Conversion Factor",
     ),
     SheetSpec(
         PURCHASES,

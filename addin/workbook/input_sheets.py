@@ -28,6 +28,7 @@ def sheet_frame(spec: c.SheetSpec, frame: pd.DataFrame | None) -> pd.DataFrame:
         if "effective_from" not in frame or frame["effective_from"].isna().all():
             drop.add("Effective From")  # no dated standards: the column stays out of the way
         cols = [col for col in spec.columns if col.name not in drop]
+    cols = [col for col in cols if not (col.omit_when_default and _all_default(frame, col))]
     return pd.DataFrame(
         {
             headers[col.field]: (
@@ -36,6 +37,14 @@ def sheet_frame(spec: c.SheetSpec, frame: pd.DataFrame | None) -> pd.DataFrame:
             for col in cols
         }
     )
+
+
+def _all_default(frame: pd.DataFrame, col: c.Column) -> bool:
+    """Every row of ``col`` is blank or its default (True when the frame lacks it)."""
+    if col.field not in frame:
+        return True
+    values = frame[col.field]
+    return bool((values.isna() | (values == col.default) | (values == "")).all())
 
 
 def setting_value(col: c.Column, settings: Settings | None) -> object:

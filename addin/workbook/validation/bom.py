@@ -54,6 +54,8 @@ def parse_bom(f: Frame | None, items: Items | None, report: Report) -> pd.DataFr
     usable = ~pd.isna(parent) & ~pd.isna(component)
     edges = usable & ~_line_checks(f, parent, component, usable, report)
     key = parent_id * (len(items.numbers) + 1) + component_id
+    if "Per" in f.values:  # a per-unit and a per-order line of one component are two lines
+        key = key * 2 + (f.values["Per"] == "Order")
     _duplicates(f, parent, component, key, edges, report)
     _cycles(f, (parent, component), (parent_id, component_id), edges, report)
     given = {"parent": items.column(parent_id), "component": items.column(component_id)}
@@ -189,4 +191,42 @@ def phantoms_without_bom(f: Frame, items: Items, bom: pd.DataFrame, report: Repo
             f.table.sheet,
             f.cell("Type", k),
             item=code,
+        )
+
+
+def per_order_lines(
+    f: Frame | None, standard_costs: pd.DataFrame | None, bom: pd.DataFrame, report: Report
+) -> None:
+    """A per-order line (Per = Order) needs its parent's Lot Size on Standard Costs, and takes
+    no Base Quantity (it is for the whole order)."""
+    if f is None or standard_costs is None or not len(bom) or "Per" not in f.values:
+        return
+    order = bom["per"].to_numpy(object) == "Order"
+    if not order.any():
+        return
+    lots = pd.Series(
+        pd.to_numeric(standard_costs["lot_size"]).to_numpy(np.float64),
+        index=standard_costs["item"].astype(str).to_numpy(),
+    )
+    lot = lots.reindex(bom["parent"].astype(str).to_numpy()).to_numpy(np.float64)
+    parent = bom["parent"].to_numpy(object)
+    for k in np.flatnonzero(order & ~(lot > 0) & pd.notna(parent))[:MAX_FINDINGS_PER_RULE]:
+        report.error(
+            "per-order line without lot size",
+            f"Per is Order: {parent[k]} -> {bom['component'].iloc[k]} is consumed once per "
+            f"production order, but {parent[k]} has no Lot Size on Standard Costs to spread "
+            "it over in the standard; enter its costing lot size there",
+            f.table.sheet,
+            f.cell("Per", int(k)),
+            item=str(parent[k]),
+        )
+    base = bom["base_quantity"].to_numpy(np.float64)
+    for k in np.flatnonzero(order & (base != 1.0))[:MAX_FINDINGS_PER_RULE]:
+        report.error(
+            "base quantity on per-order line",
+            f"Base Quantity is {base[k]:,.10g} on a line consumed once per order (Per = "
+            "Order): a per-order quantity is for the whole order; leave Base Quantity blank",
+            f.table.sheet,
+            f.cell("Base Quantity", int(k)),
+            item=str(parent[k]),
         )
