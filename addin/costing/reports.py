@@ -85,7 +85,7 @@ def _by_sign(inputs: MonthEndInputs) -> list[tuple[str, pd.DataFrame]]:
         qty = frame["quantity"].fillna(0.0).to_numpy(np.float64)
         rows = {event: qty > 0, below: qty < 0}
         rows[zero] = rows.get(zero, np.zeros(len(qty), dtype=bool)) | (qty == 0)
-        out += [(e, frame[mask]) for e, mask in rows.items() if mask.any()]
+        out += [(e, frame if mask.all() else frame[mask]) for e, mask in rows.items() if mask.any()]
     return out
 
 
@@ -397,6 +397,30 @@ def _item_variance_kinds(plant: Plant, led: Ledger) -> list[_VarianceKind]:
             "USAGE",
             product=True,
         ),
+        *_flush_usage_kinds(led, usage, back),
+        _VarianceKind(
+            "scrap",
+            "Reported scrap at standard",
+            scrap & (led.role == code_of(ROLE_DTYPE, "SCRAP")),
+            None,
+            "SCRAP",
+        ),
+        _VarianceKind(
+            "revaluation",
+            "Opening value restated to this period's standard",
+            led.role == code_of(ROLE_DTYPE, "REVALUATION"),
+            plant.stock.unit_value,
+            "REVALUATION",
+        ),
+    ]
+
+
+def _flush_usage_kinds(
+    led: Ledger, usage: npt.NDArray[np.bool_], back: npt.NDArray[np.bool_]
+) -> list[_VarianceKind]:
+    """The usage variance the flush posts: Backflush = No components, BOM changes, and the
+    same undone by completion reversals and customer returns (``back``)."""
+    return [
         _VarianceKind(
             "usage",
             "Backflush = No component at standard, not flushed",
@@ -418,20 +442,6 @@ def _item_variance_kinds(plant: Plant, led: Ledger) -> list[_VarianceKind]:
             usage & back,
             None,
             "USAGE",
-        ),
-        _VarianceKind(
-            "scrap",
-            "Reported scrap at standard",
-            scrap & (led.role == code_of(ROLE_DTYPE, "SCRAP")),
-            None,
-            "SCRAP",
-        ),
-        _VarianceKind(
-            "revaluation",
-            "Opening value restated to this period's standard",
-            led.role == code_of(ROLE_DTYPE, "REVALUATION"),
-            plant.stock.unit_value,
-            "REVALUATION",
         ),
     ]
 

@@ -282,21 +282,28 @@ def _charges(p: pd.DataFrame) -> np.ndarray:
 
 def _purchase_lines(plant: Plant, p: pd.DataFrame) -> pd.DataFrame:
     """Purchases per date, item and sign of the quantity (+1 purchase, -1 return, 0 charge),
-    in cents: the material at standard, the actual price, the charges."""
+    in cents: the material at standard, the actual price, the charges. Without returns or
+    charges (the usual month) the grouping is by date and item only, as it always was."""
     pos = plant.index.positions(p["item"])
     qty = p["quantity"].fillna(0.0).to_numpy(np.float64)
+    charges = _charges(p)
     frame = pd.DataFrame(
         {
             "date": p["date"].to_numpy(),
             "item": pos,
-            "sign": np.sign(qty).astype(np.int64),
             "quantity": qty,
             "std": to_cents(qty * plant.material[pos]),
             "actual": to_cents(qty * p["unit_price"].fillna(0.0).to_numpy(np.float64)),
-            "charges": to_cents(_charges(p)),
         }
     )
-    return frame.groupby(["date", "item", "sign"], as_index=False, sort=True).sum()
+    if charges.any():
+        frame["charges"] = to_cents(charges)
+    if (qty <= 0).any():
+        frame["sign"] = np.sign(qty).astype(np.int64)
+        g = frame.groupby(["date", "item", "sign"], as_index=False, sort=True).sum()
+    else:
+        g = frame.groupby(["date", "item"], as_index=False, sort=True).sum().assign(sign=1)
+    return g if "charges" in g else g.assign(charges=np.int64(0))
 
 
 def _purchase_entry(plant: Plant, g: pd.DataFrame, event: str) -> pd.DataFrame:
@@ -451,7 +458,8 @@ def sales(plant: Plant) -> Posted:
     if len(s) == 0:
         return Posted(plant.post.empty())
     qty = s["quantity"].to_numpy(np.float64)
-    done = _joined([_sales(plant, s[qty > 0], SALE), _sales(plant, s[qty < 0], CUSTOMER_RETURN)])
+    sold = s if (qty > 0).all() else s[qty > 0]
+    done = _joined([_sales(plant, sold, SALE), _sales(plant, s[qty < 0], CUSTOMER_RETURN)])
     found = _rows_finding(plant, "Sales", qty < 0, "customer return", CUSTOMER_RETURN_NOTE)
     return done._replace(findings=done.findings + tuple(found))
 
