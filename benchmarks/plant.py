@@ -347,6 +347,7 @@ def generate_plant(size: str, seed: int = 7) -> MonthEndInputs:
             "item": codes[prow],
             "quantity": pqty,
             "unit_price": np.round(material[prow] * (1.0 + rng.normal(0.0, 0.02, npch)), 4),
+            "charges": np.nan,  # no freight or duty charges: the column is left blank
             "reference": [f"PO-{i:07d}" for i in range(1, npch + 1)],
             "source_row": np.arange(FIRST_DATA_ROW, FIRST_DATA_ROW + npch, dtype=np.int64),
         }

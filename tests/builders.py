@@ -25,6 +25,7 @@ def frame(columns: list[str], rows: list[dict[str, Any]], defaults: dict[str, An
         "qty_per",
         "scrap_pct",
         "unit_price",
+        "charges",
         "scrap_quantity",
         "amount",
         "counted_quantity",
@@ -84,7 +85,9 @@ def make_inputs(
             bom or [],
             {"scrap_pct": 0.0, "effective_from": None, "effective_to": None},
         ),
-        purchases=frame(m.PURCHASE_COLUMNS, purchases or [], {"date": day, "reference": ""}),
+        purchases=frame(
+            m.PURCHASE_COLUMNS, purchases or [], {"date": day, "reference": "", "charges": 0.0}
+        ),
         completions=frame(
             m.COMPLETION_COLUMNS,
             completions or [],

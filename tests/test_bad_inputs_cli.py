@@ -312,16 +312,17 @@ CASES: list[Bad] = [
         book(_std_rows(["RM", "x", "Material", 1, 0])),
         (("Standard Costs!C4", 'Type is "Material"; use one of: Raw, Subassembly'),),
     ),
-    # --- quantities where negative or zero make no sense ---------------------------------------
+    # --- quantities where negative or zero make no sense (below 0 on Purchases, Completions
+    # and Sales is a return or reversal: tests/test_returns.py) -------------------------------
     Bad(
-        "negative-purchase-quantity",
-        book(add("Purchases", [OCT3, "DM", -4, 1])),
-        (("Purchases!C3", "Quantity is -4; it must be more than 0"),),
+        "zero-purchase-quantity",
+        book(add("Purchases", [OCT3, "DM", 0, 1])),
+        (("Purchases!C3", "Quantity is 0 and the row has no Charges: it posts nothing"),),
     ),
     Bad(
         "zero-sale-quantity",
         book(add("Sales", [OCT3, "KB", 0])),
-        (("Sales!C3", "Quantity is 0; it must be more than 0"),),
+        (("Sales!C3", "Quantity is 0; type the units sold (below 0 for a customer return)"),),
     ),
     Bad(
         "zero-qty-per",
@@ -329,9 +330,14 @@ CASES: list[Bad] = [
         (("BOM!C3", "Qty Per is 0; it must be more than 0"),),
     ),
     Bad(
-        "negative-completion",
-        book(add("Completions", [OCT3, "KB", -5])),
-        (("Completions!C3", "Quantity is -5; it cannot be negative"),),
+        "negative-scrap",
+        book(
+            _replace(
+                "Completions",
+                [["Date", "Item", "Quantity", "Scrap Quantity"], [OCT3, "KB", -5, -1]],
+            )
+        ),
+        (("Completions!D2", "Scrap Quantity is -1; it cannot be negative"),),
     ),
     Bad(
         "negative-counted-quantity",
@@ -717,14 +723,14 @@ def test_missing_and_folder_inputs(tmp_path: Path, capsys) -> None:
 # --- cells the Excel table leaves out --------------------------------------------------------
 
 DEMO = Path(__file__).resolve().parent.parent / "workbook_templates" / "demo-plant.xlsx"
-PURCHASES_TABLE = "xl/tables/table4.xml"  # ref="A1:E149" in the demo
+PURCHASES_TABLE = "xl/tables/table4.xml"  # ref="A1:F149" in the demo (F: Charges, blank)
 
 
 def _demo_with_purchases_table(folder: Path, ref: str, extra: bytes = b"") -> Path:
     path = folder / "demo.xlsx"
     shutil.copy(DEMO, path)
     new_ref = b'ref="%s"%s' % (ref.encode(), extra)
-    rewrite(path, PURCHASES_TABLE, lambda b: b.replace(b'ref="A1:E149"', new_ref))
+    rewrite(path, PURCHASES_TABLE, lambda b: b.replace(b'ref="A1:F149"', new_ref))
     return path
 
 
@@ -738,19 +744,19 @@ def test_rows_below_a_shrunk_table_are_refused_not_dropped(tmp_path: Path, capsy
     rows = _purchase_rows()
     dropped = sum(q * p for _, _, q, p, *_ in rows[100:])
     assert len(rows) == 148 and dropped > 12_000  # 48 purchases, 12,349.40 in the demo
-    path = _demo_with_purchases_table(tmp_path, "A1:E101")
+    path = _demo_with_purchases_table(tmp_path, "A1:F101")
     assert main(["validate", str(path)]) == 1
     err = capsys.readouterr().err
     assert (
         'error: Purchases!A102: rows 102 to 149 are filled but outside the table "Purchases" '
-        "(A1:E101); resize the table to A1:E149 (Table Design > Resize Table), or clear them"
+        "(A1:F101); resize the table to A1:F149 (Table Design > Resize Table), or clear them"
     ) in err
     assert main(["run", str(path), "--out", str(tmp_path / "r.xlsx"), "--quiet"]) == 1
     assert not (tmp_path / "r.xlsx").exists()
 
 
 def test_a_table_resized_as_told_reads_every_row(tmp_path: Path) -> None:
-    path = _demo_with_purchases_table(tmp_path, "A1:E149")
+    path = _demo_with_purchases_table(tmp_path, "A1:F149")
     inputs, findings = parse_inputs(read_workbook(path)[0])
     assert inputs is not None, findings
     rows = _purchase_rows()
@@ -765,12 +771,13 @@ def test_a_table_narrower_and_shorter_than_its_data(tmp_path: Path, capsys) -> N
     path = _demo_with_purchases_table(tmp_path, "A1:C2")
     assert main(["validate", str(path)]) == 1
     err = capsys.readouterr().err
-    resize = "resize the table to A1:E149 (Table Design > Resize Table)"
+    resize = "resize the table to A1:F149 (Table Design > Resize Table)"
     assert (
         f'error: Purchases!D1: column "Unit Price" is beside the table "Purchases" (A1:C2), not '
         f"in it; {resize}, or move the column into the table"
     ) in err
     assert 'error: Purchases!E1: column "Reference" is beside the table' in err
+    assert 'error: Purchases!F1: column "Charges" is beside the table' in err
     assert "error: Purchases!A3: rows 3 to 149 are filled but outside the table" in err
     assert "missing" not in err and "add them in row" not in err
 

@@ -193,9 +193,12 @@ def feeds(items, bom, completions, share):
 
 
 def orders_of(plant):
-    """Production orders per item: distinct references, and each row without one."""
+    """Production orders per item: distinct references, and each row without one (a
+    reversal, below 0, starts no order: it gives back per-unit components only)."""
     seen, count = set(), defaultdict(int)
     for k, c in enumerate(plant["completions"]):
+        if c["quantity"] < 0:
+            continue
         key = (c["item"], c.get("reference") or f"row {k}")
         if key not in seen:
             seen.add(key)
@@ -409,3 +412,126 @@ def test_all_sold_cogs_agrees_across_triggers_within_rounding(plant):
         totals.append(int(r.trial_balance.set_index("role").loc["COGS", "closing_cents"]))
     # each trigger rounds at different postings; at most a cent per completion/sale line
     assert max(totals) - min(totals) <= 2 * (len(plant["completions"]) + len(sales))
+
+
+# ---- returns and reversals (negative quantities) ---------------------------------------------
+
+
+@st.composite
+def with_returns(draw, whole_cents: bool = False, everything: bool = False):
+    """A random plant and month with returns and reversals: completions reversed, purchases
+    returned to the vendor (at another price), sales of what was completed and customer
+    returns, each on its own day or later. ``everything``: every row is returned in full, at
+    its own price."""
+    # whole cents: stocked items' completions feed their parents in full (whole units)
+    plant = draw(plants(whole_cents, fed=1.0 if whole_cents else None))
+    price = st.integers(1, 500).map(lambda c: c / 100)
+
+    def later(d: dt.date) -> dt.date:
+        return draw(st.sampled_from([x for x in DAYS if x >= d]))
+
+    def back(q: float) -> float:
+        return -q if everything else -q * draw(st.sampled_from([0.25, 0.5, 1.0]))
+
+    def some(rows: list[dict]) -> list[dict]:
+        return [r for r in rows if everything or draw(st.booleans())]
+
+    completions = plant["completions"]
+    sales = [
+        {"item": c["item"], "quantity": c["quantity"], "date": later(c["date"])}
+        for c in some(completions)
+    ]
+    reversed_ = [
+        {"item": c["item"], "quantity": back(c["quantity"]), "scrap_quantity": 0.0,
+         "date": later(c["date"])}
+        for c in some(completions)
+    ]  # fmt: skip
+    returned = [
+        {"item": p["item"], "quantity": back(p["quantity"]), "date": later(p["date"]),
+         "unit_price": p["unit_price"] if everything else draw(price)}
+        for p in some(plant["purchases"])
+    ]  # fmt: skip
+    customer = [
+        {"item": s["item"], "quantity": back(s["quantity"]), "date": later(s["date"])}
+        for s in some(sales)
+    ]
+    return {
+        **plant,
+        "completions": completions + reversed_,
+        "purchases": plant["purchases"] + returned,
+        "sales": sales + customer,
+    }
+
+
+@FAST
+@given(plant=with_returns(), trigger=st.sampled_from(TRIGGERS))
+def test_with_returns_entries_balance_and_inventory_ties(plant, trigger):
+    r = run_month_end(make_inputs(trigger, **plant))
+    per_entry = r.journal.groupby("entry")[["debit_cents", "credit_cents"]].sum()
+    assert (per_entry["debit_cents"] == per_entry["credit_cents"]).all()
+    tb = r.trial_balance.set_index("role")["closing_cents"]
+    for role in ("MIP", "FG"):
+        items = r.inventory.loc[r.inventory["role"] == role, "ending_cents"].sum()
+        assert items == tb[role]
+    assert tb["CCA"] == 0 and tb["CCC"] == 0
+    assert all(c.passed for c in r.checks if c.kind == "consistency"), r.checks
+    # every negative row is named in an info finding, per sheet
+    named = {f.sheet: f.message for f in r.findings if f.check == "returns and reversals"}
+    for sheet, key in (("Completions", "completions"), ("Sales", "sales")):
+        n = sum(1 for x in plant[key] if x["quantity"] < 0)
+        assert (sheet in named) == (n > 0) and (not n or named[sheet].startswith(f"{n} "))
+
+
+@FAST
+@given(plant=with_returns())
+def test_with_reversals_flushed_quantities_match_a_recursive_explosion(plant):
+    """Signed: a reversal's components come back, so the explosion of every completion row,
+    reversals below 0, equals what the Backflush tab nets."""
+    r = run_month_end(make_inputs("purchase+completion", **plant))
+    expected = completion_flush(plant, stocked=stocked_items(plant["items"]))
+    got = r.backflush.groupby("component")["quantity"].sum().to_dict()
+    for k in set(got) | set(expected):
+        want = expected.get(k, 0.0)
+        assert abs(got.get(k, 0.0) - want) <= 1e-9 * max(1.0, abs(want))
+
+
+@FAST
+@given(plant=with_returns())
+def test_with_returns_stock_below_zero_fails_the_control(plant):
+    """A return to the vendor or a reversal that leaves stock below zero is caught by the
+    control: raw closing = purchased - returned - flushed + given back."""
+    r = run_month_end(make_inputs("purchase+completion", **plant))
+    closing = defaultdict(float)
+    flushed = completion_flush(plant, stocked=stocked_items(plant["items"]))
+    for p in plant["purchases"]:
+        closing[p["item"]] += p["quantity"]
+    by_hand = {it["item"] for it in plant["items"] if it.get("backflush") is False}
+    for k, q in flushed.items():
+        if k not in by_hand:
+            closing[k] -= q
+    raw = {it["item"] for it in plant["items"] if it["item_type"] == "Raw"}
+    below = {k for k, q in closing.items() if q < -1e-6 and k in raw}
+    raw_below = {
+        f.item for f in r.findings if f.check == "negative closing stock" and f.item in raw
+    }
+    assert raw_below == below
+
+
+@ACROSS_TRIGGERS
+@given(plant=with_returns(whole_cents=True, everything=True))
+def test_returning_everything_reverses_it_to_the_cent(plant):
+    """Every purchase, completion and sale returned in full (at its own price): each kind's
+    entries and their reversals net to zero on every account, and nothing is left in stock."""
+    pairs = [
+        ("Purchase", "Purchase return"),
+        ("Completion", "Completion reversal"),
+        ("Sale", "Customer return"),
+    ]
+    for trigger in TRIGGERS:
+        r = run_month_end(make_inputs(trigger, **plant))
+        j = r.journal.assign(net=r.journal["debit_cents"] - r.journal["credit_cents"])
+        for kind, reversal in pairs:
+            both = j[j["event"].isin([kind, reversal])]
+            assert (both.groupby(both["role"].astype(str))["net"].sum() == 0).all(), trigger
+        inv = r.inventory
+        assert (inv["ending_qty"].abs() < 1e-9).all() and (inv["ending_cents"] == 0).all()

@@ -121,7 +121,7 @@ def test_text_bool_and_negative_in_number_cells(tmp_path: Path) -> None:
         "Purchases",
         [D(2026, 10, 3), "DM", "lots", 1],
         [D(2026, 10, 3), "DM", True, 1],
-        [D(2026, 10, 3), "DM", -4, 1],
+        [D(2026, 10, 3), "DM", -4, 1],  # a return to the vendor: accepted
         [D(2026, 10, 3), "DM", 0, -1],
     )
     inputs, findings = run(tmp_path, sheets)
@@ -129,9 +129,10 @@ def test_text_bool_and_negative_in_number_cells(tmp_path: Path) -> None:
     assert errors(findings) == [
         'Purchases!C3: Quantity is "lots", not a number; type a number',
         "Purchases!C4: Quantity is TRUE, not a number; type a number",
-        "Purchases!C5: Quantity is -4; it must be more than 0",
-        "Purchases!C6: Quantity is 0; it must be more than 0",
         "Purchases!D6: Unit Price is -1; it cannot be negative",
+        "Purchases!C6: Quantity is 0 and the row has no Charges: it posts nothing; type the "
+        "units received (below 0 for a return to the vendor), the Charges of a later charge on "
+        "the item, or delete the row",
     ]
 
 

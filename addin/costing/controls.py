@@ -142,8 +142,10 @@ def zero_standards(plant: Plant, led: Ledger) -> list[Finding]:
 
 
 def stale_standards(plant: Plant) -> list[Finding]:
-    """Purchase prices far from standard (Settings: price tolerance)."""
+    """Purchase prices far from standard (Settings: price tolerance): the average over the
+    receipts (returns to the vendor and charge rows left out)."""
     p = plant.inputs.purchases
+    p = p[p["quantity"].to_numpy(np.float64) > 0]
     if not len(p):
         return []
     n = len(plant.codes)

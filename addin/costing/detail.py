@@ -17,6 +17,7 @@ from addin.costing.model import MonthEndInputs, Trigger
 from addin.costing.money import to_cents
 from addin.costing.orders import order_starts
 from addin.costing.plant import Plant
+from addin.costing.postings import COMPLETION, COMPLETION_REVERSAL, CUSTOMER_RETURN, SALE
 from addin.costing.results import BACKFLUSH_DETAIL
 
 
@@ -52,17 +53,18 @@ def backflush_detail(source: Plant | MonthEndInputs, max_rows: int | None = None
     return out[BACKFLUSH_DETAIL.names]
 
 
-def _demand(plant: Plant) -> tuple[pd.DataFrame, str, npt.NDArray[np.float64]]:
-    """The source rows flushed (sales under the sale-only trigger, else completions), their
-    event and units flushed (good + scrap)."""
+def _demand(plant: Plant) -> tuple[pd.DataFrame, npt.NDArray[np.object_], npt.NDArray[np.float64]]:
+    """The source rows flushed (sales under the sale-only trigger, else completions), the
+    event of each (a row below 0 is a customer return or a completion reversal) and units
+    flushed (good + scrap)."""
     inputs = plant.inputs
     if inputs.settings.trigger is Trigger.SALE:
-        return inputs.sales, "Sale", inputs.sales["quantity"].to_numpy(np.float64)
+        qty = inputs.sales["quantity"].to_numpy(np.float64)
+        return inputs.sales, np.where(qty < 0, CUSTOMER_RETURN, SALE).astype(object), qty
     src = inputs.completions
-    qty = src["quantity"].to_numpy(np.float64) + src["scrap_quantity"].fillna(0).to_numpy(
-        np.float64
-    )
-    return src, "Completion", qty
+    good = src["quantity"].to_numpy(np.float64)
+    qty = good + src["scrap_quantity"].fillna(0).to_numpy(np.float64)
+    return src, np.where(good < 0, COMPLETION_REVERSAL, COMPLETION).astype(object), qty
 
 
 def _estimate(plant: Plant, pos: npt.NDArray[np.intp], win: npt.NDArray[np.intp]) -> int:
@@ -86,7 +88,7 @@ def _estimate(plant: Plant, pos: npt.NDArray[np.intp], win: npt.NDArray[np.intp]
 def _window_lines(
     plant: Plant,
     src: pd.DataFrame,
-    event: str,
+    event: npt.NDArray[np.object_],
     qty: npt.NDArray[np.float64],
     pos: npt.NDArray[np.intp],
     win: npt.NDArray[np.intp],
@@ -98,11 +100,12 @@ def _window_lines(
     rows = np.flatnonzero(win == w)
     shape = (len(rows), n)
     d = sp.csr_matrix((qty[rows], (np.arange(len(rows)), pos[rows])), shape=shape)
-    per = window.orders if event == "Completion" else None
+    per = window.orders if plant.trigger is not Trigger.SALE else None
     if per is None:
         c = window.explosion(d).tocoo()  # stocked subassemblies are taken from stock, as flushed
-    else:  # per-order lines once, on the row that starts each order (orders.py)
-        starts = order_starts(src)[rows]
+    else:  # per-order lines once, on the row that starts each order (orders.py); a reversal
+        # gives back its units' per-unit components only, as flushed
+        starts = np.where(event[rows] == COMPLETION, order_starts(src)[rows], 0.0)
         n_orders = sp.csr_matrix((starts, (np.arange(len(rows)), pos[rows])), shape=shape)
         first = d @ per.unit_matrix + n_orders @ per.order_matrix
         c = window.explosion.below(first).tocoo()
@@ -110,7 +113,7 @@ def _window_lines(
     src_rows = rows[c.row]
     return pd.DataFrame(
         {
-            "event": event,
+            "event": event[src_rows],
             "date": src["date"].to_numpy()[src_rows],
             "source_row": src["source_row"].to_numpy()[src_rows],
             "reference": src["reference"].fillna("").astype(str).to_numpy()[src_rows],

@@ -188,8 +188,20 @@ BOM_COLUMNS = [
     "per",  # "Unit" (qty_per per parent unit) or "Order" (once per production order)
     "source_row",
 ]
-PURCHASE_COLUMNS = ["date", "item", "quantity", "unit_price", "reference", "source_row"]
+# quantity < 0: a return to the vendor; charges: freight, duty and other costs of the row in
+# currency, added to its actual cost (NaN = none); quantity 0 with charges: a later item charge
+PURCHASE_COLUMNS = [
+    "date",
+    "item",
+    "quantity",
+    "unit_price",
+    "charges",
+    "reference",
+    "source_row",
+]
+# quantity < 0: a completion reversed (components back); scrap_quantity >= 0
 COMPLETION_COLUMNS = ["date", "item", "quantity", "scrap_quantity", "reference", "source_row"]
+# quantity < 0: a customer return (the sale reversed)
 SALE_COLUMNS = ["date", "item", "quantity", "reference", "source_row"]
 CONVERSION_COST_COLUMNS = ["date", "element", "amount", "reference", "source_row"]
 COUNT_COLUMNS = ["item", "counted_quantity", "date", "source_row"]

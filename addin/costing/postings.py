@@ -22,10 +22,14 @@ UNITEMIZED = "(unitemized)"  # material of a manufactured item not backed by its
 REVALUATION = "Revaluation"
 STANDARD_CHANGE = "Standard change"
 PURCHASE = "Purchase"
+PURCHASE_RETURN = "Purchase return"  # a negative Purchases quantity: back to the vendor
+PURCHASE_CHARGE = "Purchase charge"  # a Purchases row with Charges and no quantity
 CONVERSION = "Conversion incurred"
 COMPLETION = "Completion"
+COMPLETION_REVERSAL = "Completion reversal"  # a negative Completions quantity
 SCRAP = "Scrap"
 SALE = "Sale"
+CUSTOMER_RETURN = "Customer return"  # a negative Sales quantity
 COUNT = "Count adjustment"
 CLOSE = "Period-end close"
 SWEEP = "Rounding sweep"
@@ -34,14 +38,20 @@ EVENT_ORDER = [
     REVALUATION,
     STANDARD_CHANGE,
     PURCHASE,
+    PURCHASE_RETURN,
+    PURCHASE_CHARGE,
     CONVERSION,
     COMPLETION,
+    COMPLETION_REVERSAL,
     SCRAP,
     SALE,
+    CUSTOMER_RETURN,
     COUNT,
     CLOSE,
     SWEEP,
 ]
+# Returns and reversals: each posts the negation of its kind's entry, as its own entry.
+REVERSAL_OF = {PURCHASE_RETURN: PURCHASE, COMPLETION_REVERSAL: COMPLETION, CUSTOMER_RETURN: SALE}
 # Events the journal posts as one entry per item (each with its own memo), not per day. The
 # rounding sweep is one entry on Period End (its cents per item are on the Inventory tab).
 ITEMIZED_EVENTS = (REVALUATION, STANDARD_CHANGE)
@@ -52,10 +62,16 @@ EVENT_MEMO = {
     REVALUATION: "Standard cost revaluation: opening value restated to this period's standard",
     STANDARD_CHANGE: "Standard cost change: stock on hand revalued to the new standard",
     PURCHASE: "Purchase: materials at standard, price variance to PPV",
+    PURCHASE_RETURN: (
+        "Purchase return: materials back to the vendor at standard, price variance reversed"
+    ),
+    PURCHASE_CHARGE: "Purchase charge: freight, duty and other charges to the price variance",
     CONVERSION: "Conversion incurred: actual labour and overhead",
     COMPLETION: "Completion: finished units, components backflushed at standard",
+    COMPLETION_REVERSAL: ("Completion reversal: units taken back, components returned at standard"),
     SCRAP: "Scrap: reported scrap at standard",
     SALE: "Sale: goods sold at standard",
+    CUSTOMER_RETURN: "Customer return: goods back at standard, the sale reversed",
     COUNT: "Count adjustment: book adjusted to count (usage variance)",
     CLOSE: "Period-end close: under/over-allocated conversion costs",
     SWEEP: "Rounding sweep: per-day rounding left in inventory beyond quantity x standard",
@@ -66,10 +82,14 @@ EVENT_SHEET = {
     REVALUATION: "Opening Balances",
     STANDARD_CHANGE: "Standard Costs",
     PURCHASE: "Purchases",
+    PURCHASE_RETURN: "Purchases",
+    PURCHASE_CHARGE: "Purchases",
     CONVERSION: "Conversion Costs",
     COMPLETION: "Completions",
+    COMPLETION_REVERSAL: "Completions",
     SCRAP: "Completions",
     SALE: "Sales",
+    CUSTOMER_RETURN: "Sales",
     COUNT: "Counts",
     OPENING: "Opening Balances",
 }
@@ -85,6 +105,7 @@ KINDS = [
     "conversion",
     "revaluation",
     "lot size",
+    "charges",
 ]
 EVENT_DTYPE = pd.CategoricalDtype([*EVENT_ORDER, OPENING])
 ROLE_DTYPE = pd.CategoricalDtype(ROLES)

@@ -18,14 +18,19 @@ from addin.costing.plant import Plant
 from addin.costing.postings import (
     CLOSE,
     COMPLETION,
+    COMPLETION_REVERSAL,
     CONVERSION,
     COUNT,
+    CUSTOMER_RETURN,
     EVENT_DTYPE,
     EVENT_MEMO,
     ITEMIZED_EVENTS,
     KIND_DTYPE,
     PURCHASE,
+    PURCHASE_CHARGE,
+    PURCHASE_RETURN,
     REVALUATION,
+    REVERSAL_OF,
     ROLE_DTYPE,
     SALE,
     SCRAP,
@@ -54,12 +59,7 @@ def _references(inputs: MonthEndInputs) -> References:
     """(event, date) -> (number of source records, their references joined: the first three
     non-blank ones in sheet order, then "+N more")."""
     out: References = {}
-    sources = [
-        (PURCHASE, inputs.purchases),
-        (CONVERSION, inputs.conversion_costs),
-        (COMPLETION, inputs.completions),
-        (SALE, inputs.sales),
-    ]
+    sources = [*_by_sign(inputs), (CONVERSION, inputs.conversion_costs)]
     completions = inputs.completions
     if len(completions):
         scrapped = completions["scrap_quantity"].fillna(0).to_numpy() > 0
@@ -73,6 +73,22 @@ def _references(inputs: MonthEndInputs) -> References:
         for k, day_value in enumerate(days):
             text = ", ".join(first[k]) + (f" +{given[k] - 3} more" if given[k] > 3 else "")
             out[(event, pd.Timestamp(day_value))] = (int(records[k]), text)
+    return out
+
+
+def _by_sign(inputs: MonthEndInputs) -> list[tuple[str, pd.DataFrame]]:
+    """The movement rows behind each event, by the sign of their quantity: a return or
+    reversal below 0; a Purchases row without quantity is a charge (else 0 is the kind's)."""
+    out = []
+    for frame, (event, below, zero) in (
+        (inputs.purchases, (PURCHASE, PURCHASE_RETURN, PURCHASE_CHARGE)),
+        (inputs.completions, (COMPLETION, COMPLETION_REVERSAL, COMPLETION)),
+        (inputs.sales, (SALE, CUSTOMER_RETURN, SALE)),
+    ):
+        qty = frame["quantity"].fillna(0.0).to_numpy(np.float64)
+        rows = {event: qty > 0, below: qty < 0}
+        rows[zero] = rows.get(zero, np.zeros(len(qty), dtype=bool)) | (qty == 0)
+        out += [(e, frame if mask.all() else frame[mask]) for e, mask in rows.items() if mask.any()]
     return out
 
 
@@ -337,6 +353,7 @@ class _VarianceKind(NamedTuple):
     role: str
     product: bool = False  # amount = ROUND(quantity x standard, 2) exactly
     memos_of: str = ""  # the itemized event whose memos the rows carry
+    counted: bool = True  # quantity shown (False: value-only lines, such as charges)
 
 
 def variances(
@@ -367,19 +384,15 @@ def variances(
 
 
 def _item_variance_kinds(plant: Plant, led: Ledger) -> list[_VarianceKind]:
-    """Price (PPV), usage from counts, manual issues and BOM changes, scrap, and standard cost
-    revaluation, in that order."""
+    """Price (PPV; purchases, returns to the vendor, charges), usage from counts, manual
+    issues, BOM changes and the reversals' usage, scrap, and standard cost revaluation, in
+    that order."""
     usage = led.role == code_of(ROLE_DTYPE, "USAGE")
     scrap = led.event == code_of(EVENT_DTYPE, SCRAP)
     revaluation = led.role == code_of(ROLE_DTYPE, "REVALUATION")
+    back = np.isin(led.event, [code_of(EVENT_DTYPE, e) for e in REVERSAL_OF])
     return [
-        _VarianceKind(
-            "price",
-            "Actual price vs standard on purchases",
-            led.role == code_of(ROLE_DTYPE, "PPV"),
-            plant.material,
-            "PPV",
-        ),
+        *_price_kinds(plant, led, back),
         _VarianceKind(
             "usage",
             "Count below (U) or above (F) book",
@@ -388,20 +401,7 @@ def _item_variance_kinds(plant: Plant, led: Ledger) -> list[_VarianceKind]:
             "USAGE",
             product=True,
         ),
-        _VarianceKind(
-            "usage",
-            "Backflush = No component at standard, not flushed",
-            usage & (led.kind == code_of(KIND_DTYPE, "manual issue")),
-            None,
-            "USAGE",
-        ),
-        _VarianceKind(
-            "usage",
-            "BOM in effect on the day differs from the period standard",
-            usage & (led.kind == code_of(KIND_DTYPE, "BOM change")),
-            None,
-            "USAGE",
-        ),
+        *_flush_usage_kinds(led, usage, back),
         _VarianceKind(
             "lot size",
             "Per-order lines: orders of another size than the lot size",
@@ -465,6 +465,68 @@ def _order_memos(plant: Plant, shown: int = 5) -> dict[str, str]:
     return memos
 
 
+def _flush_usage_kinds(
+    led: Ledger, usage: npt.NDArray[np.bool_], back: npt.NDArray[np.bool_]
+) -> list[_VarianceKind]:
+    """The usage variance the flush posts: Backflush = No components, BOM changes, and the
+    same undone by completion reversals and customer returns (``back``)."""
+    return [
+        _VarianceKind(
+            "usage",
+            "Backflush = No component at standard, not flushed",
+            usage & ~back & (led.kind == code_of(KIND_DTYPE, "manual issue")),
+            None,
+            "USAGE",
+        ),
+        _VarianceKind(
+            "usage",
+            "BOM in effect on the day differs from the period standard",
+            usage & ~back & (led.kind == code_of(KIND_DTYPE, "BOM change")),
+            None,
+            "USAGE",
+        ),
+        _VarianceKind(
+            "usage",
+            "Completion reversals and customer returns: the usage variance of their flush "
+            "reversed (Backflush = No components, BOM change)",
+            usage & back,
+            None,
+            "USAGE",
+        ),
+    ]
+
+
+def _price_kinds(plant: Plant, led: Ledger, back: npt.NDArray[np.bool_]) -> list[_VarianceKind]:
+    """The price variance (PPV) of purchases, of returns to the vendor (reversed at the return
+    price) and of charges (freight, duty: value only, no quantity)."""
+    ppv = led.role == code_of(ROLE_DTYPE, "PPV")
+    charges = led.kind == code_of(KIND_DTYPE, "charges")
+    return [
+        _VarianceKind(
+            "price",
+            "Actual price vs standard on purchases",
+            ppv & ~back & ~charges,
+            plant.material,
+            "PPV",
+        ),
+        _VarianceKind(
+            "price",
+            "Returns to the vendor: price variance reversed at the return price",
+            ppv & back & ~charges,
+            plant.material,
+            "PPV",
+        ),
+        _VarianceKind(
+            "price",
+            "Freight, duty and other charges on purchases",
+            ppv & charges,
+            None,
+            "PPV",
+            counted=False,
+        ),
+    ]
+
+
 def _per_item(
     n: int, led: Ledger, categories: npt.NDArray[np.object_], kind: _VarianceKind
 ) -> pd.DataFrame:
@@ -479,7 +541,7 @@ def _per_item(
         {
             "type": kind.type,
             "item": categories[seen],
-            "quantity": qty,
+            "quantity": qty if kind.counted else np.nan,
             "standard": std,
             "amount_cents": amount,
             "role": kind.role,

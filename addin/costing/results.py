@@ -81,7 +81,7 @@ VARIANCES = Schema(
 BACKFLUSH = Schema(
     "backflush",
     {
-        "event": "Completion, Scrap or Sale",
+        "event": "Completion, Completion reversal, Scrap, Sale or Customer return",
         "component": "component item code",
         "description": "component description",
         "uom": "unit of measure",
@@ -155,7 +155,7 @@ ROLLUP = Schema(
 BACKFLUSH_DETAIL = Schema(
     "backflush_detail",
     {
-        "event": "Completion, or Sale under the sale-only trigger",
+        "event": "Completion or Completion reversal; Sale or Customer return (sale trigger)",
         "date": "the source row's date",
         "source_row": "worksheet row of the completion or sale",
         "reference": "its reference",

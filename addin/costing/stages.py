@@ -27,9 +27,13 @@ from addin.costing.orders import order_starts
 from addin.costing.plant import Epoch, Plant
 from addin.costing.postings import (
     COMPLETION,
+    COMPLETION_REVERSAL,
     CONVERSION,
+    CUSTOMER_RETURN,
     OPENING,
     PURCHASE,
+    PURCHASE_CHARGE,
+    PURCHASE_RETURN,
     REVALUATION,
     SALE,
     SCRAP,
@@ -280,8 +284,21 @@ def _opening_findings(
     return found
 
 
+def _both(text: str) -> tuple[str, str]:
+    """``text`` said of one row and of several: "{a reversal|reversals}" picks the form."""
+    if "{" not in text:
+        return text, text
+    head, rest = text.split("{", 1)
+    forms, tail = rest.split("}", 1)
+    one, many = forms.split("|")
+    return head + one + tail, head + many + tail
+
+
 def purchases(plant: Plant) -> Posted:
-    """Materials to MIP at standard, the price difference to PPV, the actual cost to AP."""
+    """Materials to MIP at standard, the price difference and the charges to PPV, the actual
+    cost to AP. A negative quantity (a return to the vendor) posts the reversal as its own
+    entry (MIP credited at standard, AP debited at the return price, PPV the difference); a row
+    with charges and no quantity is a later charge on the item (Dr PPV / Cr AP)."""
     p = plant.inputs.purchases
     if len(p) == 0:
         return Posted(plant.post.empty())
@@ -290,33 +307,136 @@ def purchases(plant: Plant) -> Posted:
             Severity.INFO,
             "purchases not posted",
             f"{len(p)} purchase rows are not posted: under the '{plant.trigger.value}' "
-            "trigger materials are recorded when they are flushed, at standard (AP).",
+            "trigger materials are recorded when they are flushed, at standard (AP)"
+            + _returns_and_charges_not_posted(p),
             "Purchases",
         )
         return Posted(plant.post.empty(), (not_posted,))
+    g = _purchase_lines(plant, p)
+    sign = g["sign"].to_numpy()
+    postings = concat([_purchase_entry(plant, g[sign == s], event) for event, s in PURCHASE_EVENTS])
+    qty = p["quantity"].fillna(0.0).to_numpy(np.float64)
+    findings = _rows_finding(plant, "Purchases", qty < 0, "purchase return", RETURN_NOTES[0])
+    findings += _rows_finding(plant, "Purchases", qty == 0, "charge row", RETURN_NOTES[1])
+    return Posted(postings, tuple(findings))
+
+
+PURCHASE_EVENTS = ((PURCHASE, 1), (PURCHASE_RETURN, -1), (PURCHASE_CHARGE, 0))
+"""Each Purchases row's event by the sign of its quantity."""
+
+RETURN_NOTES = (
+    _both(
+        "posted as {a reversal|reversals}: materials out of MIP at standard, AP debited at the "
+        "return price, the price variance reversed (PPV)"
+    ),
+    _both(
+        "without quantity posted as {a later charge on its item|later charges on their "
+        "items}: Dr price variance (PPV), Cr AP"
+    ),
+)
+
+
+def _returns_and_charges_not_posted(p: pd.DataFrame) -> str:
+    """What the not-posted note adds about returns and charge rows (the actual cost, charges
+    included, is not recorded under these triggers)."""
+    qty = p["quantity"].fillna(0.0).to_numpy(np.float64)
+    charges = _charges(p)
+    extra = []
+    if (qty < 0).any():
+        extra.append(f"{int((qty < 0).sum())} of them returns to the vendor")
+    if (charges != 0).any():
+        extra.append(f"charges of {charges.sum():,.2f} on {int((charges != 0).sum())} rows")
+    return f" ({'; '.join(extra)})." if extra else "."
+
+
+def _charges(p: pd.DataFrame) -> np.ndarray:
+    """Each Purchases row's charges in currency (0 when none, or no Charges column)."""
+    if "charges" not in p:
+        return np.zeros(len(p))
+    return p["charges"].fillna(0.0).to_numpy(np.float64)
+
+
+def _purchase_lines(plant: Plant, p: pd.DataFrame) -> pd.DataFrame:
+    """Purchases per date, item and sign of the quantity (+1 purchase, -1 return, 0 charge),
+    in cents: the material at standard, the actual price, the charges. Without returns or
+    charges (the usual month) the grouping is by date and item only, as it always was."""
     pos = plant.index.positions(p["item"])
-    qty = p["quantity"].to_numpy(np.float64)
+    qty = p["quantity"].fillna(0.0).to_numpy(np.float64)
+    charges = _charges(p)
     frame = pd.DataFrame(
         {
             "date": p["date"].to_numpy(),
             "item": pos,
             "quantity": qty,
             "std": to_cents(qty * plant.standard_on(p["date"], pos, "material")),
-            "actual": to_cents(qty * p["unit_price"].to_numpy(np.float64)),
+            "actual": to_cents(qty * p["unit_price"].fillna(0.0).to_numpy(np.float64)),
         }
     )
-    g = frame.groupby(["date", "item"], as_index=False, sort=True).sum()
+    if charges.any():
+        frame["charges"] = to_cents(charges)
+    if (qty <= 0).any():
+        frame["sign"] = np.sign(qty).astype(np.int64)
+        g = frame.groupby(["date", "item", "sign"], as_index=False, sort=True).sum()
+    else:
+        g = frame.groupby(["date", "item"], as_index=False, sort=True).sum().assign(sign=1)
+    return g if "charges" in g else g.assign(charges=np.int64(0))
+
+
+def _purchase_entry(plant: Plant, g: pd.DataFrame, event: str) -> pd.DataFrame:
+    """One event's purchase lines: MIP at standard, PPV the price difference (kind price) and
+    the charges (kind charges), AP the actual cost with the charges."""
     post = plant.post
-    price = g["actual"] - g["std"]
-    return Posted(
-        concat(
-            [
-                post(g["date"], PURCHASE, "MIP", g["item"], g["quantity"], g["std"]),
-                post(g["date"], PURCHASE, "PPV", g["item"], g["quantity"], price, "price"),
-                post(g["date"], PURCHASE, "AP", g["item"], 0.0, -g["actual"]),
-            ]
-        )
+    moved = g[g["quantity"] != 0]
+    parts = [
+        post(moved["date"], event, "MIP", moved["item"], moved["quantity"], moved["std"]),
+        post(
+            moved["date"],
+            event,
+            "PPV",
+            moved["item"],
+            moved["quantity"],
+            moved["actual"] - moved["std"],
+            "price",
+        ),
+    ]
+    charged = g[g["charges"] != 0]
+    parts.append(
+        post(charged["date"], event, "PPV", charged["item"], 0.0, charged["charges"], "charges")
     )
+    parts.append(post(g["date"], event, "AP", g["item"], 0.0, -(g["actual"] + g["charges"])))
+    return concat(parts)
+
+
+def _rows_finding(
+    plant: Plant, sheet: str, mask: np.ndarray, what: str, posted: tuple[str, str]
+) -> list[Finding]:
+    """One info finding naming the rows in ``mask``: "3 customer returns (Sales rows 12, 18,
+    40) posted as reversals ...", so no return, reversal or charge goes by in silence.
+    ``posted``: how they were posted, said of one row and of several."""
+    if not mask.any():
+        return []
+    frame = getattr(plant.inputs, EVENT_FRAMES[sheet])
+    src = sorted(int(r) for r in frame["source_row"].to_numpy()[mask])
+    n, many = len(src), len(src) > 1
+    return [
+        Finding(
+            Severity.INFO,
+            "purchase charges" if what == "charge row" else "returns and reversals",
+            f"{n} {what}{'s' if many else ''} ({sheet} row{'s' if many else ''} "
+            f"{_row_list(src)}) {posted[many]}.",
+            sheet,
+            plant.inputs.cell(sheet, "Quantity", src[0]),
+        )
+    ]
+
+
+EVENT_FRAMES = {"Purchases": "purchases", "Completions": "completions", "Sales": "sales"}
+
+
+def _row_list(rows: list[int]) -> str:
+    """The first five worksheet rows, then "and N more"."""
+    more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+    return ", ".join(str(r) for r in rows[:5]) + more
 
 
 def conversion_incurred(plant: Plant) -> Posted:
@@ -349,19 +469,25 @@ COMPLETION_RULES = {
 
 
 def completions(plant: Plant) -> Posted:
-    """Good units flushed under the trigger's rule; scrap flushed to SCRAP."""
+    """Good units flushed under the trigger's rule; scrap flushed to SCRAP. A negative quantity
+    (a completion reversed) is flushed negated as its own entry: the output credited, its
+    components given back, the conversion allocated debited back to CCA."""
     c = plant.inputs.completions
     if len(c) == 0:
         return Posted(plant.post.empty())
     t = plant.trigger
     parts = []
     by_order = t in COMPLETION_RULES and plant.has_orders
+    qty = c["quantity"].to_numpy(np.float64)
     good = c[["date", "item", "quantity"]]
     if by_order:  # per-order lines: consumed once per production order (orders.py)
-        good = good.assign(orders=order_starts(c))
+        # a reversal gives back its units' per-unit components, not the per-order quantities
+        good = good.assign(orders=np.where(qty < 0, 0.0, order_starts(c)))
         parts.append(Posted(plant.post.empty(), tuple(_blank_references(plant, c))))
     if t in COMPLETION_RULES:
-        parts.append(flush(plant, good, COMPLETION_RULES[t]))
+        rule = COMPLETION_RULES[t]
+        parts.append(flush(plant, good[qty > 0], rule))
+        parts.append(flush(plant, good[qty < 0], rule._replace(event=COMPLETION_REVERSAL)))
     else:
         parts.append(Posted(plant.post.empty(), _subassemblies_not_posted(plant)))
     scrap = c[["date", "item"]].assign(
@@ -373,9 +499,29 @@ def completions(plant: Plant) -> Posted:
     if len(scrap):
         rule = FlushRule(SCRAP, "SCRAP", "total", t.material_credit_role, True, False)
         parts.append(flush(plant, scrap, rule))
-    if not parts:
-        return Posted(plant.post.empty())
-    return _joined(parts)
+    note = REVERSAL_NOTES.get(t, COMPLETION_NOT_POSTED)
+    found = _rows_finding(plant, "Completions", qty < 0, "completion reversal", note)
+    done = _joined(parts) if parts else Posted(plant.post.empty())
+    return done._replace(findings=done.findings + tuple(found))
+
+
+REVERSAL_NOTES = {
+    Trigger.PURCHASE_COMPLETION: _both(
+        "posted as {a reversal|reversals}: finished goods (FG) credited at standard, "
+        "components back to MIP, conversion allocated debited back (CCA)"
+    ),
+    Trigger.PURCHASE_SALE: _both(
+        "posted as {a reversal|reversals} within MIP: the output credited at its material "
+        "standard, components back to MIP"
+    ),
+    Trigger.COMPLETION: _both(
+        "posted as {a reversal|reversals}: finished goods (FG) credited at standard, "
+        "components' cost debited back to AP, conversion allocated debited back (CCA)"
+    ),
+}
+COMPLETION_NOT_POSTED = _both(
+    "not posted, as completions are not under the 'sale' trigger (the sale flushes)"
+)
 
 
 def _subassemblies_not_posted(plant: Plant) -> tuple[Finding, ...]:
@@ -397,6 +543,8 @@ def _subassemblies_not_posted(plant: Plant) -> tuple[Finding, ...]:
             "Completions",
         ),
     )
+
+
 def _blank_references(plant: Plant, c: pd.DataFrame) -> list[Finding]:
     """One note when completions of items with per-order lines have no Reference: each such
     row is taken as its own production order."""
@@ -433,8 +581,27 @@ def _joined(parts: list[Posted]) -> Posted:
 
 def sales(plant: Plant) -> Posted:
     """Goods sold: stock relieved at carried value, COGS at full standard, conversion not yet
-    applied credited to CCA; items carried nowhere are flushed at the sale."""
+    applied credited to CCA; items carried nowhere are flushed at the sale. A negative quantity
+    (a customer return) posts the sale's entry negated as its own entry: goods back in stock at
+    carried value (or their components back to AP), COGS credited at full standard."""
     s = plant.inputs.sales
+    if len(s) == 0:
+        return Posted(plant.post.empty())
+    qty = s["quantity"].to_numpy(np.float64)
+    sold = s if (qty > 0).all() else s[qty > 0]
+    done = _joined([_sales(plant, sold, SALE), _sales(plant, s[qty < 0], CUSTOMER_RETURN)])
+    found = _rows_finding(plant, "Sales", qty < 0, "customer return", CUSTOMER_RETURN_NOTE)
+    return done._replace(findings=done.findings + tuple(found))
+
+
+CUSTOMER_RETURN_NOTE = _both(
+    "posted as {a reversal|reversals} of the sale: goods back at standard, cost of goods sold "
+    "credited"
+)
+
+
+def _sales(plant: Plant, s: pd.DataFrame, event: str) -> Posted:
+    """The sales (or customer returns) ``s`` posted as ``event``."""
     if len(s) == 0:
         return Posted(plant.post.empty())
     s = s.groupby(["date", "item"], as_index=False, sort=True)["quantity"].sum()
@@ -443,10 +610,11 @@ def sales(plant: Plant) -> Posted:
     stocked = role != ""
     parts = []
     if stocked.any():
-        parts.append(Posted(_sales_from_stock(plant, s[stocked], pos[stocked], role[stocked])))
+        stock = _sales_from_stock(plant, s[stocked], pos[stocked], role[stocked], event)
+        parts.append(Posted(stock))
     if (~stocked).any():
         # Nothing is carried for these items: flush at the sale (V4, and raw items in V3).
-        rule = FlushRule(SALE, "COGS", "total", "AP", True, True)
+        rule = FlushRule(event, "COGS", "total", "AP", True, True)
         parts.append(flush(plant, s[~stocked], rule))
         parts.append(Posted(plant.post.empty(), tuple(_orders_at_sale(plant, pos[~stocked]))))
     return _joined(parts)
@@ -475,7 +643,7 @@ def _orders_at_sale(plant: Plant, sold: np.ndarray) -> list[Finding]:
 
 
 def _sales_from_stock(
-    plant: Plant, s: pd.DataFrame, p: np.ndarray, role: np.ndarray
+    plant: Plant, s: pd.DataFrame, p: np.ndarray, role: np.ndarray, event: str
 ) -> pd.DataFrame:
     """Sales of items carried in stock (rows of ``s``, item positions ``p``), balanced."""
     q = s["quantity"].to_numpy(np.float64)
@@ -484,11 +652,11 @@ def _sales_from_stock(
     relief = to_cents(q * unit_value)
     cogs = to_cents(q * total)
     part = [
-        plant.post(s["date"], SALE, "COGS", p, q, cogs),
-        plant.post(s["date"], SALE, role, p, -q, -relief),
+        plant.post(s["date"], event, "COGS", p, q, cogs),
+        plant.post(s["date"], event, role, p, -q, -relief),
     ]
     carried_conv = np.isclose(unit_value, total)
     conv = np.where(carried_conv, 0, to_cents(q * plant.standard_on(s["date"], p, "conversion")))
     if (conv != 0).any():
-        part.append(plant.post(s["date"], SALE, "CCA", p, 0.0, -conv))
-    return balance(plant, concat(part), SALE)
+        part.append(plant.post(s["date"], event, "CCA", p, 0.0, -conv))
+    return balance(plant, concat(part), event)

@@ -30,6 +30,7 @@ class Column:
     key: str = ""  # the field name the engine uses (snake_case); derived from name if empty
     min_value: float | None = None  # smallest accepted number (inclusive) where it matters
     positive: bool = False  # number must be > 0
+    blank_with: str = ""  # a required column whose cell may be blank where this one is filled
     open_ended: bool = False  # a date: a far date (9999-12-31) means the same as blank
     doc: str = ""  # what the README's contract table says about it beside its name
     # a sheet written from inputs (the demo, next month's workbook) leaves the column out when
@@ -51,6 +52,8 @@ class SheetSpec:
     # Column groups of which at least one must be present (e.g. Conversion or Labor+Overhead).
     one_of: tuple[tuple[str, ...], ...] = field(default=())
     frame: str = ""  # the MonthEndInputs attribute its rows fill ("" for Settings, Accounts)
+    # Words of headers the run does not read but names (never taken for a misspelling)
+    watched_headers: tuple[str, ...] = ()
     note: str = ""  # what the Read Me and the README say about the sheet beyond its columns
 
     @property
@@ -71,6 +74,9 @@ CONVERSION_VARIANCE_METHODS = ("COGS", "Prorate")
 ELEMENTS = ("Labor", "Overhead", "Conversion")
 PER_CHOICES = ("Unit", "Order")
 ACCOUNT_CODES_FOR_OPENING = ("MIP", "FG")
+# Words in a Purchases header that say the column holds a cost of the purchase (matched in the
+# header, case-insensitively): such a column that is not read is named in an info finding.
+COST_HEADER_WORDS = ("freight", "duty", "duties", "charge", "landed cost", "insurance", "customs")
 
 # Excel's text limits, in UTF-16 code units (what Excel counts): a cell holds 32,767; a page
 # header 255 including its codes. Company is printed in every result tab's page header beside
@@ -272,19 +278,49 @@ INPUT_SHEETS: tuple[SheetSpec, ...] = (
         (
             Column("Date", Kind.DATE),
             Column("Item", Kind.TEXT),
-            Column("Quantity", Kind.NUMBER, positive=True),
-            Column("Unit Price", Kind.NUMBER, min_value=0.0, key="unit_price", doc="actual"),
+            Column(
+                "Quantity",
+                Kind.NUMBER,
+                blank_with="Charges",
+                doc="below 0: a return to the vendor; blank or 0 only on a charge row",
+            ),
+            Column(
+                "Unit Price",
+                Kind.NUMBER,
+                min_value=0.0,
+                key="unit_price",
+                blank_with="Charges",
+                doc="actual; blank on a charge row",
+            ),
             Column("Reference", Kind.TEXT, required=False, default=""),
+            Column(
+                "Charges",
+                Kind.NUMBER,
+                required=False,
+                default=0.0,
+                doc="freight, duty and other costs of the row in currency, added to its actual "
+                "cost and so to the price variance; with no Quantity, a later charge on the item",
+            ),
         ),
         frame="purchases",
+        watched_headers=COST_HEADER_WORDS,
+        note="A column whose header looks like a cost (Freight, Duty, Insurance, Customs, "
+        "Landed Cost) is not read: put its amount in Charges",
     ),
     SheetSpec(
         COMPLETIONS,
         (
             Column("Date", Kind.DATE),
             Column("Item", Kind.TEXT),
-            Column("Quantity", Kind.NUMBER, min_value=0.0, doc="good units"),
-            Column("Scrap Quantity", Kind.NUMBER, required=False, default=0.0, min_value=0.0),
+            Column("Quantity", Kind.NUMBER, doc="good units; below 0: a completion reversed"),
+            Column(
+                "Scrap Quantity",
+                Kind.NUMBER,
+                required=False,
+                default=0.0,
+                min_value=0.0,
+                doc="not below 0, also on a reversal",
+            ),
             Column("Reference", Kind.TEXT, required=False, default=""),
         ),
         frame="completions",
@@ -294,7 +330,7 @@ INPUT_SHEETS: tuple[SheetSpec, ...] = (
         (
             Column("Date", Kind.DATE),
             Column("Item", Kind.TEXT),
-            Column("Quantity", Kind.NUMBER, positive=True),
+            Column("Quantity", Kind.NUMBER, doc="below 0: a customer return; not 0"),
             Column("Reference", Kind.TEXT, required=False, default=""),
         ),
         frame="sales",

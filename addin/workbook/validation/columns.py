@@ -334,11 +334,14 @@ _BLANK_HINTS = {
 
 
 def _report_blanks(t: Table, parsed: dict[str, Parsed], keep: np.ndarray, report: Report) -> None:
-    """Blank cells of required columns (without a default) on the rows kept."""
+    """Blank cells of required columns (without a default) on the rows kept (not where the
+    column's ``blank_with`` column is filled)."""
     for name, p in parsed.items():
         col = t.spec.column(name)
         if col.required and col.default is None:
             missing = keep[p.blank[keep]]
+            if col.blank_with in parsed:  # blank accepted where that column is filled
+                missing = missing[parsed[col.blank_with].blank[missing]]
             if len(missing):
                 hint = _BLANK_HINTS.get(col.kind, f"type one of: {', '.join(col.choices)}")
                 p.bad[missing] = True

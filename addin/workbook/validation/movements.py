@@ -5,12 +5,14 @@ way; dated rows must fall in the period."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from addin.costing.model import Severity
 from addin.workbook import contract as C
+from addin.workbook.reader import column_letters
 from addin.workbook.validation.columns import Frame
 from addin.workbook.validation.frames import empty, engine_frame, num
 from addin.workbook.validation.items import Items, check_period, map_item_ids, type_rule
@@ -30,7 +32,80 @@ def _purchases(f: Frame, items: Items, period: Period | None, report: Report) ->
         "Standard Costs", report,
     )  # fmt: skip
     check_period(f, period, report)
+    _charge_rows(f, item, report)
+    _unread_costs(f, report)
     return engine_frame(f, {"item": items.column(item_id)})
+
+
+class _Rule(NamedTuple):
+    """A row rule of one column: the rows it flags and the message after the column name."""
+
+    column: str
+    check: str
+    severity: Severity
+    rows: np.ndarray
+    tail: str
+
+
+def _charge_rows(f: Frame, item: np.ndarray, report: Report) -> None:
+    """A row without Quantity must carry Charges (a later charge on the item); a row with
+    Quantity needs its Unit Price; a Unit Price on a charge row is not used (a warning).
+    Cells already reported (unreadable, or blank where no Charges excuse them) are left."""
+    none = np.zeros(len(f), dtype=bool)
+    bad_q, bad_p, bad_c = (f.bad.get(c, none) for c in ("Quantity", "Unit Price", "Charges"))
+    qty, price, charges = num(f, "Quantity"), num(f, "Unit Price"), num(f, "Charges")
+    has_qty = ~np.isnan(qty) & (qty != 0)
+    has_charges = ~np.isnan(charges) & (charges != 0)
+    excused = ~np.isnan(charges) & ~bad_c  # a Charges cell filled: blanks not yet reported
+    nothing = ~has_qty & ~has_charges & ~bad_q & ~bad_c
+    hint = (
+        "it posts nothing; type the units received (below 0 for a return to the vendor), the "
+        "Charges of a later charge on the item, or delete the row"
+    )
+    rules = (
+        _Rule("Quantity", "zero quantity", Severity.ERROR, nothing & (qty == 0),
+              f"is 0 and the row has no Charges: {hint}"),
+        _Rule("Quantity", "blank", Severity.ERROR, nothing & np.isnan(qty) & excused,
+              f"is blank and Charges is 0: {hint}"),
+        _Rule("Unit Price", "blank", Severity.ERROR,
+              np.isnan(price) & ~bad_p & has_qty & excused,
+              "is blank; type the actual price per unit (only a charge row, without Quantity, "
+              "may leave it blank)"),
+        _Rule("Unit Price", "unit price not used", Severity.WARNING,
+              ~has_qty & has_charges & ~np.isnan(price) & (price != 0),
+              "is not used on a charge row (no Quantity): only its Charges are posted, to the "
+              "price variance; clear it, or type the Quantity if goods were received"),
+    )  # fmt: skip
+    for rule in rules:
+        _emit(f, item, rule, report)
+
+
+def _emit(f: Frame, item: np.ndarray, rule: _Rule, report: Report) -> None:
+    """The findings of ``rule`` at their cells, capped per rule and column."""
+    group = f.table.letter(rule.column)
+    for k in np.flatnonzero(rule.rows)[:MAX_FINDINGS_PER_RULE].tolist():
+        report.add(
+            rule.severity, rule.check, f"{rule.column} {rule.tail}", f.table.sheet,
+            f.cell(rule.column, k), item=str(item[k] or ""), group=group,
+        )  # fmt: skip
+    extra = int(rule.rows.sum()) - MAX_FINDINGS_PER_RULE
+    report.skipped(rule.severity, rule.check, f.table.sheet, group, extra)
+
+
+def _unread_costs(f: Frame, report: Report) -> None:
+    """An info finding per column whose header looks like a cost of the purchase but which
+    the run does not read (only Charges is): nothing is left out of the price variance in
+    silence."""
+    for ws_col, header in f.table.watched:
+        letter = column_letters(ws_col)
+        report.add(
+            Severity.INFO,
+            "cost column not read",
+            f'column "{header}" ({letter}) is not read: put {header.lower()} in Charges to '
+            "include it in the price variance (materials stay at standard)",
+            f.table.sheet,
+            f"{letter}{f.table.header_row}",
+        )
 
 
 def _zero_completions(f: Frame, item: np.ndarray, report: Report) -> None:
@@ -64,6 +139,11 @@ def _sales(f: Frame, items: Items, period: Period | None, report: Report) -> pd.
     item, item_id = map_item_ids(f, "Item", items, report)
     type_rule(f, "Item", item, items, ("Phantom",), _NEVER_STOCKED, report)
     check_period(f, period, report)
+    zero = _Rule(
+        "Quantity", "zero quantity", Severity.ERROR, num(f, "Quantity") == 0,
+        "is 0; type the units sold (below 0 for a customer return), or delete the row",
+    )  # fmt: skip
+    _emit(f, item, zero, report)
     return engine_frame(f, {"item": items.column(item_id)})
 
 

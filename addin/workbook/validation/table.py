@@ -39,6 +39,9 @@ class Table:
     rows: np.ndarray  # 1-based worksheet row of each data row
     special: dict[str, dict[int, str]] = field(default_factory=dict)  # col -> {index: problem}
     outside: set[str] = field(default_factory=set)  # contract columns beside the Excel table
+    # headers not in the contract whose words the sheet watches (spec.watched_headers):
+    # (worksheet column, header), not read, named by the sheet's own rule
+    watched: list[tuple[int, str]] = field(default_factory=list)
 
     def cell(self, col: str, i: int) -> str:
         return f"{column_letters(self.columns[col])}{int(self.rows[i])}"
@@ -227,6 +230,8 @@ def _header_columns(
             columns[col.name] = ws_col
     absent = [c.name for c in spec.columns if c.name not in columns]
     for ws_col, name in unknown:
+        if watched(spec, name):
+            continue
         guess = closest(name, absent)
         if guess:
             report.error(
@@ -236,6 +241,24 @@ def _header_columns(
                 f"{column_letters(ws_col)}{header_row}",
             )
     return columns
+
+
+def watched(spec: SheetSpec, header: str) -> bool:
+    """Whether ``header`` holds one of the words the sheet watches (case-insensitive)."""
+    key = normalize_name(header)
+    return any(word in key for word in spec.watched_headers)
+
+
+def _watched_columns(
+    spec: SheetSpec, header: list[object], first_col: int
+) -> list[tuple[int, str]]:
+    """(worksheet column, header) of the headers not in the contract that the sheet watches."""
+    known = {normalize_name(c.name) for c in spec.columns}
+    return [
+        (first_col + j, text(v))
+        for j, v in enumerate(header)
+        if not is_blank(v) and normalize_name(text(v)) not in known and watched(spec, text(v))
+    ]
 
 
 def _special_cells(sr: SheetRows, table: Table, last_col: int) -> None:
@@ -273,6 +296,8 @@ def locate(sr: SheetRows, spec: SheetSpec, report: Report) -> Table | None:
     rows = np.arange(header_row + 1, header_row + 1 + n, dtype=np.int64)
     table = Table(sr.name, spec, header_row, columns, raw, rows)
     table.outside = _outside_table(sr, spec, report)
+    if spec.watched_headers:
+        table.watched = _watched_columns(spec, header, first_col)
     _special_cells(sr, table, first_col + width - 1)
     return table
 
