@@ -487,8 +487,8 @@ def test_lite_start_next_month(tmp_path: Path) -> None:
     assert "def start_next_month_in_book(book: xw.Book):" in main_py.read_text(encoding="utf-8")
     out = lite_output(LITE, main_py, tmp_path)
     assert out["PERIOD"] == "2026-11-01"
-    # the demo's October closes MIP 48,346.93 and FG 37,224.36 (its Summary): 85,571.29. Before
-    # ST-300's per-order line (2.5 m RM-TUBE per order, Lot Size 25) it was 48,558.68 + 37,192.79:
-    # 22 orders x 2.5 m x 3.85 = 211.75 less in MIP; 82 stools on hand x 2.5 / 25 x 3.85 = 31.57
-    # more in FG; 85,751.47 - 211.75 + 31.57 = 85,571.29
-    assert out["OPENING"] == "85571.29"
+    # Lite agrees with the CLI (a cross-face check): the demo's October closes, as `backflush
+    # demo` states it, MIP 47,707.86 with stocked subassemblies, less 22 orders x 2.5 m x 3.85 =
+    # 211.75 for ST-300's per-order tube = 47,496.11; FG 38,316.74 + 82 stools on hand x 2.5 /
+    # 25 x 3.85 = 31.57 = 38,348.31; in all 85,844.42
+    assert out["OPENING"] == "85844.42"
