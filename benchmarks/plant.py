@@ -16,7 +16,9 @@ Shape of the plant (all sizes):
   exactly one version of every line is in force on every day of the period, and the other lines
   carry NaT effectivity.
 - A few raw materials and about 2 % of subassemblies have Backflush = No; those subassemblies
-  are built on their own orders, so they appear on Completions next to the finished goods.
+  are built on their own orders, so they appear on Completions next to the finished goods, and
+  are stocked. The other subassemblies are never completed on their own: they are Phantoms
+  (their parents blow them through), as a plant that does not report them declares them.
 - Standard material of a made item is its rolled-up material cost (so standards are not stale);
   conversion is one element per item (labor/overhead are NaN).
 - Purchases cover roughly what the month's completions consume; counts, sales, opening balances
@@ -128,6 +130,10 @@ def _items(spec: PlantSize, rng: np.random.Generator) -> pd.DataFrame:
     backflush[raw_off] = False
     backflush[sub_off] = False
     items["backflush"] = backflush
+    # The plant reports completions only of the Backflush = No subassemblies; the others are
+    # blown through by their parents, so they are declared Phantoms (backflush-domain.md
+    # section 8: a subassembly that is never completed on its own is not stocked).
+    items.loc[(items["item_type"] == "Subassembly") & backflush, "item_type"] = "Phantom"
     return items
 
 
@@ -279,6 +285,7 @@ def generate_plant(size: str, seed: int = 7) -> MonthEndInputs:
             "backflush": items["backflush"].to_numpy(),
             "yield_pct": 1.0,
             "lot_size": np.nan,
+            "effective_from": pd.NaT,
             "source_row": np.arange(FIRST_DATA_ROW, FIRST_DATA_ROW + n, dtype=np.int64),
         }
     )[STANDARD_COST_COLUMNS]
