@@ -467,6 +467,13 @@ _EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
 # Input sheet -> (MonthEndInputs attribute, [(header, frame column)]). Labor and Overhead are
 # left out: the plant keeps conversion as one element.
 _LAYOUT: dict[str, tuple[str, list[tuple[str, str]]]] = {}
+# Optional columns the plant leaves at their defaults are not written, as in a plant's own
+# workbook without them (and so the L figures stay comparable from session to session).
+_UNUSED = {
+    contract.STANDARD_COSTS: ("Yield %", "Lot Size", "Effective From"),
+    contract.BOM: ("Base Quantity", "Unit", "Conversion Factor", "Per"),
+    contract.PURCHASES: ("Charges",),
+}
 for _spec in contract.INPUT_SHEETS:
     _attr = {
         contract.STANDARD_COSTS: "standard_costs",
@@ -480,7 +487,12 @@ for _spec in contract.INPUT_SHEETS:
     }.get(_spec.name)
     if _attr is None:
         continue
-    _cols = [(c.name, c.field) for c in _spec.columns if c.name not in ("Labor", "Overhead")]
+    _unused = _UNUSED.get(_spec.name, ())
+    _cols = [
+        (c.name, c.field)
+        for c in _spec.columns
+        if c.name not in ("Labor", "Overhead") and c.name not in _unused
+    ]
     _LAYOUT[_spec.name] = (_attr, _cols)
 
 
