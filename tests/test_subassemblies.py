@@ -150,6 +150,7 @@ def test_cost_rollup_says_how_parents_use_each_item():
         roll = run_month_end(erpnext(trigger)).rollup.set_index("item")
         assert roll.loc["SUB", "used_by_parents"] == sub
         assert roll.loc["SER", "used_by_parents"] == ""
+        assert roll.loc["FG2", "used_by_parents"] == ""  # no parent uses it
         # the standard does not depend on it: 35.00 material + 7.00 conversion
         assert roll.loc["FG2", "rolled_total"] == pytest.approx(42.00)
     roll = run_month_end(erpnext("completion", "Phantom")).rollup.set_index("item")

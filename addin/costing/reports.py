@@ -656,9 +656,13 @@ def used_by_parents(plant: Plant) -> npt.NDArray[np.object_]:
     """Per item, how a parent's flush uses it under the trigger (backflush-domain.md section
     8): "from stock" (a stocked subassembly or finished item, completed on its own), "blown
     through" (a phantom, or any made item with BOM lines when nothing is carried: its
-    components are flushed), "" for raw materials and made items with neither."""
+    components are flushed), "" for raw materials, items no parent uses, and made items with
+    neither."""
     window = plant.windows[0]
-    made = ~plant.raw
+    used = np.zeros(len(plant.codes), dtype=bool)  # a component on some BOM line
+    for w in plant.windows:
+        used |= np.diff(w.matrix.tocsc().indptr) > 0
+    made = ~plant.raw & used
     out = np.full(len(plant.codes), "", dtype=object)
     out[made & window.explosion.exploded] = "blown through"
     out[made & window.carried] = "from stock"
