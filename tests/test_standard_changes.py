@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from builders import frame, make_inputs
+from test_month_after_month import consistent, on_hand
 from workbooks import errors, run, tidy
 
 from addin import app
@@ -54,14 +55,6 @@ def entries(r, event):
     return by_item
 
 
-def on_hand(r, role, item):
-    inv = r.inventory
-    row = inv[(inv["role"] == role) & (inv["item"] == item)]
-    if len(row) == 0:
-        return None
-    return float(row["ending_qty"].iloc[0]), int(row["ending_cents"].iloc[0])
-
-
 def lines(r, event, date):
     """{account role: net cents} of ``event`` on ``date``."""
     j = r.journal[(r.journal["event"] == event) & (r.journal["date"] == pd.Timestamp(date))]
@@ -69,10 +62,6 @@ def lines(r, event, date):
     for role, dr, cr in zip(j["role"], j["debit_cents"], j["credit_cents"], strict=True):
         out[str(role)] = out.get(str(role), 0) + int(dr - cr)
     return out
-
-
-def consistent(r):
-    return all(c.passed for c in r.checks if c.kind == "consistency")
 
 
 def _month(trigger: str) -> m.MonthEndInputs:
