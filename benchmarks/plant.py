@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from addin.costing.bom import LINE_TYPES
 from addin.costing.model import (
     BOM_COLUMNS,
     COMPLETION_COLUMNS,
@@ -231,6 +232,10 @@ def _bom_frame(
     bom["parent"] = codes[bom["parent"].to_numpy()]
     bom["component"] = codes[bom["component"].to_numpy()]
     bom["source_row"] = np.arange(FIRST_DATA_ROW, FIRST_DATA_ROW + len(bom), dtype=np.int64)
+    bom["line_type"] = pd.Categorical.from_codes(
+        np.zeros(len(bom), dtype=np.int8), categories=list(LINE_TYPES)
+    )  # every line a component, as validation gives a BOM without a Line Type column
+    bom["cost_share"] = np.nan
     return bom.reset_index(drop=True)[BOM_COLUMNS]
 
 

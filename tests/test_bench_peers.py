@@ -19,6 +19,8 @@ def bom_frame(lines: list[tuple[str, str, float, float]]) -> pd.DataFrame:
     df["effective_from"] = pd.NaT
     df["effective_to"] = pd.NaT
     df["source_row"] = np.arange(2, 2 + len(df))
+    df["line_type"] = "Component"
+    df["cost_share"] = np.nan
     return df[BOM_COLUMNS]
 
 

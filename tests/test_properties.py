@@ -54,6 +54,7 @@ def plants(draw, whole_cents: bool = False):
             bom.append(
                 {"parent": name, "component": comp, "qty_per": draw(qty), "scrap_pct": scrap}
             )
+    _draw_byproducts(draw, items, bom, whole_cents)
     finished = [it["item"] for it in items if it["item_type"] == "Finished"]
     completions = [
         {
@@ -86,11 +87,51 @@ def plants(draw, whole_cents: bool = False):
     }
 
 
+def material_of(items, bom, item):
+    """An item's rolled-up material, recursively: components less by-products (independent
+    arithmetic: qty x (1 + scrap) x standard, by-product lines counted negative)."""
+    own = next(it.get("material", 0.0) for it in items if it["item"] == item)
+    return own + sum(
+        sign(b) * b["qty_per"] * (1 + b["scrap_pct"]) * material_of(items, bom, b["component"])
+        for b in bom
+        if b["parent"] == item
+    )
+
+
+def sign(line) -> int:
+    return -1 if line.get("line_type") == "By-product" else 1
+
+
+def _draw_byproducts(draw, items, bom, whole_cents: bool) -> None:
+    """Some made items yield a by-product: a Raw item of its own ("B<k>"), worth at most half
+    the parent's material, so no parent's cost goes below zero."""
+    for it in [x for x in items if x["item_type"] != "Raw"]:
+        if not draw(st.booleans()):
+            continue
+        value = material_of(items, bom, it["item"]) * draw(st.sampled_from([0.1, 0.25, 0.5]))
+        qty = draw(st.sampled_from([1.0, 2.0] if whole_cents else [0.5, 1.0, 3.0]))
+        unit = int(value / qty * 100) / 100 if whole_cents else int(value / qty * 1e4) / 1e4
+        if unit <= 0:
+            continue
+        name = f"B{len(items)}"
+        items.append({"item": name, "item_type": "Raw", "material": unit, "backflush": True})
+        bom.append(
+            {
+                "parent": it["item"],
+                "component": name,
+                "qty_per": qty,
+                "scrap_pct": 0.0,
+                "line_type": "By-product",
+            }
+        )
+
+
 def explode(bom, item, qty, out):
-    """Per-record recursive explosion (independent of the engine's sparse one)."""
+    """Per-record recursive explosion (independent of the engine's sparse one); a by-product
+    line gives a negative quantity (received, not consumed)."""
     lines = [b for b in bom if b["parent"] == item]
     for b in lines:
-        q = qty * b["qty_per"] * (1 + b["scrap_pct"])
+        q = sign(b) * qty * b["qty_per"] * (1 + b["scrap_pct"])
         if any(x["parent"] == b["component"] for x in bom):
             explode(bom, b["component"], q, out)
         else:

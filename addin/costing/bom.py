@@ -29,6 +29,13 @@ from addin.costing.cycles import find_cycles
 
 ELEMENTS = ("material", "labor", "overhead", "conversion")
 
+# What a BOM line says (its Line Type): a component consumed, or an item obtained from the
+# parent's completion (a by-product valued at its own standard, or a co-product sharing the
+# joint cost). Obtained lines enter the BOM matrix with a negative quantity: they lower the
+# parent's roll-up and are received into stock when the parent is flushed (byproducts.py).
+COMPONENT, BYPRODUCT, COPRODUCT = "Component", "By-product", "Co-product"
+LINE_TYPES = (COMPONENT, BYPRODUCT, COPRODUCT)
+
 
 class BomCycleError(ValueError):
     """The BOM contains a loop; ``cycles`` lists the items of each loop in order."""
@@ -87,7 +94,26 @@ def bom_matrix(bom: pd.DataFrame, index: ItemIndex) -> sp.csr_matrix:
         return sp.csr_matrix((n, n), dtype=np.float64)
     rows = index.positions(bom["parent"])
     cols = index.positions(bom["component"])
-    return matrix_of(rows, cols, line_quantities(bom), n)
+    return matrix_of(rows, cols, line_quantities(bom) * line_signs(bom), n)
+
+
+def line_kinds(bom: pd.DataFrame) -> npt.NDArray[np.int8]:
+    """Each line's position in LINE_TYPES (0 component, 1 by-product, 2 co-product); a blank or
+    absent Line Type is a component. Categorical columns are read by their codes (cheap)."""
+    col = bom.get("line_type")
+    if col is None or not len(col):
+        return np.zeros(len(bom), dtype=np.int8)
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        of_category = pd.Index(LINE_TYPES).get_indexer(col.cat.categories.astype(object))
+        codes = col.cat.codes.to_numpy()
+        return np.where(codes >= 0, np.maximum(of_category[codes], 0), 0).astype(np.int8)
+    kind = pd.Index(LINE_TYPES).get_indexer(pd.Index(col.to_numpy(dtype=object)))
+    return np.maximum(kind, 0).astype(np.int8)  # blank (None, NaN): -1, a component
+
+
+def line_signs(bom: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """+1 for a component line, -1 for a by-product or co-product line (obtained, not used)."""
+    return np.where(line_kinds(bom) > 0, -1.0, 1.0)
 
 
 def line_quantities(bom: pd.DataFrame) -> npt.NDArray[np.float64]:

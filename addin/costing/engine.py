@@ -36,7 +36,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from addin.costing import bom as bomlib
-from addin.costing import period_end, reports, stages
+from addin.costing import byproducts, period_end, reports, stages
 from addin.costing.controls import controls, run_checks
 from addin.costing.magnitude import refuse_too_large
 from addin.costing.model import Finding, MonthEndInputs, Severity
@@ -87,9 +87,12 @@ class Month(NamedTuple):
 
 
 def prepare(inputs: MonthEndInputs) -> Plant:
-    """The plant prepared for the run. Raises InputError if the BOM has a cycle."""
+    """The plant prepared for the run. Raises InputError if the BOM has a cycle or a parent's
+    by-products are worth more than its cost."""
     try:
         return Plant.of(inputs)
+    except byproducts.ObtainedCostError as e:
+        raise InputError(e.findings) from e
     except bomlib.BomCycleError as e:
         raise InputError(
             [

@@ -175,6 +175,10 @@ BOM_COLUMNS = [
     "scrap_pct",
     "effective_from",
     "effective_to",
+    # "Component" (blank: the same), "By-product" or "Co-product" (bom.LINE_TYPES)
+    "line_type",
+    # a co-product's share of its parent's joint cost, as a fraction (0.25 is 25 %); NaN else
+    "cost_share",
     "source_row",
 ]
 PURCHASE_COLUMNS = ["date", "item", "quantity", "unit_price", "reference", "source_row"]

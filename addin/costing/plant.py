@@ -17,6 +17,7 @@ backflush detail read it, none changes it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
@@ -25,6 +26,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from addin.costing import bom as bomlib
+from addin.costing import byproducts
 from addin.costing.model import ROLES, MonthEndInputs, Trigger
 from addin.costing.postings import Postings
 
@@ -80,7 +82,11 @@ class Plant:
         types = sc["item_type"].astype(str).to_numpy()
         flushed = sc["backflush"].astype(bool).to_numpy()
         matrices = _window_matrices(inputs, index)
+        co = byproducts.co_lines(inputs, index)
+        if co is not None:  # co-products' standards derived from their parents' joint cost
+            sc = byproducts.with_coproduct_standards(sc, co, matrices[0][1], index)
         rollups = [bomlib.roll_up(sc, a, index) for _, a in matrices]
+        byproducts.refuse_negative_costs(inputs, rollups, index)
         period = rollups[0].rolled  # the period standard: the BOM in effect on Period Start
         stock = _stock_roles(inputs.settings.trigger, types, period)
         total = period["material"] + period["conversion"]
@@ -142,6 +148,12 @@ class Plant:
             return window.standards
         return window.cut
 
+    @cached_property
+    def obtained(self) -> npt.NDArray[np.bool_]:
+        """Items on a by-product or co-product line: received into stock when their parent is
+        flushed (byproducts.py)."""
+        return byproducts.obtained_items(self.inputs.bom, self.index)
+
     @property
     def raw(self) -> npt.NDArray[np.bool_]:
         return self.types == "Raw"
@@ -162,7 +174,7 @@ def _window_matrices(
         return [(start.to_datetime64(), sp.csr_matrix((n, n), dtype=np.float64))]
     parents = index.positions(bom["parent"])
     components = index.positions(bom["component"])
-    quantities = bomlib.line_quantities(bom)
+    quantities = bomlib.line_quantities(bom) * bomlib.line_signs(bom)  # obtained lines < 0
     starts = pd.to_datetime(bom["effective_from"]).to_numpy("datetime64[ns]")
     ends = pd.to_datetime(bom["effective_to"]).to_numpy("datetime64[ns]")
     changes = np.concatenate([starts, ends + np.timedelta64(1, "D")])

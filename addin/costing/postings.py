@@ -70,6 +70,7 @@ KINDS = [
     "count",
     "conversion",
     "revaluation",
+    "by-product",
 ]
 EVENT_DTYPE = pd.CategoricalDtype([*EVENT_ORDER, OPENING])
 ROLE_DTYPE = pd.CategoricalDtype(ROLES)

@@ -33,6 +33,7 @@ MODULES = (
     "addin.costing.money",
     "addin.costing.keys",
     "addin.costing.bom",
+    "addin.costing.byproducts",
     "addin.costing.cycles",
     "addin.costing.postings",
     "addin.costing.plant",

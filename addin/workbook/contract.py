@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from addin.costing.bom import COMPONENT, LINE_TYPES
 from addin.costing.model import DEFAULT_ACCOUNTS, INPUT_FRAME_COLUMNS, Trigger
 from addin.workbook.cells import EXCEL_ERRORS as EXCEL_ERRORS
 from addin.workbook.cells import NO_WORDS as NO_WORDS
@@ -195,6 +196,24 @@ INPUT_SHEETS: tuple[SheetSpec, ...] = (
                 key="effective_to",
                 open_ended=True,
                 doc="blank = no end",
+            ),
+            Column(
+                "Line Type",
+                Kind.CHOICE,
+                required=False,
+                choices=LINE_TYPES,
+                default=COMPONENT,
+                key="line_type",
+                doc="By-product / Co-product: Qty Per is obtained per parent unit (see "
+                "By-products and co-products)",
+            ),
+            Column(
+                "Cost Share %",
+                Kind.PERCENT,
+                required=False,
+                key="cost_share",
+                doc="co-product lines only: share of the parent's cost; a parent's shares "
+                "total at most 100 %",
             ),
         ),
         frame="bom",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from addin.costing.bom import line_kinds
 from addin.costing.model import DEFAULT_ACCOUNTS, Account, MonthEndInputs, Settings, Trigger
 from addin.workbook import contract as c
 
@@ -26,6 +27,8 @@ def sheet_frame(spec: c.SheetSpec, frame: pd.DataFrame | None) -> pd.DataFrame:
         split = "labor" in frame and frame["labor"].notna().any()
         drop = {"Conversion"} if split else {"Labor", "Overhead"}
         cols = [col for col in spec.columns if col.name not in drop]
+    if spec.name == c.BOM and not (line_kinds(frame) > 0).any():  # no by-/co-products: as before
+        cols = [col for col in cols if col.field not in ("line_type", "cost_share")]
     return pd.DataFrame(
         {
             headers[col.field]: (
