@@ -428,3 +428,39 @@ def test_worksheet_functions_read_the_line_type() -> None:
     assert [(r[0], r[1]) for r in rows[1:]] == [("R", 8.0), ("OFF", -2.0)]
     bom[2][3] = "Co-product"
     assert "co-product line" in str(BF_STDCOST(costs, bom, "FG"))
+
+
+def test_a_co_product_consumed_below_its_own_parent_is_a_loop(tmp_path: Path) -> None:
+    """KB <- SUB <- SIDE, and SIDE is a co-product of KB: SIDE's standard comes from KB's cost,
+    which comes from SIDE's: a loop, in validation and in the engine alike."""
+    sheets = byproduct_book(
+        [["KB", "SIDE", 1, 0, "Co-product", 0.1], ["KB", "SUB", 1, 0, None, None]],
+        extra_items=[["SUB", "Sub", "Subassembly", 0, 0]],
+    )
+    sheets["BOM"].append(["SUB", "SIDE", 1, 0, None, None])
+    inputs, findings = run(tmp_path, sheets)
+    assert inputs is None
+    (loop,) = [f for f in findings if f.check == "BOM cycle"]
+    assert "KB" in loop.message and "SIDE" in loop.message and "SUB" in loop.message
+    engine = make_inputs(
+        items=[
+            {"item": "KB", "item_type": "Finished"},
+            {"item": "SUB", "item_type": "Subassembly"},
+            {"item": "SIDE", "item_type": "Finished"},
+            {"item": "DM", "item_type": "Raw", "material": 1.0},
+        ],
+        bom=[
+            {"parent": "KB", "component": "DM", "qty_per": 1},
+            {"parent": "KB", "component": "SUB", "qty_per": 1},
+            {"parent": "SUB", "component": "SIDE", "qty_per": 1},
+            {
+                "parent": "KB",
+                "component": "SIDE",
+                "qty_per": 1,
+                "line_type": "Co-product",
+                "cost_share": 0.1,
+            },
+        ],
+    )
+    with pytest.raises(InputError, match="cycle KB -> SUB -> SIDE -> KB"):
+        run_month_end(engine)

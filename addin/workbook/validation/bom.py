@@ -61,8 +61,10 @@ def parse_bom(f: Frame | None, items: Items | None, report: Report) -> pd.DataFr
     _duplicates(f, parent, component, key, edges & (kind != 2), report)
     # a co-product's standard comes from its parent: its line counts turned round for loops
     co = kind == 2
-    turned = (np.where(co, component, parent), np.where(co, parent, component))
-    turned_ids = (np.where(co, component_id, parent_id), np.where(co, parent_id, component_id))
+    turned, turned_ids = (parent, component), (parent_id, component_id)
+    if co.any():
+        turned = (np.where(co, component, parent), np.where(co, parent, component))
+        turned_ids = (np.where(co, component_id, parent_id), np.where(co, parent_id, component_id))
     _cycles(f, turned, turned_ids, edges, report)
     given = {
         "parent": items.column(parent_id),
