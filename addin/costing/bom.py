@@ -104,8 +104,11 @@ def line_kinds(bom: pd.DataFrame) -> npt.NDArray[np.int8]:
     if col is None or not len(col):
         return np.zeros(len(bom), dtype=np.int8)
     if isinstance(col.dtype, pd.CategoricalDtype):
-        of_category = pd.Index(LINE_TYPES).get_indexer(col.cat.categories.astype(object))
         codes = col.cat.codes.to_numpy()
+        categories = list(col.cat.categories)
+        if categories == list(LINE_TYPES[: len(categories)]):  # as validation gives it
+            return np.maximum(codes, 0).astype(np.int8, copy=False)
+        of_category = pd.Index(LINE_TYPES).get_indexer(pd.Index(categories, dtype=object))
         return np.where(codes >= 0, np.maximum(of_category[codes], 0), 0).astype(np.int8)
     kind = pd.Index(LINE_TYPES).get_indexer(pd.Index(col.to_numpy(dtype=object)))
     return np.maximum(kind, 0).astype(np.int8)  # blank (None, NaN): -1, a component

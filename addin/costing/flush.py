@@ -191,7 +191,8 @@ def _leaf_kinds(
     """Each leaf line's kind: a manual issue, a by-product received (an obtained item's net
     quantity of the day below zero), or plain."""
     kinds = np.where(manual, KINDS.index("manual issue"), KINDS.index(""))
-    kinds[plant.obtained[item] & (quantity < 0) & ~manual] = KINDS.index("by-product")
+    if plant.obtained.any():
+        kinds[plant.obtained[item] & (quantity < 0) & ~manual] = KINDS.index("by-product")
     return kinds
 
 

@@ -82,11 +82,13 @@ class Plant:
         types = sc["item_type"].astype(str).to_numpy()
         flushed = sc["backflush"].astype(bool).to_numpy()
         matrices = _window_matrices(inputs, index)
-        co = byproducts.co_lines(inputs, index)
+        obtaining = bool(len(inputs.bom)) and bool((bomlib.line_kinds(inputs.bom) > 0).any())
+        co = byproducts.co_lines(inputs, index) if obtaining else None
         if co is not None:  # co-products' standards derived from their parents' joint cost
             sc = byproducts.with_coproduct_standards(sc, co, matrices[0][1], index)
         rollups = [bomlib.roll_up(sc, a, index) for _, a in matrices]
-        byproducts.refuse_negative_costs(inputs, rollups, index)
+        if obtaining:
+            byproducts.refuse_negative_costs(inputs, rollups, index)
         period = rollups[0].rolled  # the period standard: the BOM in effect on Period Start
         stock = _stock_roles(inputs.settings.trigger, types, period)
         total = period["material"] + period["conversion"]

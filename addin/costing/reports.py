@@ -539,7 +539,9 @@ def rollup_frame(plant: Plant) -> pd.DataFrame:
             **own,
             **rolled,
             "rolled_total": r.total,
-            "byproduct_credit": byproducts.credit_per_unit(plant.windows[0].matrix, r.total),
+            "byproduct_credit": byproducts.credit_per_unit(plant.windows[0].matrix, r.total)
+            if plant.obtained.any()
+            else np.zeros(len(sc)),
             "has_bom": r.has_bom,
             "backflush": sc["backflush"].astype(bool),
         }
