@@ -60,6 +60,8 @@ def _standards(book: openpyxl.Workbook) -> dict[str, Decimal]:
     lines: dict[str, list[tuple[str, Decimal]]] = {}
     for r in _rows(book, "BOM"):
         per = Decimal(str(r["Qty Per"])) * (1 + Decimal(str(r["Scrap %"] or 0)))
+        if r.get("Line Type") == "By-product":  # obtained: lowers the parent at its standard
+            per = -per
         lines.setdefault(str(r["Parent"]), []).append((str(r["Component"]), per))
 
     def full(item: str) -> Decimal:

@@ -487,5 +487,7 @@ def test_lite_start_next_month(tmp_path: Path) -> None:
     assert "def start_next_month_in_book(book: xw.Book):" in main_py.read_text(encoding="utf-8")
     out = lite_output(LITE, main_py, tmp_path)
     assert out["PERIOD"] == "2026-11-01"
-    # the demo's October closes MIP 48,558.68 and FG 37,192.79 (its Summary): 85,751.47
-    assert out["OPENING"] == "85751.47"
+    # the demo's October closes MIP 48,570.15 and FG 37,190.82 (its Summary): 85,760.97
+    # (with the stool's offcuts: MIP holds 19.12 M of RM-SCRAPST at 0.60 = 11.47 more, FG's
+    # stools are 0.024 a unit lower)
+    assert out["OPENING"] == "85760.97"
