@@ -45,10 +45,11 @@ SETTINGS = m.Settings(
     company="Northwind Seating Co.",
 )
 _DATES = ("date", "effective_from", "effective_to")
-# columns where an empty cell means "not given" (NaN / NaT): dates, the opening's value and
-# the lot size
-_NUMBERS = (*_DATES, "value", "lot_size")
+# columns where an empty cell means "not given" (NaN / NaT): dates, the opening's value, the
+# lot size and the cost share
+_NUMBERS = (*_DATES, "value", "lot_size", "cost_share")
 _TEXT = ("item", "description", "item_type", "uom", "reference", "parent", "component", "per")
+_BLANK_TEXT = ("line_type",)  # a cell the file leaves out (a short row) is blank
 
 
 def _frame(name: str) -> pd.DataFrame:
@@ -62,6 +63,9 @@ def _frame(name: str) -> pd.DataFrame:
             frame[col] = pd.to_datetime(frame[col]).astype("datetime64[ns]")
         elif col in _TEXT or col in ("element", "account"):
             frame[col] = frame[col].astype(str)
+        elif col in _BLANK_TEXT:
+            given = frame[col].notna() & (frame[col].astype(str) != "")
+            frame[col] = frame[col].astype(object).where(given, None)
         elif col == "backflush":
             frame[col] = frame[col].astype(bool)
         else:

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from addin.costing.bom import LINE_TYPES
 from addin.costing.model import (
     BOM_COLUMNS,
     COMPLETION_COLUMNS,
@@ -238,6 +239,10 @@ def _bom_frame(
     bom["component"] = codes[bom["component"].to_numpy()]
     bom["source_row"] = np.arange(FIRST_DATA_ROW, FIRST_DATA_ROW + len(bom), dtype=np.int64)
     bom = bom.assign(base_quantity=1.0, unit="", conversion_factor=1.0, per="Unit")
+    bom["line_type"] = pd.Categorical.from_codes(
+        np.zeros(len(bom), dtype=np.int8), categories=list(LINE_TYPES)
+    )  # every line a component, as validation gives a BOM without a Line Type column
+    bom["cost_share"] = np.nan
     return bom.reset_index(drop=True)[BOM_COLUMNS]
 
 
@@ -471,7 +476,10 @@ _LAYOUT: dict[str, tuple[str, list[tuple[str, str]]]] = {}
 # workbook without them (and so the L figures stay comparable from session to session).
 _UNUSED = {
     contract.STANDARD_COSTS: ("Yield %", "Lot Size", "Effective From"),
-    contract.BOM: ("Base Quantity", "Unit", "Conversion Factor", "Per"),
+    contract.BOM: (
+        *("Base Quantity", "Unit", "Conversion Factor", "Per"),
+        *("Line Type", "Cost Share %"),
+    ),
     contract.PURCHASES: ("Charges",),
 }
 for _spec in contract.INPUT_SHEETS:

@@ -20,6 +20,8 @@ def bom_frame(lines: list[tuple[str, str, float, float]]) -> pd.DataFrame:
     df["effective_to"] = pd.NaT
     df["source_row"] = np.arange(2, 2 + len(df))
     df = df.assign(base_quantity=1.0, unit="", conversion_factor=1.0, per="Unit")
+    df["line_type"] = "Component"
+    df["cost_share"] = np.nan
     return df[BOM_COLUMNS]
 
 

@@ -369,3 +369,28 @@ def test_backflush_detail_puts_each_order_on_its_first_row():
     fix = d[d["component"] == "FIX"]
     assert fix["source_row"].tolist() == [2, 4] and fix["quantity"].tolist() == [5.0, 5.0]
     assert d.groupby("component")["quantity"].sum().to_dict() == {"FIX": 10.0, "RM": 150.0}
+
+
+def test_a_completion_reversal_keeps_the_orders_per_order_material_and_counts_it_once():
+    """WO-1 completes 100 FG (5 FIX consumed for the order) and 4 are reversed later. The
+    reversal gives back the 4 units' per-unit components (4 RM, 8.00) and conversion (4.00);
+    the order's 5 FIX stay consumed, so the 4 units' share of them, 4 x 5 / 100 x 4.00 = 0.80,
+    goes to USAGE: Cr FG 4 x 3.20 = 12.80 = Dr MIP 8.00 + CCA 4.00 + USAGE 0.80. The order is
+    now 96 of a lot of 100: one lot-size row of 4 x 0.20 = 0.80 U, and the usage variance
+    account's rows on the Variances tab add up to the journal's 0.80 (counted once)."""
+    r = run_month_end(
+        fixture_plant(
+            "purchase+completion",
+            [
+                {"item": "FG", "quantity": 100, "reference": "WO-1", "date": dt.date(2026, 10, 5)},
+                {"item": "FG", "quantity": -4, "reference": "WO-1", "date": dt.date(2026, 10, 9)},
+            ],
+        )
+    )
+    assert net(r, "FG", "Completion reversal") == -1_280
+    assert net(r, "MIP", "Completion reversal") == 800
+    assert net(r, "CCA", "Completion reversal") == 400
+    assert net(r, "USAGE", "Completion reversal") == 80
+    v = r.variances[r.variances["role"] == "USAGE"]
+    assert v["type"].tolist() == ["lot size"]
+    assert int(v["amount_cents"].sum()) == net(r, "USAGE") == 80

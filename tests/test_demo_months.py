@@ -64,6 +64,8 @@ def _standards(book: openpyxl.Workbook) -> dict[str, Decimal]:
         per = Decimal(str(r["Qty Per"])) * (1 + Decimal(str(r["Scrap %"] or 0)))
         if r.get("Per") == "Order":
             per /= Decimal(str(lot[str(r["Parent"])]))
+        if r.get("Line Type") == "By-product":  # obtained: lowers the parent at its standard
+            per = -per
         lines.setdefault(str(r["Parent"]), []).append((str(r["Component"]), per))
 
     def full(item: str) -> Decimal:

@@ -490,5 +490,8 @@ def test_lite_start_next_month(tmp_path: Path) -> None:
     # Lite agrees with the CLI (a cross-face check): the demo's October closes, as `backflush
     # demo` states it, MIP 47,707.86 with stocked subassemblies, less 22 orders x 2.5 m x 3.85 =
     # 211.75 for ST-300's per-order tube = 47,496.11; FG 38,316.74 + 82 stools on hand x 2.5 /
-    # 25 x 3.85 = 31.57 = 38,348.31; in all 85,844.42
-    assert out["OPENING"] == "85844.42"
+    # 25 x 3.85 = 31.57 = 38,348.31; in all 85,844.42. The stool's offcuts (by-product RM-SCRAPST,
+    # 0.04 M a stool at 0.60): 478 stools made (468 good + 10 scrapped) x 0.04 = 19.12 M in MIP
+    # = 11.47 more; each stool 0.04 x 0.60 = 0.024 lower, x 82 on hand = 1.97 less in FG:
+    # 85,844.42 + 11.47 - 1.97 = 85,853.92
+    assert out["OPENING"] == "85853.92"

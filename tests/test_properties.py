@@ -69,6 +69,7 @@ def plants(draw, whole_cents: bool = False, fed: float | None = None):
                 if line["per"] == "Unit":
                     line["base_quantity"] = draw(st.sampled_from([1.0, 1.0, 2.0, 12.0]))
             bom.append(line)
+    _draw_byproducts(draw, items, bom, whole_cents)
     finished = [it["item"] for it in items if it["item_type"] == "Finished"]
     completions = [
         {
@@ -124,8 +125,9 @@ def item_of(plant, code):
 
 
 def per_order_quantity(b):
-    """A line's component units per order (per-order line) or before base and yield."""
-    return b["qty_per"] * b.get("conversion_factor", 1.0) * (1 + b["scrap_pct"])
+    """A line's component units per order (per-order line) or before base and yield; negative
+    on a by-product line (received, not consumed)."""
+    return sign(b) * b["qty_per"] * b.get("conversion_factor", 1.0) * (1 + b["scrap_pct"])
 
 
 def per_unit(plant, b):
@@ -135,6 +137,47 @@ def per_unit(plant, b):
     if b.get("per") == "Order":
         return per_order_quantity(b) / parent["lot_size"]
     return per_order_quantity(b) / b.get("base_quantity", 1.0) / parent.get("yield_pct", 1.0)
+
+
+def material_of(items, bom, item):
+    """An item's rolled-up material, recursively: components less by-products (independent
+    arithmetic: per_unit x standard, by-product lines counted negative)."""
+    plant = {"items": items, "bom": bom}
+    own = item_of(plant, item).get("material", 0.0)
+    return own + sum(
+        per_unit(plant, b) * material_of(items, bom, b["component"])
+        for b in bom
+        if b["parent"] == item
+    )
+
+
+def sign(line) -> int:
+    """-1 on a by-product line (received, not consumed), else 1."""
+    return -1 if line.get("line_type") == "By-product" else 1
+
+
+def _draw_byproducts(draw, items, bom, whole_cents: bool) -> None:
+    """Some made items yield a by-product: a Raw item of its own ("B<k>"), worth at most half
+    the parent's material, so no parent's cost goes below zero."""
+    for it in [x for x in items if x["item_type"] != "Raw"]:
+        if not draw(st.booleans()):
+            continue
+        value = material_of(items, bom, it["item"]) * draw(st.sampled_from([0.1, 0.25, 0.5]))
+        qty = draw(st.sampled_from([1.0, 2.0] if whole_cents else [0.5, 1.0, 3.0]))
+        unit = int(value / qty * 100) / 100 if whole_cents else int(value / qty * 1e4) / 1e4
+        if unit <= 0:
+            continue
+        name = f"B{len(items)}"
+        items.append({"item": name, "item_type": "Raw", "material": unit, "backflush": True})
+        bom.append(
+            {
+                "parent": it["item"],
+                "component": name,
+                "qty_per": qty,
+                "scrap_pct": 0.0,
+                "line_type": "By-product",
+            }
+        )
 
 
 def explode(plant, item, qty, out, orders=None, stocked=frozenset()):

@@ -33,6 +33,13 @@ from addin.costing.cycles import find_cycles
 
 ELEMENTS = ("material", "labor", "overhead", "conversion")
 
+# What a BOM line says (its Line Type): a component consumed, or an item obtained from the
+# parent's completion (a by-product valued at its own standard, or a co-product sharing the
+# joint cost). Obtained lines enter the BOM matrix with a negative quantity: they lower the
+# parent's roll-up and are received into stock when the parent is flushed (byproducts.py).
+COMPONENT, BYPRODUCT, COPRODUCT = "Component", "By-product", "Co-product"
+LINE_TYPES = (COMPONENT, BYPRODUCT, COPRODUCT)
+
 
 class BomCycleError(ValueError):
     """The BOM contains a loop; ``cycles`` lists the items of each loop in order."""
@@ -89,7 +96,7 @@ def bom_matrix(
 ) -> sp.csr_matrix:
     """A[parent, component] = the line's component units per parent unit (line_quantities,
     with the parents' yield and lot size from ``standard_costs`` when given), summed over
-    duplicate lines."""
+    duplicate lines; negative on a by-product or co-product line (obtained, not used)."""
     n = len(index)
     if len(bom) == 0:
         return sp.csr_matrix((n, n), dtype=np.float64)
@@ -98,7 +105,29 @@ def bom_matrix(
     yields = lots = None
     if standard_costs is not None:
         yields, lots = item_yields(standard_costs)[rows], item_lot_sizes(standard_costs)[rows]
-    return matrix_of(rows, cols, line_quantities(bom, yields, lots), n)
+    return matrix_of(rows, cols, line_quantities(bom, yields, lots) * line_signs(bom), n)
+
+
+def line_kinds(bom: pd.DataFrame) -> npt.NDArray[np.int8]:
+    """Each line's position in LINE_TYPES (0 component, 1 by-product, 2 co-product); a blank or
+    absent Line Type is a component. Categorical columns are read by their codes (cheap)."""
+    col = bom.get("line_type")
+    if col is None or not len(col):
+        return np.zeros(len(bom), dtype=np.int8)
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        codes = col.cat.codes.to_numpy()
+        categories = list(col.cat.categories)
+        if categories == list(LINE_TYPES[: len(categories)]):  # as validation gives it
+            return np.maximum(codes, 0).astype(np.int8, copy=False)
+        of_category = pd.Index(LINE_TYPES).get_indexer(pd.Index(categories, dtype=object))
+        return np.where(codes >= 0, np.maximum(of_category[codes], 0), 0).astype(np.int8)
+    kind = pd.Index(LINE_TYPES).get_indexer(pd.Index(col.to_numpy(dtype=object)))
+    return np.maximum(kind, 0).astype(np.int8)  # blank (None, NaN): -1, a component
+
+
+def line_signs(bom: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """+1 for a component line, -1 for a by-product or co-product line (obtained, not used)."""
+    return np.where(line_kinds(bom) > 0, -1.0, 1.0)
 
 
 def _numbers(frame: pd.DataFrame, column: str, default: float) -> npt.NDArray[np.float64] | None:

@@ -8,8 +8,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from addin.costing import byproducts
 from addin.costing.keys import QUANTITY_NOISE, day_numbers, sum_cents
-from addin.costing.model import Check, Finding, MonthEndInputs, Severity
+from addin.costing.model import ROLES, Check, Finding, MonthEndInputs, Severity
 from addin.costing.money import to_cents
 from addin.costing.plant import Plant
 from addin.costing.postings import KIND_DTYPE, STOCK_ROLES, UNITEMIZED, Ledger, code_of
@@ -31,6 +32,10 @@ def controls(
     found += not_backflushed(plant, consumption)
     found += stocked_not_received(plant, consumption)
     found += material_without_bom(plant, postings, led)
+    found += obtained_not_carried(plant, led)
+    if plant.obtained.any():
+        co = byproducts.co_lines(plant.inputs, plant.index)
+        found += byproducts.coproduct_findings(plant.inputs, plant.sc, co, plant.index)
     chg = led.kind == code_of(KIND_DTYPE, "BOM change")
     if chg.any():
         found.append(bom_change_finding(plant, led.select(chg)))
@@ -93,6 +98,30 @@ def below_zero_on_hand(
             )
         )
     return found
+
+
+def obtained_not_carried(plant: Plant, led: Ledger) -> list[Finding]:
+    """One note per by-product or co-product received where the trigger keeps no stock of it
+    (raw items under the completion trigger, everything under the sale trigger): its standard
+    lowered the material credited (AP) instead of entering an inventory account."""
+    received = (led.kind == code_of(KIND_DTYPE, "by-product")) & (led.item < len(plant.codes))
+    carried = np.isin(led.role, [ROLES.index(r) for r in STOCK_ROLES])
+    items = np.unique(led.item[received & ~carried])
+    trigger, role = plant.trigger.value, plant.trigger.material_credit_role
+    return [
+        Finding(
+            Severity.INFO,
+            "by-product not carried",
+            f"{plant.codes[i]} is obtained as a by-product or co-product, but under the "
+            f"'{trigger}' trigger it is not kept in an inventory account: its standard "
+            f"({plant.total[i]:,.4f} a unit) lowered the material credited to {role} when its "
+            "parent was flushed, and it is recorded again when it is used or sold.",
+            "BOM",
+            "",
+            str(plant.codes[i]),
+        )
+        for i in items.tolist()
+    ]
 
 
 def completed_without_bom(plant: Plant) -> list[Finding]:

@@ -36,7 +36,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from addin.costing import bom as bomlib
-from addin.costing import period_end, reports, stages
+from addin.costing import byproducts, period_end, reports, stages
 from addin.costing.controls import controls, run_checks
 from addin.costing.magnitude import refuse_too_large
 from addin.costing.model import Finding, MonthEndInputs, Severity
@@ -89,13 +89,15 @@ class Month(NamedTuple):
 
 
 def prepare(inputs: MonthEndInputs) -> Plant:
-    """The plant prepared for the run. Raises InputError if the BOM has a cycle or a per-order
-    line's parent has no lot size."""
+    """The plant prepared for the run. Raises InputError if the BOM has a cycle, a per-order
+    line's parent has no lot size, or a parent's by-products are worth more than its cost."""
     missing_lot = lot_size_errors(inputs)
     if missing_lot:
         raise InputError(missing_lot)
     try:
         return Plant.of(inputs)
+    except byproducts.ObtainedCostError as e:
+        raise InputError(e.findings) from e
     except bomlib.BomCycleError as e:
         raise InputError(
             [

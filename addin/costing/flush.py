@@ -95,9 +95,9 @@ def _flush_window(
         n_orders = sp.csr_matrix((made.orders, (day, o_item)), shape=shape)
         first = d @ per.unit_matrix + n_orders @ per.order_matrix
         c = plant.windows[w].explosion.below(first)
-    raw = plant.raw
-    if raw[o_item].any():  # a raw item demanded directly is its own component
-        c = c + d @ sp.diags(raw.astype(np.float64))
+    own = plant.raw | plant.obtained  # no BOM lines of their own (by-products: validation)
+    if own[o_item].any():  # a raw or obtained item demanded directly is its own component
+        c = c + d @ sp.diags(own.astype(np.float64))
     c = c.tocoo()
     leaf_qty, leaf_item, leaf_date = c.data, c.col, dates[c.row]
     std = plant.flush_standards(w, leaf_item)
@@ -193,8 +193,7 @@ def _leaf_postings(
     quantity: npt.NDArray[np.float64],
     cents: npt.NDArray[np.int64],
 ) -> tuple[pd.DataFrame, list[Finding]]:
-    """Credit the flushed components where they are carried.
-
+    """Credit the flushed components where they are carried (debit a by-product received).
     A component carried in stock (raw in MIP; a finished or subassembly item consumed as a
     component, in FG or MIP) is relieved from its own account; one issued by hand
     (Backflush = No) is credited to USAGE until counted (when it is carried, or materials
@@ -209,7 +208,7 @@ def _leaf_postings(
     role = np.where(stocked, carried, ROLES.index(material_role))
     role[manual] = ROLES.index("USAGE")
     move = np.where(manual, quantity, np.where(stocked, -quantity, 0.0))
-    kinds = np.where(manual, KINDS.index("manual issue"), KINDS.index(""))
+    kinds = _leaf_kinds(plant, item, quantity, manual)
     codes = np.where(phantom, len(plant.codes) + 1, item)  # UNITEMIZED's category code
     findings = (
         _phantom_findings(plant, date[phantom], item[phantom], cents[phantom], material_role)
@@ -227,6 +226,20 @@ def _leaf_postings(
         kinds[keep],
     )
     return frame, findings
+
+
+def _leaf_kinds(
+    plant: Plant,
+    item: npt.NDArray[np.intp],
+    quantity: npt.NDArray[np.float64],
+    manual: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.int64]:
+    """Each leaf line's kind: a manual issue, a by-product received (an obtained item's net
+    quantity of the day below zero), or plain."""
+    kinds = np.where(manual, KINDS.index("manual issue"), KINDS.index(""))
+    if plant.obtained.any():
+        kinds[plant.obtained[item] & (quantity < 0) & ~manual] = KINDS.index("by-product")
+    return kinds
 
 
 def _phantom_findings(

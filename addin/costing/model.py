@@ -186,6 +186,10 @@ BOM_COLUMNS = [
     # component stock units per unit qty_per is stated in (stock qty = qty_per x factor)
     "conversion_factor",
     "per",  # "Unit" (qty_per per parent unit) or "Order" (once per production order)
+    # "Component" (blank: the same), "By-product" or "Co-product" (bom.LINE_TYPES)
+    "line_type",
+    # a co-product's share of its parent's joint cost, as a fraction (0.25 is 25 %); NaN else
+    "cost_share",
     "source_row",
 ]
 # quantity < 0: a return to the vendor; charges: freight, duty and other costs of the row in

@@ -25,6 +25,7 @@ backflush detail read it, none changes it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
@@ -33,6 +34,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from addin.costing import bom as bomlib
+from addin.costing import byproducts
 from addin.costing.model import ROLES, MonthEndInputs, Trigger
 from addin.costing.orders import PerOrder, items_with_orders, window_orders
 from addin.costing.postings import Postings
@@ -117,12 +119,18 @@ class Plant:
         flushed = sc["backflush"].astype(bool).to_numpy()
         changes = _epoch_standards(inputs, sc, index)
         matrices = _window_matrices(inputs, index, [d for d, _ in changes[1:]])
+        obtaining = bool(len(inputs.bom)) and bool((bomlib.line_kinds(inputs.bom) > 0).any())
+        if obtaining:  # co-products' standards derived from their parents' joint cost
+            changes = _with_coproducts(inputs, index, changes, matrices[0][1])
+            sc = changes[0][1]
         starts = np.array([d for d, _ in changes], dtype="datetime64[ns]")
         epoch_of = np.searchsorted(starts, [ws for ws, _ in matrices], side="right") - 1
         rollups = [
             bomlib.roll_up(changes[e][1], a, index)
             for (_, a), e in zip(matrices, epoch_of.tolist(), strict=True)
         ]
+        if obtaining:
+            byproducts.refuse_negative_costs(inputs, rollups, index)
         firsts = [ws for ws, _ in matrices]  # each epoch starts a window
         trigger = inputs.settings.trigger
         epochs = tuple(
@@ -214,6 +222,12 @@ class Plant:
             return window.standards
         return window.cut
 
+    @cached_property
+    def obtained(self) -> npt.NDArray[np.bool_]:
+        """Items on a by-product or co-product line: received into stock when their parent is
+        flushed (byproducts.py)."""
+        return byproducts.obtained_items(self.inputs.bom, self.index)
+
     @property
     def has_orders(self) -> bool:
         """Some BOM window has per-order lines."""
@@ -262,6 +276,20 @@ def _epoch_standards(
             table.loc[pos, e] = rows[e].to_numpy()
         out.append((day, table))
     return out
+
+
+def _with_coproducts(
+    inputs: MonthEndInputs,
+    index: bomlib.ItemIndex,
+    changes: list[tuple[np.datetime64, pd.DataFrame]],
+    matrix: sp.csr_matrix,
+) -> list[tuple[np.datetime64, pd.DataFrame]]:
+    """Each epoch's Standard Costs with the co-products' standards derived from their parents'
+    joint cost (byproducts.py), through ``matrix``: the BOM on Period Start."""
+    co = byproducts.co_lines(inputs, index)
+    if co is None:
+        return changes
+    return [(d, byproducts.with_coproduct_standards(t, co, matrix, index)) for d, t in changes]
 
 
 def _epoch(
@@ -314,12 +342,14 @@ def _line_quantities(
     inputs: MonthEndInputs, parents: npt.NDArray[np.intp]
 ) -> npt.NDArray[np.float64]:
     """Each BOM line's component units per parent unit (bom.line_quantities), with its
-    parent's planned yield and costing lot size."""
+    parent's planned yield and costing lot size; negative on a by-product or co-product line
+    (bom.line_signs: obtained, not used)."""
     sc = inputs.standard_costs
     yields = bomlib.item_yields(sc)
     lots = bomlib.item_lot_sizes(sc)
     line_yield = None if (yields == 1.0).all() else yields[parents]
-    return bomlib.line_quantities(inputs.bom, line_yield, lots[parents])
+    quantities = bomlib.line_quantities(inputs.bom, line_yield, lots[parents])
+    return quantities * bomlib.line_signs(inputs.bom)
 
 
 def _orders(

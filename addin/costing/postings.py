@@ -106,6 +106,7 @@ KINDS = [
     "revaluation",
     "lot size",
     "charges",
+    "by-product",
 ]
 EVENT_DTYPE = pd.CategoricalDtype([*EVENT_ORDER, OPENING])
 ROLE_DTYPE = pd.CategoricalDtype(ROLES)

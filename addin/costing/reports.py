@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from addin.costing import byproducts
 from addin.costing.bom import item_lot_sizes
 from addin.costing.keys import day_numbers, sum_cents
 from addin.costing.model import ROLES, MonthEndInputs
@@ -51,6 +52,7 @@ from addin.costing.results import (
     Memo,
 )
 
+BYPRODUCT_MEMO = "By-product received: into stock at its standard, lowering the output's cost"
 References = dict[tuple[str, pd.Timestamp], tuple[int, str]]
 
 
@@ -123,21 +125,17 @@ def journal(
     if len(postings) == 0:
         return JOURNAL.empty()
     led = ledger or Ledger.of(postings)
-    by_item = np.isin(led.event, [code_of(EVENT_DTYPE, e) for e in ITEMIZED_EVENTS])
-    lines = _entry_lines(led, ~by_item, False)
-    if by_item.any():
-        lines = tuple(
-            np.concatenate(pair)
-            for pair in zip(lines, _entry_lines(led, by_item, True), strict=True)
-        )
+    lines, flag = _journal_lines(led)
     cents, role, event, day, item = lines
-    order = np.lexsort((role, cents <= 0, item, event, day))  # debits first within an entry
-    cents, role, event, day, item = (a[order] for a in lines)
+    order = np.lexsort((flag, role, cents <= 0, item, event, day))  # debits first in an entry
+    cents, role, event, day, item, flag = (a[order] for a in (*lines, flag))
     new_entry = np.ones(len(cents), dtype=bool)
     new_entry[1:] = (day[1:] != day[:-1]) | (event[1:] != event[:-1]) | (item[1:] != item[:-1])
     dates = pd.DatetimeIndex(led.days[day])
     memo, ref = _memos(inputs, event, dates)
     _itemized_memos(memo, event, item, memos)
+    for k in np.flatnonzero(flag).tolist():
+        memo[k] = BYPRODUCT_MEMO
     accounts = [inputs.account(r) for r in ROLE_DTYPE.categories]
     return pd.DataFrame(
         {
@@ -153,6 +151,20 @@ def journal(
             "reference": ref,
         }
     )[JOURNAL.names]
+
+
+def _journal_lines(led: Ledger) -> tuple[tuple[np.ndarray, ...], npt.NDArray[np.bool_]]:
+    """The journal lines (see _entry_lines) of every entry, and which are by-product lines:
+    an entry's by-products received get lines of their own (own memo), beside its others."""
+    by_item = np.isin(led.event, [code_of(EVENT_DTYPE, e) for e in ITEMIZED_EVENTS])
+    received = led.kind == code_of(KIND_DTYPE, "by-product")
+    parts = [(~by_item & ~received, False), (by_item, True), (received, False)]
+    chosen = [(_entry_lines(led, mask, itemized), mask) for mask, itemized in parts if mask.any()]
+    if not chosen:
+        chosen = [(_entry_lines(led, ~by_item, False), ~by_item)]
+    lines = tuple(np.concatenate(c) for c in zip(*(x for x, _ in chosen), strict=True))
+    flag = np.concatenate([np.full(len(x[0]), m is received) for x, m in chosen])
+    return lines, flag
 
 
 def _entry_lines(led: Ledger, mask: npt.NDArray[np.bool_], by_item: bool) -> tuple[np.ndarray, ...]:
@@ -489,7 +501,7 @@ def _flush_usage_kinds(
             "usage",
             "Completion reversals and customer returns: the usage variance of their flush "
             "reversed (Backflush = No components, BOM change)",
-            usage & back,
+            usage & back & (led.kind != code_of(KIND_DTYPE, "lot size")),  # its own row
             None,
             "USAGE",
         ),
@@ -643,6 +655,9 @@ def rollup_frame(plant: Plant) -> pd.DataFrame:
             **own,
             **rolled,
             "rolled_total": r.total,
+            "byproduct_credit": byproducts.credit_per_unit(plant.windows[0].matrix, r.total)
+            if plant.obtained.any()
+            else np.zeros(len(sc)),
             "has_bom": r.has_bom,
             "backflush": sc["backflush"].astype(bool),
             "used_by_parents": used_by_parents(plant),

@@ -147,6 +147,8 @@ ROLLUP = Schema(
         "rolled_overhead": "rolled-up overhead per unit",
         "rolled_conversion": "rolled-up conversion per unit",
         "rolled_total": "rolled-up material + conversion per unit",
+        "byproduct_credit": "by-products and co-products obtained per unit, at their standard: "
+        "what the rolled-up cost is lowered by (0 when none)",
         "has_bom": "has BOM lines in effect on Period Start",
         "backflush": "Backflush = Yes",
         "used_by_parents": "'from stock' (stocked), 'blown through' (phantom) or '' (raw)",

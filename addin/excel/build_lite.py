@@ -34,6 +34,7 @@ MODULES = (
     "addin.costing.keys",
     "addin.costing.bom",
     "addin.costing.orders",
+    "addin.costing.byproducts",
     "addin.costing.cycles",
     "addin.costing.postings",
     "addin.costing.plant",

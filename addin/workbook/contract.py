@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from addin.costing.bom import COMPONENT, LINE_TYPES
 from addin.costing.model import DEFAULT_ACCOUNTS, INPUT_FRAME_COLUMNS, Trigger
 from addin.workbook.cells import EXCEL_ERRORS as EXCEL_ERRORS
 from addin.workbook.cells import NO_WORDS as NO_WORDS
@@ -268,10 +269,31 @@ INPUT_SHEETS: tuple[SheetSpec, ...] = (
                 default="Unit",
                 doc="Unit: per parent unit; Order: once per production order",
             ),
+            Column(
+                "Line Type",
+                Kind.CHOICE,
+                required=False,
+                omit_when_default=True,
+                choices=LINE_TYPES,
+                default=COMPONENT,
+                key="line_type",
+                doc="By-product / Co-product: Qty Per is obtained per parent unit (see "
+                "By-products and co-products)",
+            ),
+            Column(
+                "Cost Share %",
+                Kind.PERCENT,
+                required=False,
+                omit_when_default=True,
+                key="cost_share",
+                doc="co-product lines only: share of the parent's cost; a parent's shares "
+                "total at most 100 %",
+            ),
         ),
         frame="bom",
         note="Qty Per is per parent unit (per Base Quantity units; once per order when Per "
-        "is Order), in the component's UoM times the Conversion Factor",
+        "is Order), in the component's UoM times the Conversion Factor; on a By-product or "
+        "Co-product line it is obtained, not consumed",
     ),
     SheetSpec(
         PURCHASES,

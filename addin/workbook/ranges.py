@@ -40,7 +40,14 @@ from addin.costing import bom as bomlib
 from addin.costing.lookup import LookupProblem, Structure, walk
 from addin.costing.money import round_money
 from addin.workbook import contract as C
-from addin.workbook.cells import is_blank, normalize_name, number_from_text, read_cell, text
+from addin.workbook.cells import (
+    is_blank,
+    normalize_name,
+    number_from_text,
+    read_cell,
+    read_choice,
+    text,
+)
 from addin.workbook.contract import Column
 
 CACHE_SIZE = 64
@@ -317,6 +324,7 @@ def _parse_bom(rows: tuple[tuple[object, ...], ...]) -> Bom:
         if not qty > 0:
             raise LookupProblem(f"{where[:-1]}: Qty Per must be more than 0")
         scrap = _cell_number(_cell(row, cols.get("scrap %")), _BOM.column("Scrap %"), where)
+        qty *= _line_sign(_cell(row, cols.get("line type")), where)
         if normalize_name(code(parent)) == normalize_name(code(comp)):
             raise LookupProblem(f"{where[:-1]}: an item cannot be its own component")
         lines.append(
@@ -330,6 +338,22 @@ def _parse_bom(rows: tuple[tuple[object, ...], ...]) -> Bom:
             )
         )
     return Bom(tuple(lines))
+
+
+def _line_sign(line_type: object, where: str) -> float:
+    """+1 for a component line, -1 for a by-product (obtained: it lowers the parent's cost at
+    its own standard). Co-product standards are derived by the month-end only."""
+    if _blank(line_type):
+        return 1.0
+    kind, problem = read_choice(line_type, bomlib.LINE_TYPES)
+    if problem is not None:
+        raise LookupProblem(f"{where} Line Type {problem}")
+    if kind == bomlib.COPRODUCT:
+        raise LookupProblem(
+            f"{where} a co-product line: its standard is derived from its cost share by the "
+            "month-end run (Cost Rollup tab); the worksheet functions do not derive it"
+        )
+    return -1.0 if kind == bomlib.BYPRODUCT else 1.0
 
 
 def _today(on: dt.date | None) -> pd.Timestamp:

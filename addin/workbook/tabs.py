@@ -403,7 +403,17 @@ def rollup_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
         "Backflush": np.where(c["backflush"], "Yes", "No"),
         "Used by Parents": c["used_by_parents"],
     }
+    _byproduct_credit(c, cols, data)
     return _table("Cost Rollup", f"{company}: standard cost roll-up (per unit)", sub, cols, data)
+
+
+def _byproduct_credit(c: pd.DataFrame, cols: list[Col], data: dict[str, object]) -> None:
+    """The By-product Credit column after Rolled Total, shown only where a BOM obtains
+    by-products or co-products (what each parent's cost is lowered by, per unit)."""
+    if (c["byproduct_credit"] != 0).any():
+        cols.insert(cols.index(next(x for x in cols if x.header == "Rolled Total")) + 1,
+                    Col("By-product Credit", "price"))  # fmt: skip
+        data["By-product Credit"] = c["byproduct_credit"]
 
 
 SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}

@@ -37,6 +37,7 @@ from addin.workbook.reader import SheetRows
 from addin.workbook.validation.accounts import parse_accounts
 from addin.workbook.validation.balances import parse_gl_balances, parse_history
 from addin.workbook.validation.bom import parse_bom, per_order_lines, phantoms_without_bom
+from addin.workbook.validation.byproducts import check_obtained_lines
 from addin.workbook.validation.columns import Frame
 from addin.workbook.validation.movements import parse_movements
 from addin.workbook.validation.report import MAX_FINDINGS_PER_RULE, Report
@@ -79,6 +80,7 @@ def parse_inputs(
     if std is not None and items is not None:
         phantoms_without_bom(std, items, bom, report)
     per_order_lines(frames[C.BOM], standard_costs, bom, report)
+    check_obtained_lines(frames[C.BOM], bom, standard_costs, report)
     moves = {n: parse_movements(n, frames[n], items, period, report) for n in _MOVEMENTS}
     gl = parse_gl_balances(frames[C.GL_BALANCES], accounts, report)
     history = parse_history(frames[C.HISTORY], period, report)

@@ -9,6 +9,7 @@ import pandas as pd
 from addin.costing.cycles import find_cycles
 from addin.costing.model import Severity
 from addin.workbook import contract as C
+from addin.workbook.validation.byproducts import line_type_column
 from addin.workbook.validation.columns import Frame
 from addin.workbook.validation.frames import date, empty, engine_frame
 from addin.workbook.validation.items import Items, map_item_ids
@@ -53,12 +54,25 @@ def parse_bom(f: Frame | None, items: Items | None, report: Report) -> pd.DataFr
     component, component_id = map_item_ids(f, "Component", items, report)
     usable = ~pd.isna(parent) & ~pd.isna(component)
     edges = usable & ~_line_checks(f, parent, component, usable, report)
-    key = parent_id * (len(items.numbers) + 1) + component_id
+    line_type = line_type_column(f)
+    kind = line_type.codes  # 0 component, 1 by-product, 2 co-product (bom.LINE_TYPES)
+    # one key per parent, item and line type; a co-product may have several lines (summed)
+    key = (parent_id * (len(items.numbers) + 1) + component_id) * 3 + kind
     if "Per" in f.values:  # a per-unit and a per-order line of one component are two lines
         key = key * 2 + (f.values["Per"] == "Order")
-    _duplicates(f, parent, component, key, edges, report)
-    _cycles(f, (parent, component), (parent_id, component_id), edges, report)
-    given = {"parent": items.column(parent_id), "component": items.column(component_id)}
+    _duplicates(f, parent, component, key, edges & (kind != 2), report)
+    # a co-product's standard comes from its parent: its line counts turned round for loops
+    co = kind == 2
+    turned, turned_ids = (parent, component), (parent_id, component_id)
+    if co.any():
+        turned = (np.where(co, component, parent), np.where(co, parent, component))
+        turned_ids = (np.where(co, component_id, parent_id), np.where(co, parent_id, component_id))
+    _cycles(f, turned, turned_ids, edges, report)
+    given = {
+        "parent": items.column(parent_id),
+        "component": items.column(component_id),
+        "line_type": line_type,
+    }
     return engine_frame(f, given)
 
 
