@@ -394,3 +394,68 @@ def test_a_completion_reversal_keeps_the_orders_per_order_material_and_counts_it
     v = r.variances[r.variances["role"] == "USAGE"]
     assert v["type"].tolist() == ["lot size"]
     assert int(v["amount_cents"].sum()) == net(r, "USAGE") == 80
+
+
+# ---- the worksheet functions read the same columns ---------------------------------------------
+
+
+def test_worksheet_functions_read_base_quantity_factor_yield_and_lot_size():
+    """BF_STDCOST / BF_BACKFLUSH with the new columns, figures as in the month-end tests:
+    Odoo's dozen: 5,625 x 1.00 / 12 = 468.75. Flour: 250 g at factor 0.001 of 2.00 a kg =
+    0.50. Process loss: 10 RM at 9.00 per 10, yield 90 %: 9.00 / 0.9 = 10.00. Fixture: 1 RM at
+    2.00 + 5 FIX per order at 4.00 over a lot of 100 = 2.20 material, 3.20 with 1.00
+    conversion; completing 10 flushes 10 RM and 10 x 5 / 100 = 0.5 FIX."""
+    from addin.excel.udfs import BF_BACKFLUSH, BF_STDCOST
+    from addin.workbook import ranges
+
+    ranges.clear_cache()
+    costs = [
+        ["Item", "Type", "Material", "Conversion", "Yield %", "Lot Size"],
+        ["DOZ", "Finished", 0.0, 0.0, None, None],
+        ["BREAD", "Finished", 0.0, 0.0, None, None],
+        ["LOSS", "Finished", 0.0, 0.0, 0.9, None],
+        ["FG", "Finished", 0.0, 1.0, None, 100.0],
+        ["RM", "Raw", 1.0, 0.0, None, None],
+        ["FLOUR", "Raw", 2.0, 0.0, None, None],
+        ["RM9", "Raw", 9.0, 0.0, None, None],
+        ["RM2", "Raw", 2.0, 0.0, None, None],
+        ["FIX", "Raw", 4.0, 0.0, None, None],
+    ]
+    bom = [
+        ["Parent", "Component", "Qty Per", "Base Quantity", "Unit", "Conversion Factor", "Per"],
+        ["DOZ", "RM", 5625.0, 12.0, None, None, None],
+        ["BREAD", "FLOUR", 250.0, None, "g", 0.001, None],
+        ["LOSS", "RM9", 10.0, 10.0, None, None, None],
+        ["FG", "RM2", 1.0, None, None, None, "Unit"],
+        ["FG", "FIX", 5.0, None, None, None, "Order"],
+    ]
+    assert BF_STDCOST(costs, bom, "DOZ") == pytest.approx(468.75)
+    assert BF_STDCOST(costs, bom, "BREAD") == pytest.approx(0.50)
+    assert BF_STDCOST(costs, bom, "LOSS") == pytest.approx(10.00)
+    assert BF_STDCOST(costs, bom, "FG", "Material") == pytest.approx(2.20)
+    assert BF_STDCOST(costs, bom, "FG") == pytest.approx(3.20)
+    rows = BF_BACKFLUSH(costs, bom, "FG", 10.0)
+    assert [(r[0], r[1]) for r in rows[1:]] == [("RM2", 10.0), ("FIX", pytest.approx(0.5))]
+
+
+def test_worksheet_functions_refuse_what_they_cannot_spread():
+    """A per-order line's parent without a Lot Size, and BF_EXPLODE (BOM range only) over a
+    per-order line, are refused with the row named; a Base Quantity of 0 too."""
+    from addin.excel.udfs import BF_EXPLODE, BF_STDCOST
+    from addin.workbook import ranges
+
+    ranges.clear_cache()
+    costs = [
+        ["Item", "Type", "Material", "Conversion"],
+        ["FG", "Finished", 0.0, 1.0],
+        ["FIX", "Raw", 4.0, 0.0],
+    ]
+    bom = [
+        ["Parent", "Component", "Qty Per", "Per", "Base Quantity"],
+        ["FG", "FIX", 5, "Order", None],
+    ]
+    assert "row 2: a per-order line" in str(BF_STDCOST(costs, bom, "FG"))
+    assert "Lot Size" in str(BF_STDCOST(costs, bom, "FG"))
+    assert "row 2: a per-order line" in str(BF_EXPLODE(bom, "FG"))
+    bom[1][3:] = [None, 0]
+    assert "Base Quantity must be more than 0" in str(BF_STDCOST(costs, bom, "FG"))

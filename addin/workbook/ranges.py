@@ -14,7 +14,12 @@ Problems raise :class:`LookupProblem` with a message an accountant can act on; t
 turns it into ``#BF! <message>`` in the cell.
 
 Rules, the same as the engine's (addin/costing/bom.py):
-- a BOM line consumes ``Qty Per x (1 + Scrap %)`` of its component per parent unit;
+- a BOM line consumes ``Qty Per x Conversion Factor / Base Quantity x (1 + Scrap %)`` of its
+  component per parent unit (a By-product line obtains it: negative); a line with Per = Order
+  consumes ``Qty Per x Conversion Factor x (1 + Scrap %)`` once per order, which the standard
+  (``BF_STDCOST``, ``BF_BACKFLUSH``) spreads over the parent's Lot Size on the costs range, and
+  the parent's Yield % there divides its per-unit lines. ``BF_EXPLODE`` and ``BF_WHEREUSED``
+  read the BOM range only: they show the lines' quantities and refuse a per-order line;
 - BOM lines apply on the day they are asked about (today by default) when
   Effective From <= day <= Effective To (blank = open-ended);
 - a backflush flushes through items that have BOM lines down to leaves (items without BOM
@@ -214,6 +219,7 @@ def _parse_costs(rows: tuple[tuple[object, ...], ...], day: pd.Timestamp) -> Cos
             "the costs range needs a Conversion column, or Labor and Overhead columns"
         )
     chosen: dict[str, tuple[pd.Timestamp | None, str, list[float], bool]] = {}
+    planning: dict[str, tuple[float, float]] = {}
     for i, row in enumerate(rows[1:], start=2):
         item = _cell(row, cols["item"])
         if _blank(item):
@@ -235,9 +241,24 @@ def _parse_costs(rows: tuple[tuple[object, ...], ...], day: pd.Timestamp) -> Cos
             for e in bomlib.ELEMENTS
         ]
         chosen[key] = (since, name, values, _yes(_cell(row, cols.get("backflush")), where))
+        planning[key] = _planning(row, cols, where)
     if not chosen:
         raise LookupProblem("the costs range has a header but no items")
-    return _costs_frame(chosen, split, "conversion" in cols)
+    costs = _costs_frame(chosen, split, "conversion" in cols)
+    costs.frame["yield_pct"] = [planning[k][0] for k in chosen]
+    costs.frame["lot_size"] = [planning[k][1] for k in chosen]
+    return costs
+
+
+def _planning(row: tuple[object, ...], cols: dict[str, int], where: str) -> tuple[float, float]:
+    """An item's Yield % (fraction, 1 when blank) and Lot Size (NaN when blank)."""
+    y = _cell_number(_cell(row, cols.get("yield %")), _COSTS.column("Yield %"), where)
+    lot = _cell_number(_cell(row, cols.get("lot size")), _COSTS.column("Lot Size"), where)
+    if not math.isnan(y) and not 0 < y <= 1:
+        raise LookupProblem(f"{where} Yield % must be more than 0 % and at most 100 %")
+    if not math.isnan(lot) and lot <= 0:
+        raise LookupProblem(f"{where} Lot Size must be more than 0")
+    return (1.0 if math.isnan(y) else y), lot
 
 
 def _earlier(a: pd.Timestamp | None, b: pd.Timestamp | None) -> bool:
@@ -270,10 +291,13 @@ def _costs_frame(
 class BomLine:
     parent: str
     component: str
-    quantity: float  # qty per x (1 + scrap)
+    # per parent unit: qty per x factor / base x (1 + scrap), negative on a by-product line;
+    # per order (per_order): qty per x factor x (1 + scrap)
+    quantity: float
     row: int  # row within the range (header = 1)
     start: pd.Timestamp | None = None
     end: pd.Timestamp | None = None
+    per_order: bool = False
 
     def active(self, day: pd.Timestamp | None) -> bool:
         if day is None:
@@ -289,9 +313,17 @@ class Bom:
     _by_day: dict[object, Structure] = field(default_factory=dict, compare=False)
 
     def on(self, day: pd.Timestamp | None) -> Structure:
-        """The parent -> components structure of the lines in effect on ``day``."""
+        """The parent -> components structure of the lines in effect on ``day`` (LookupProblem
+        on a per-order line: spreading it needs the parent's Lot Size on the costs range)."""
         hit = self._by_day.get(day)
         if hit is None:
+            for ln in self.lines:
+                if ln.per_order and ln.active(day):
+                    raise LookupProblem(
+                        f"BOM range, row {ln.row}: a per-order line (Per = Order); this "
+                        "function reads the BOM range only and cannot spread it over a lot "
+                        "size: use BF_BACKFLUSH or BF_STDCOST with the costs range"
+                    )
             hit = Structure.of(
                 (normalize_name(ln.parent), normalize_name(ln.component), ln.parent,
                  ln.component, ln.quantity)
@@ -325,6 +357,7 @@ def _parse_bom(rows: tuple[tuple[object, ...], ...]) -> Bom:
             raise LookupProblem(f"{where[:-1]}: Qty Per must be more than 0")
         scrap = _cell_number(_cell(row, cols.get("scrap %")), _BOM.column("Scrap %"), where)
         qty *= _line_sign(_cell(row, cols.get("line type")), where)
+        qty, per_order = _stated_for(row, cols, where, qty)
         if normalize_name(code(parent)) == normalize_name(code(comp)):
             raise LookupProblem(f"{where[:-1]}: an item cannot be its own component")
         lines.append(
@@ -335,9 +368,35 @@ def _parse_bom(rows: tuple[tuple[object, ...], ...]) -> Bom:
                 i,
                 _date(_cell(row, cols.get("effective from")), _BOM.column("Effective From"), where),
                 _date(_cell(row, cols.get("effective to")), _BOM.column("Effective To"), where),
+                per_order,
             )
         )
     return Bom(tuple(lines))
+
+
+def _stated_for(
+    row: tuple[object, ...], cols: dict[str, int], where: str, qty: float
+) -> tuple[float, bool]:
+    """Qty Per in the component's unit (x Conversion Factor), over the Base Quantity on a
+    per-unit line; and whether the line is per order (Per = Order)."""
+    factor = _cell_number(
+        _cell(row, cols.get("conversion factor")), _BOM.column("Conversion Factor"), where
+    )
+    base = _cell_number(_cell(row, cols.get("base quantity")), _BOM.column("Base Quantity"), where)
+    for value, name in ((factor, "Conversion Factor"), (base, "Base Quantity")):
+        if not math.isnan(value) and value <= 0:
+            raise LookupProblem(f"{where} {name} must be more than 0")
+    per = _cell(row, cols.get("per"))
+    per_order = False
+    if not _blank(per):
+        choice, problem = read_choice(per, C.PER_CHOICES)
+        if problem is not None:
+            raise LookupProblem(f"{where} Per {problem}")
+        per_order = choice == "Order"
+    if per_order and not math.isnan(base) and base != 1:
+        raise LookupProblem(f"{where} a per-order line has no Base Quantity; leave it blank")
+    qty *= 1.0 if math.isnan(factor) else factor
+    return (qty if per_order or math.isnan(base) else qty / base), per_order
 
 
 def _line_sign(line_type: object, where: str) -> float:
@@ -404,10 +463,12 @@ def _catalog(costs: Costs, bom: Bom, day: pd.Timestamp | None) -> Catalog:
             "component": [costs.codes[costs.find(ln.component)] for ln in lines],
             "qty_per": [ln.quantity for ln in lines],
             "scrap_pct": [0.0] * len(lines),
+            "per": ["Order" if ln.per_order else "Unit" for ln in lines],
         }
     )
     index = bomlib.ItemIndex(pd.Index(costs.codes, dtype=object))
-    matrix = bomlib.bom_matrix(frame, index)
+    _need_lot_sizes(costs, lines)
+    matrix = bomlib.bom_matrix(frame, index, costs.frame)  # Yield % and Lot Size applied
     try:
         rollup = bomlib.roll_up(costs.frame, matrix, index)
     except bomlib.BomCycleError as e:
@@ -415,6 +476,17 @@ def _catalog(costs: Costs, bom: Bom, day: pd.Timestamp | None) -> Catalog:
     has_bom = np.diff(matrix.indptr) > 0
     flushed = costs.frame["backflush"].to_numpy(bool)
     return Catalog(costs, matrix, rollup, has_bom & flushed)
+
+
+def _need_lot_sizes(costs: Costs, lines: list[BomLine]) -> None:
+    """A per-order line's parent needs a Lot Size on the costs range (LookupProblem)."""
+    lots = costs.frame["lot_size"].to_numpy(np.float64)
+    for ln in lines:
+        if ln.per_order and math.isnan(lots[costs.find(ln.parent)]):
+            raise LookupProblem(
+                f'BOM range, row {ln.row}: a per-order line, and its parent "{ln.parent}" has '
+                "no Lot Size on the costs range to spread it over; add a Lot Size column"
+            )
 
 
 def element_name(element: object) -> str:
