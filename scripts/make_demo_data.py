@@ -8,6 +8,11 @@ Three finished chairs, three stocked subassemblies (completed in weekly batches 
 chairs take them from stock), a phantom hardware kit and 30 raw materials; a month of
 purchases (some off standard price), completions with scrap, sales, payroll and overhead,
 opening stock and a cycle count that differs from book.
+
+Edited by hand since (the CSVs are the demo; this script does not write these rows, so running it
+again drops them): ST-300's per-order tube line (bom.csv, Per = Order) and its Lot Size 25
+(standard_costs.csv), and the stool's offcuts by-product RM-SCRAPST (a Raw item at 0.60 and a
+By-product BOM line of 0.04).
 """
 
 from __future__ import annotations
