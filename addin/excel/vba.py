@@ -323,9 +323,10 @@ def rewrite_project(
     vba_project: bytes, project: str, renames: dict[str, str], sources: dict[str, str]
 ) -> bytes:
     """Return ``vba_project`` named ``project``, modules renamed (old -> new name) and the
-    modules in ``sources`` (new names, text stored as given) holding only their new source: no performance cache,
-    MODULEOFFSET 0, as xlwings stores its own module, so Excel compiles them from the text
-    and no stale compiled code (``VBA Stomping`` to scanners) is left behind."""
+    modules in ``sources`` (new names; text stored as given) holding only their new source:
+    no performance cache, MODULEOFFSET 0, as xlwings stores its own module, so Excel
+    compiles them from the text and no stale compiled code (``VBA Stomping`` to scanners)
+    is left behind."""
     cf, info = read_project(vba_project)
     known = {m.name for m in info.modules}
     if missing := set(renames) - known:
