@@ -447,3 +447,11 @@ def test_libreoffice_imports_the_vba_and_config_sheet(built: Path, tmp_path: Pat
     assert 'table:name="backflush.conf"' in content
     assert "Function BF_STDCOST(costs, bom, item, Optional element)" in module
     assert "addin.excel.udfs" in content
+
+
+def test_name_streams_rewritten_unchanged_reproduce_the_stock_bytes() -> None:
+    """With no rename, the PROJECTwm writer and the dir record round trip give xlwings' bytes."""
+    cf, info = vba.read_project(vba_project(STOCK_XLAM))
+    assert vba._projectwm([m.name for m in info.modules]) == cf.read("PROJECTwm")
+    stock_dir = bytes(decompress_stream(bytearray(cf.read("VBA/dir"))))
+    assert vba._dir_bytes(vba._dir_records(stock_dir)) == stock_dir
