@@ -226,10 +226,18 @@ def olevba_analysis(path: Path) -> str:
     return run.stdout + run.stderr
 
 
+def suspicious_keywords(report: str) -> set[str]:
+    found = re.findall(r"^\|Suspicious\|(.{20})\|", report, re.M)
+    return {k.strip().lower() for k in found}
+
+
 def test_olevba_reports_no_vba_stomping(built: Path, tmp_path: Path) -> None:
     """The old build (new source after the template's compiled code) was flagged; ours not."""
-    assert "Function RunPython" not in olevba_analysis(built)  # -a: analysis only
-    assert "VBA Stomping" not in olevba_analysis(built)
+    ours = olevba_analysis(built)
+    assert "Function RunPython" not in ours  # -a: analysis only
+    assert "VBA Stomping" not in ours
+    # Every other finding is one xlwings' stock template has too (its own VBA's doing).
+    assert suspicious_keywords(ours) == suspicious_keywords(olevba_analysis(STOCK_XLAM))
     parts = members(built)
     parts["xl/vbaProject.bin"] = vba.replace_module_source(
         vba_project(STOCK_XLAM), "RibbonMyAddin", 'Attribute VB_Name = "RibbonMyAddin"\n'
