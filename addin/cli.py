@@ -1,4 +1,5 @@
-"""The headless face: ``backflush template | demo | validate | run | next``.
+"""The headless face: ``backflush template | demo | validate | run | next``, and
+``backflush excel install | check | uninstall`` for the Excel add-in.
 
 Exit codes: 0 success, 1 the inputs have errors (or the output could not be written), 2 usage.
 Messages go to standard error as ``Sheet!Cell: what is wrong and the fix``; never a traceback
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -338,6 +340,57 @@ def cmd_next(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_excel(args: argparse.Namespace) -> int:
+    """``backflush excel install | check | uninstall`` (addin/excel/install.py)."""
+    from addin.excel import install as inst  # the Excel face's installer: loaded only here
+
+    platform = args.platform or inst.current_platform()
+    if platform is None:
+        return _refuse(
+            "Excel add-ins run on Windows and macOS; on this system give --platform windows "
+            "or --platform macos to work on that layout (paths under your home folder)",
+            2,
+        )
+    where = inst.layout(platform, os.environ, Path.home())
+    folder = Path(args.folder) if args.folder else None
+    try:
+        if args.action == "install":
+            lines = inst.install(where, Path(args.xlam) if args.xlam else inst.REPO_XLAM, folder)
+        elif args.action == "uninstall":
+            lines = inst.uninstall(where, folder)
+        else:
+            ok, lines = inst.check(where, folder)
+            for line in lines:
+                _say(line)
+            return 0 if ok else 1
+    except inst.InstallError as e:
+        return _refuse(str(e))
+    for line in lines:
+        _say(line)
+    return 0
+
+
+def _excel_parser(sub: argparse._SubParsersAction) -> None:
+    e = sub.add_parser("excel", help="the Excel add-in: install | check | uninstall")
+    actions = e.add_subparsers(dest="action", required=True)
+    helps = {
+        "install": "settings from this Python, the add-in into Excel's add-ins folder",
+        "check": "versions, paths and every entry point the add-in names",
+        "uninstall": "remove the add-in file and its settings file",
+    }
+    for action, text in helps.items():
+        a = actions.add_parser(action, help=text, description=text)
+        a.add_argument(
+            "--platform",
+            choices=("windows", "macos"),
+            help="the layout to use (default: this computer's)",
+        )
+        a.add_argument("--folder", help="the add-in's folder (default: Excel's add-ins folder)")
+        if action == "install":
+            a.add_argument("--xlam", help="the add-in file to install (default: the built one)")
+        a.set_defaults(func=cmd_excel)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="backflush", description="Backflush costing month-end for Excel workbooks."
@@ -377,6 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     n.add_argument("--quiet", action="store_true", help="no progress lines")
     n.set_defaults(func=cmd_next)
+    _excel_parser(sub)
     return p
 
 

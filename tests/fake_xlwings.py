@@ -618,6 +618,11 @@ class FakeBook:
     def sheets(self) -> FakeSheets:
         return FakeSheets(self)
 
+    def close(self) -> None:
+        if self in self._app._books._books:
+            self._app._books._books.remove(self)
+        self._app._log.append(("close", self.name, ""))
+
     # test helpers (not xlwings API): underscore names --------------------------------------
     def _snapshot(self) -> dict[str, dict[Cell, object]]:
         return {s.name: dict(s._values) for s in self._sheets}

@@ -22,7 +22,7 @@ import pytest
 import xlwings
 from oletools.olevba import VBA_Parser, decompress_stream
 
-from addin.excel import build_addin, ribbon, vba
+from addin.excel import build_addin, ribbon, udfs, vba, vba_source
 from addin.excel.cfb import CompoundFile
 
 REPO = Path(__file__).resolve().parents[1]
@@ -120,8 +120,33 @@ def test_every_onaction_is_a_sub_in_the_addin_vba(built: Path) -> None:
 
 def test_vba_callback_passes_control_id_to_on_button(built: Path) -> None:
     source = vba_modules(built)[ribbon.VBA_MODULE]
-    assert "import addin.excel.ribbon as r; r.on_button('\" & control.Id & \"')" in source
+    call = 'import addin.excel.ribbon as r; r.on_button(\'" & control.Id & "\', " & blank & ")'
+    assert call in source
     assert "RunMain" not in source
+
+
+def test_vba_callback_without_a_workbook(built: Path) -> None:
+    """No workbook open: New Template opens a blank one for xlwings, every other button says
+    to open the input workbook; each run shows "Starting Python..." first."""
+    source = vba_modules(built)[ribbon.VBA_MODULE].replace("\r\n", "\n")
+    callback = source[source.index(f"Sub {ribbon.VBA_CALLBACK}") : source.index("End Sub")]
+    assert 'Case "bfNewTemplate"\n            Workbooks.Add\n            blank = "True"' in callback
+    assert 'Case Else\n            MsgBox "Open your input workbook first' in callback
+    assert callback.index('"Backflush: Starting Python..."') < callback.index("RunPython")
+    free = [b.label for b in ribbon.BUTTONS if not b.needs_workbook]
+    assert free == ["New Template"]
+
+
+def test_on_button_with_a_blank_workbook(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, dict]] = []
+    fake = types.ModuleType("addin.excel.macros")
+    for button in ribbon.BUTTONS:
+        setattr(fake, button.macro, lambda name=button.macro, **kw: calls.append((name, kw)))
+    monkeypatch.setitem(sys.modules, "addin.excel.macros", fake)
+    ribbon.on_button("bfNewTemplate", True)
+    assert calls == [("new_template", {"close_blank": True})]
+    with pytest.raises(ValueError, match="'Run Month-End' button needs your input workbook"):
+        ribbon.on_button("bfRunMonthEnd", True)
 
 
 def test_button_macros_are_unique_identifiers() -> None:
@@ -170,20 +195,90 @@ def ole_streams(data: bytes) -> dict[str, bytes]:
         ole.close()
 
 
-def test_only_the_ribbon_module_source_changes(built: Path) -> None:
+def test_project_changes_are_the_names_and_two_modules(built: Path) -> None:
+    """Renamed project and ribbon module, two modules rewritten; everything else as shipped."""
     stock = ole_streams(vba_project(STOCK_XLAM))
     new = ole_streams(vba_project(built))
-    assert stock.keys() == new.keys()
-    changed = {name for name in stock if stock[name] != new[name]}
-    assert changed == {f"VBA/{ribbon.VBA_MODULE}"}
-    # The dir stream is unchanged, so the stock MODULEOFFSET still applies.
-    _, info = vba.read_project(vba_project(STOCK_XLAM))
-    offset = next(m.offset for m in info.modules if m.name == ribbon.VBA_MODULE)
-    old, current = stock[f"VBA/{ribbon.VBA_MODULE}"], new[f"VBA/{ribbon.VBA_MODULE}"]
-    assert current[:offset] == old[:offset]
-    source = bytes(decompress_stream(bytearray(current[offset:]))).decode("cp1252")
-    assert source.startswith(f'Attribute VB_Name = "{ribbon.VBA_MODULE}"\r\n')
-    assert source == build_addin.RIBBON_MODULE_SOURCE.replace("\n", "\r\n")
+    renamed = {"VBA/RibbonMyAddin": f"VBA/{ribbon.VBA_MODULE}"}
+    assert {renamed.get(k, k) for k in stock} == set(new)
+    changed = {name for name in stock if stock[name] != new[renamed.get(name, name)]}
+    assert changed == {"VBA/dir", "PROJECT", "PROJECTwm", "VBA/RibbonMyAddin", "VBA/xlwings"}
+    project = new["PROJECT"].decode("cp1252")
+    assert f"Module={ribbon.VBA_MODULE}\r\n" in project and 'Name="Backflush"' in project
+    assert "myaddin" not in project.lower()
+    # Both rewritten modules hold source from byte 0 (oletools' own decompressor), no cache.
+    for module in (ribbon.VBA_MODULE, "xlwings"):
+        text = bytes(decompress_stream(bytearray(new[f"VBA/{module}"]))).decode("cp1252")
+        assert text.startswith(f'Attribute VB_Name = "{module}"')
+    stock_xlwings = vba_modules(STOCK_XLAM)["xlwings"]
+    assert vba_modules(built)["xlwings"] == stock_xlwings.replace(
+        'PROJECT_NAME As String = "myaddin"', 'PROJECT_NAME As String = "backflush"'
+    )
+
+
+def olevba_analysis(path: Path) -> str:
+    run = subprocess.run(
+        [sys.executable, "-m", "oletools.olevba", "-a", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return run.stdout + run.stderr
+
+
+def suspicious_keywords(report: str) -> set[str]:
+    found = re.findall(r"^\|Suspicious\|(.{20})\|", report, re.M)
+    return {k.strip().lower() for k in found}
+
+
+def test_olevba_reports_no_vba_stomping(built: Path, tmp_path: Path) -> None:
+    """The old build (new source after the template's compiled code) was flagged; ours not."""
+    ours = olevba_analysis(built)
+    assert "Function RunPython" not in ours  # -a: analysis only
+    assert "VBA Stomping" not in ours
+    # Every other finding is one xlwings' stock template has too (its own VBA's doing).
+    assert suspicious_keywords(ours) == suspicious_keywords(olevba_analysis(STOCK_XLAM))
+    parts = members(built)
+    parts["xl/vbaProject.bin"] = vba.replace_module_source(
+        vba_project(STOCK_XLAM), "RibbonMyAddin", 'Attribute VB_Name = "RibbonMyAddin"\n'
+    )
+    stomped = tmp_path / "stomped.xlam"
+    build_addin.write_xlam(list(parts.items()), stomped)
+    assert "VBA Stomping" in olevba_analysis(stomped)
+
+
+def test_no_myaddin_left_anywhere(built: Path) -> None:
+    for name, data in members(built).items():
+        assert b"myaddin" not in data.lower(), name
+    for module, source in vba_modules(built).items():
+        assert "myaddin" not in source.lower(), module
+        assert "myaddin" not in module.lower()
+
+
+def test_bf_wrappers_call_the_python_functions(built: Path) -> None:
+    """One VBA Function per UDF, with xlwings' wrapper shape, calling the same-named function
+    of addin.excel.udfs with the Python parameters in order (defaults -> Optional)."""
+    source = vba_modules(built)[ribbon.VBA_MODULE]
+    expected = {
+        "BF_STDCOST": "costs, bom, item, Optional element",
+        "BF_EXPLODE": "bom, item, Optional quantity, Optional levels",
+        "BF_BACKFLUSH": "costs, bom, item, quantity",
+        "BF_WHEREUSED": "bom, component",
+        "BF_VARIANCE": "actual, standard",
+    }
+    found = dict(re.findall(r"^Function (BF_\w+)\((.*)\)\r?$", source, re.M))
+    assert found == expected
+    for name, signature in expected.items():
+        args = signature.replace("Optional ", "")
+        call = f'{name} = XLPy.CallUDF("addin.excel.udfs", "{name}", Array({args}), ActiveWorkbook'
+        assert call in source
+        assert callable(getattr(udfs, name))
+
+
+def test_cfb_rename_refuses_to_reorder_the_tree() -> None:
+    cf = CompoundFile(vba_project(STOCK_XLAM))
+    with pytest.raises(Exception, match="reorder"):
+        cf.rename("VBA/RibbonMyAddin", "aa")  # shorter than its siblings: another place
 
 
 def test_replace_module_source_checks_its_input() -> None:
@@ -217,7 +312,7 @@ def _compression_inputs() -> dict[str, bytes]:
         "one byte": b"A",
         "three bytes": b"abc",
         "xlwings.bas": XLWINGS_BAS.read_bytes(),
-        "ribbon module": build_addin.RIBBON_MODULE_SOURCE.encode(),
+        "ribbon module": vba_source.ribbon_module_source(udfs.UDFS).encode(),
         "long run": b"a" * 10_000,
         "random bytes 4096": bytes(rng.randrange(256) for _ in range(4096)),
         "random bytes 8192": bytes(rng.randrange(256) for _ in range(8192)),
@@ -357,5 +452,14 @@ def test_libreoffice_imports_the_vba_and_config_sheet(built: Path, tmp_path: Pat
     xlwings_module = next(v for k, v in basic.items() if k.endswith("/xlwings.xml"))
     assert "Function RunPython(PythonCommand As String)" in xlwings_module
     content = ods["content.xml"].decode()
-    assert 'table:name="myaddin.conf"' in content
+    assert 'table:name="backflush.conf"' in content
+    assert "Function BF_STDCOST(costs, bom, item, Optional element)" in module
     assert "addin.excel.udfs" in content
+
+
+def test_name_streams_rewritten_unchanged_reproduce_the_stock_bytes() -> None:
+    """With no rename, the PROJECTwm writer and the dir record round trip give xlwings' bytes."""
+    cf, info = vba.read_project(vba_project(STOCK_XLAM))
+    assert vba._projectwm([m.name for m in info.modules]) == cf.read("PROJECTwm")
+    stock_dir = bytes(decompress_stream(bytearray(cf.read("VBA/dir"))))
+    assert vba._dir_bytes(vba._dir_records(stock_dir)) == stock_dir

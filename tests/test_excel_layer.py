@@ -237,6 +237,18 @@ def test_new_template_opens_a_fresh_input_workbook(demo_book: FakeBook) -> None:
     assert Path(opened.fullname).exists() and opened.fullname.endswith(".xlsx")
 
 
+def test_new_template_from_an_empty_excel_closes_the_blank_book() -> None:
+    """No workbook was open: the ribbon's VBA opened a blank "Book1" for xlwings; New Template
+    opens the template, then closes that blank book unsaved."""
+    blank = FakeBook("Book1")
+    blank.app.books._books.append(blank)
+    macros.new_template(blank, close_blank=True)
+    names = [b.name for b in blank.app.books._books]
+    assert len(names) == 1 and names[0].startswith("Backflush inputs ")
+    assert ("close", "Book1", "") in blank.app._log
+    assert blank.app._alerts == []
+
+
 def test_text_that_looks_like_a_formula_stays_text(demo_book: FakeBook) -> None:
     tab = Tab(
         "Exceptions",
@@ -255,7 +267,9 @@ def test_text_that_looks_like_a_formula_stays_text(demo_book: FakeBook) -> None:
 def test_every_ribbon_button_has_its_macro() -> None:
     for button in ribbon.BUTTONS:
         fn = getattr(macros, button.macro)
-        assert list(inspect.signature(fn).parameters) == ["book"]
+        # a button that works without an open workbook also closes the blank one VBA opened
+        extra = [] if button.needs_workbook else ["close_blank"]
+        assert list(inspect.signature(fn).parameters) == ["book", *extra]
 
 
 def test_reading_keeps_worksheet_coordinates(demo_rows) -> None:

@@ -22,6 +22,9 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
 }
 # Known departures still being removed (issue 11); each names the module and what it imports.
 KNOWN: set[tuple[str, str]] = set()
+# Allowed on purpose: `backflush excel install|check|uninstall` is the Excel face's installer,
+# reached from the command line (imported inside that command only; no xlwings UI code).
+ALLOWED: set[tuple[str, str]] = {("addin.cli", "addin.excel"), ("addin.cli", "addin.excel.install")}
 KNOWN_CYCLES: set[frozenset[str]] = set()
 
 
@@ -58,7 +61,7 @@ def test_no_layer_imports_a_layer_above_it() -> None:
         for layer, forbidden in FORBIDDEN.items()
         if module == layer or module.startswith(layer + ".")
         for target in targets
-        if target.startswith(forbidden) and (module, target) not in KNOWN
+        if target.startswith(forbidden) and (module, target) not in KNOWN | ALLOWED
     ]
     assert not broken, "\n".join(sorted(broken))
 

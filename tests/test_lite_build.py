@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from addin.excel import build_lite
+from addin.workbook import contract as C
 
 TESTS = Path(__file__).resolve().parent
 DEMO = TESTS.parent / "workbook_templates" / "demo-plant.xlsx"
@@ -61,8 +62,14 @@ def test_lite_main_is_self_contained_and_runs_the_month_end(tmp_path: Path) -> N
     main = build_lite.build(tmp_path / "lite")
     source = main.read_text(encoding="utf-8")
     compile(source, str(main), "exec")
+    inputs = [s.name for s in C.INPUT_SHEETS]
     for name, _label in build_lite.SCRIPTS:
-        assert f"@script\ndef {name}(book: xw.Book):" in source
+        include = list(build_lite.SCRIPT_SHEETS[name])
+        assert f"@script(include={include!r})\ndef {name}(book: xw.Book):" in source
+        if name != "clear_results":  # Lite sends these sheets' contents: the inputs, no results
+            assert set(inputs) <= set(include)
+            assert not set(include) & set(C.RESULT_TABS)
+    assert build_lite.SCRIPT_SHEETS["clear_results"] == tuple(C.RESULT_TABS)
     for udf in ("BF_STDCOST", "BF_EXPLODE", "BF_BACKFLUSH", "BF_WHEREUSED", "BF_VARIANCE"):
         assert f"def {udf}(" in source
     reqs = (main.parent / "requirements.txt").read_text().split()

@@ -17,6 +17,9 @@ from pathlib import Path
 
 import xlwings
 
+from addin.excel.macros import README_SHEET
+from addin.workbook import contract as C
+
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT_DIR = Path("workbook_templates") / "lite"
 
@@ -73,6 +76,18 @@ SCRIPTS = (
     ("clear_results", "Clear Results"),
     ("start_next_month_in_book", "Start Next Month"),
 )
+
+INPUT_SHEET_NAMES = tuple(s.name for s in C.INPUT_SHEETS)
+SCRIPT_SHEETS: dict[str, tuple[str, ...]] = {
+    "validate_inputs": INPUT_SHEET_NAMES,
+    "roll_up_standards": INPUT_SHEET_NAMES,
+    "run_month_end": INPUT_SHEET_NAMES,
+    "clear_results": tuple(C.RESULT_TABS),
+    "start_next_month_in_book": (*INPUT_SHEET_NAMES, README_SHEET),
+}
+"""The sheets whose contents Lite sends to each script (``@script(include=...)``): the input
+sheets, not the result tabs of earlier runs (a month's Backflush tab can be large). The Read Me
+is read by Start Next Month, which appends where the opening came from."""
 """Buttons in the Lite task pane. Export Journal and New Template need the local file
 system, which Lite (running in the browser sandbox) does not have; so Start Next Month turns
 the open workbook into next month's, keeping this month's sheets under dated names."""
@@ -138,7 +153,7 @@ from addin.excel import udfs as _udfs  # noqa: E402
 
 SCRIPT = '''
 
-@script
+@script(include={include!r})
 def {name}(book: xw.Book):
     """{doc}"""
     _macros.{name}(book)
@@ -203,7 +218,8 @@ def main_py() -> str:
     text = HEADER.format(packages=tuple(packages), sources="".join(parts))
     for name, label in SCRIPTS:
         doc = (getattr(macros, name).__doc__ or "").strip().splitlines()[0]
-        text += SCRIPT.format(name=name, doc=f"{label}: {doc}")
+        include = list(SCRIPT_SHEETS[name])
+        text += SCRIPT.format(name=name, doc=f"{label}: {doc}", include=include)
     return text + FUNCS
 
 

@@ -75,6 +75,13 @@ class Entry:
         # Version 3 files only use the low 32 bits; the high ones may hold garbage.
         return struct.unpack_from("<I", self.raw, 120)[0]
 
+    def renamed(self, name: str) -> Entry:
+        """The entry with another name (at most 31 UTF-16 characters)."""
+        encoded = name.encode("utf-16-le") + b"\0\0"
+        if len(encoded) > 64:
+            raise CfbError(f"name {name!r} is longer than 31 characters")
+        return Entry(encoded.ljust(64, b"\0") + struct.pack("<H", len(encoded)) + self.raw[66:])
+
     def placed(self, start: int, size: int) -> bytes:
         """The entry with a new start sector and stream size."""
         return self.raw[:116] + struct.pack("<IQ", start, size)
@@ -205,8 +212,42 @@ class CompoundFile:
         except KeyError:
             raise CfbError(f"no stream {path!r} in the compound file") from None
 
-    def write(self, replacements: dict[str, bytes] | None = None) -> bytes:
-        """Serialise the file, with the streams named in ``replacements`` swapped in."""
+    def rename(self, path: str, name: str) -> None:
+        """Give the entry at ``path`` a new ``name``; refused when that would change its place
+        among its siblings (the directory's red-black tree is ordered by length, then by
+        upper-case name, and is kept as it is)."""
+        by_lower = {p.lower(): sid for p, sid in self.paths().items()}
+        if path.lower() not in by_lower:
+            raise CfbError(f"no entry {path!r} in the compound file")
+        sid = by_lower[path.lower()]
+        old = self.entries[sid]
+        self.entries[sid] = old.renamed(name)
+        parent = path.rpartition("/")[0]
+        siblings = [self.entries[i] for i in self._in_order(self._child_of(parent))]
+        keys = [(len(e.name), e.name.upper()) for e in siblings]
+        if keys != sorted(keys) or len(set(keys)) != len(keys):
+            self.entries[sid] = old
+            raise CfbError(f"renaming {path!r} to {name!r} would reorder the directory tree")
+
+    def _child_of(self, storage_path: str) -> int:
+        if not storage_path:
+            return self.entries[0].child
+        sid = {p.lower(): i for p, i in self.paths().items()}[storage_path.lower()]
+        return self.entries[sid].child
+
+    def _in_order(self, sid: int) -> list[int]:
+        if sid == NOSTREAM:
+            return []
+        e = self.entries[sid]
+        return [*self._in_order(e.left), sid, *self._in_order(e.right)]
+
+    def write(
+        self, replacements: dict[str, bytes] | None = None, renames: dict[str, str] | None = None
+    ) -> bytes:
+        """Serialise the file: entries in ``renames`` (path -> new name) renamed first, then
+        the streams named (by their new paths) in ``replacements`` swapped in."""
+        for path, name in (renames or {}).items():
+            self.rename(path, name)
         by_lower = {p.lower(): sid for p, sid in self.paths().items()}
         contents: dict[int, bytes] = {}
         for path, data in (replacements or {}).items():

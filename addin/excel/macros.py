@@ -249,8 +249,11 @@ def export_journal(book: xw.Book | None = None) -> str | None:
     return _entry("Export Journal", work, book)
 
 
-def new_template(book: xw.Book | None = None) -> str | None:
-    """Open a new, empty input workbook (the contract's sheets, headers and drop-downs)."""
+def new_template(book: xw.Book | None = None, close_blank: bool = False) -> str | None:
+    """Open a new, empty input workbook (the contract's sheets, headers and drop-downs).
+
+    ``close_blank``: ``book`` is the blank workbook the ribbon opened because Excel had none
+    open; it is closed (unsaved) once the template is open."""
     from addin.workbook.inputs_writer import write_input_workbook
 
     def work(book: xw.Book, bar: StatusBar) -> None:
@@ -259,6 +262,8 @@ def new_template(book: xw.Book | None = None) -> str | None:
         path = folder / f"Backflush inputs {dt.date.today():%Y-%m-%d}.xlsx"
         write_input_workbook(None, path)
         book.app.books.open(str(path))
+        if close_blank:
+            book.close()
         return None
 
     return _entry("New Template", work, book)

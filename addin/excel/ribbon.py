@@ -14,8 +14,10 @@ from xml.sax.saxutils import quoteattr
 CUSTOMUI_NAMESPACE = "http://schemas.microsoft.com/office/2006/01/customui"
 """The namespace of xlwings' ribbon add-in template (Office 2007 schema); kept as shipped."""
 
-VBA_MODULE = "RibbonMyAddin"
-"""The template's standard module that holds the ribbon callback (name kept as shipped)."""
+STOCK_VBA_MODULE = "RibbonMyAddin"
+"""The template's standard module that holds the ribbon callback."""
+VBA_MODULE = "BackflushRibbon"
+"""Its name in our add-in: the ribbon callback and the BF_* worksheet functions."""
 
 VBA_CALLBACK = "OnBackflushButton"
 ON_ACTION = f"{VBA_MODULE}.{VBA_CALLBACK}"
@@ -43,6 +45,8 @@ class Button:
     """Tooltip heading shown on hover."""
     large: bool = False
     """Draw as a large button."""
+    needs_workbook: bool = True
+    """False: works from an empty Excel (the VBA opens a blank workbook for xlwings first)."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,7 @@ GROUPS: tuple[Group, ...] = (
                 "new_template",
                 "FileNew",
                 "Open a new, empty backflush input workbook",
+                needs_workbook=False,
             ),
         ),
     ),
@@ -124,8 +129,11 @@ BUTTONS: tuple[Button, ...] = tuple(button for group in GROUPS for button in gro
 _BY_ID = {button.control_id: button for button in BUTTONS}
 
 
-def on_button(control_id: str) -> None:
-    """Run the macro behind the ribbon button ``control_id`` (called from VBA)."""
+def on_button(control_id: str, opened_blank: bool = False) -> None:
+    """Run the macro behind the ribbon button ``control_id`` (called from VBA).
+
+    ``opened_blank``: Excel had no workbook open, so the VBA opened a blank one for xlwings
+    (only for buttons with ``needs_workbook=False``); the macro closes it when done."""
     button = _BY_ID.get(control_id)
     if button is None:
         known = ", ".join(sorted(_BY_ID))
@@ -136,7 +144,12 @@ def on_button(control_id: str) -> None:
         raise AttributeError(
             f"The {button.label!r} button needs a function {button.macro}() in {MACROS_MODULE}"
         )
-    macro()
+    if opened_blank and button.needs_workbook:
+        raise ValueError(f"The {button.label!r} button needs your input workbook open")
+    if opened_blank:
+        macro(close_blank=True)
+    else:
+        macro()
 
 
 def ribbon_xml() -> str:

@@ -181,6 +181,19 @@ def _formula(cell: Cell) -> object:
 
 # ---- writing: the layout of addin/workbook/layout.py, translated --------------------------
 
+LITE_PLATFORM = "emscripten"
+"""``sys.platform`` in Pyodide, where xlwings Lite runs."""
+
+
+def engine_width(characters: float, platform: str | None = None) -> float:
+    """A layout width (characters of the default font, Excel's ColumnWidth) in the unit this
+    engine's ``column_width`` takes: unchanged in Excel for Windows and macOS; points in xlwings
+    Lite (office.js ``format.columnWidth``): Calibri 11's digit is 7 pixels, plus 5 pixels of
+    cell padding, and a pixel is 0.75 points (Excel's default 8.43 characters = 64 px = 48 pt)."""
+    if (platform or sys.platform) != LITE_PLATFORM:
+        return characters
+    return round((7 * characters + 5) * 0.75, 2)
+
 
 def write_tab(book: xw.Book, tab: Tab) -> xw.Sheet:
     """Write ``tab`` into ``book``, replacing the result tab of the same name."""
@@ -191,7 +204,7 @@ def write_tab(book: xw.Book, tab: Tab) -> xw.Sheet:
     for table in layout.tables:
         _write_table(sheet, table)
     for j, width in layout.widths.items():
-        sheet.range((1, j + 1)).column_width = width
+        sheet.range((1, j + 1)).column_width = engine_width(width)
     for first, last, height in _runs(sorted(layout.heights.items())):
         sheet.range((first + 1, 1), (last + 1, 1)).row_height = height
     # layout.wrapped_heights is left to Excel: it grows rows of wrapped text as they are written

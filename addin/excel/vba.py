@@ -241,3 +241,113 @@ def _find_module(info: ProjectInfo, module_name: str) -> Module:
             return module
     names = ", ".join(m.name for m in info.modules)
     raise VbaError(f"no VBA module {module_name!r} in the project (modules: {names})")
+
+
+# --- a clean rewrite: new sources without compiled code, renamed modules -------------------
+
+_PROJECTNAME = 0x0004
+_PROJECTVERSION = 0x0009
+_MODULENAME = 0x0019
+_MODULENAMEUNICODE = 0x0047
+_MODULESTREAMNAME = 0x001A
+_MODULESTREAMNAMEUNICODE = 0x0032
+_MODULEOFFSET = 0x0031
+_MODULE_END = 0x002B
+
+
+def _dir_records(dir_stream: bytes) -> list[tuple[int, int, bytes]]:
+    """The ``dir`` stream as (id, size field, body) records, in order."""
+    records = []
+    pos = 0
+    while pos + 6 <= len(dir_stream):
+        rec_id, size = struct.unpack_from("<HI", dir_stream, pos)
+        length = 6 if rec_id == _PROJECTVERSION else size
+        records.append((rec_id, size, dir_stream[pos + 6 : pos + 6 + length]))
+        pos += 6 + length
+    return records
+
+
+def _dir_bytes(records: list[tuple[int, int, bytes]]) -> bytes:
+    out = bytearray()
+    for rec_id, size, body in records:
+        size = size if rec_id == _PROJECTVERSION else len(body)
+        out += struct.pack("<HI", rec_id, size) + body
+    return bytes(out)
+
+
+def _rewritten_dir(
+    records: list[tuple[int, int, bytes]], project: str, renames: dict[str, str], fresh: set[str]
+) -> list[tuple[int, int, bytes]]:
+    """Records with the project and modules renamed and MODULEOFFSET 0 for ``fresh`` modules
+    (names after renaming), whose streams then hold source only."""
+    out = []
+    current = ""
+    for rec_id, size, body in records:
+        if rec_id == _PROJECTNAME:
+            body = project.encode("ascii")
+        elif rec_id == _MODULENAME:
+            current = renames.get(body.decode("latin-1"), body.decode("latin-1"))
+            body = current.encode("ascii")
+        elif rec_id in (_MODULESTREAMNAME,):
+            body = current.encode("ascii")
+        elif rec_id in (_MODULENAMEUNICODE, _MODULESTREAMNAMEUNICODE):
+            body = current.encode("utf-16-le")
+        elif rec_id == _MODULEOFFSET and current in fresh:
+            body = struct.pack("<I", 0)
+        out.append((rec_id, size, body))
+    return out
+
+
+def _rewritten_project_text(text: str, project: str, renames: dict[str, str]) -> str:
+    """The ``PROJECT`` stream's lines with the project's and the modules' new names."""
+    lines = []
+    for line in text.split("\r\n"):
+        key, eq, value = line.partition("=")
+        if key == "Name" and eq:
+            line = f'Name="{project}"'
+        elif key in ("Module", "Class", "BaseClass") and value in renames:
+            line = f"{key}={renames[value]}"
+        elif key in renames and eq:
+            line = f"{renames[key]}={value}"
+        lines.append(line)
+    return "\r\n".join(lines)
+
+
+def _projectwm(names: list[str]) -> bytes:
+    """The ``PROJECTwm`` stream: each module name in MBCS and UTF-16, then a terminator."""
+    out = b"".join(n.encode("ascii") + b"\0" + n.encode("utf-16-le") + b"\0\0" for n in names)
+    return out + b"\0\0"
+
+
+def rewrite_project(
+    vba_project: bytes, project: str, renames: dict[str, str], sources: dict[str, str]
+) -> bytes:
+    """Return ``vba_project`` named ``project``, modules renamed (old -> new name) and the
+    modules in ``sources`` (new names; text stored as given) holding only their new source:
+    no performance cache, MODULEOFFSET 0, as xlwings stores its own module, so Excel
+    compiles them from the text and no stale compiled code (``VBA Stomping`` to scanners)
+    is left behind."""
+    cf, info = read_project(vba_project)
+    known = {m.name for m in info.modules}
+    if missing := set(renames) - known:
+        raise VbaError(f"no VBA module(s) {sorted(missing)} to rename (modules: {sorted(known)})")
+    new_names = [renames.get(m.name, m.name) for m in info.modules]
+    replaced: dict[str, bytes] = {}
+    for name, source in sources.items():
+        if name not in new_names:
+            raise VbaError(f"no VBA module {name!r} after renaming (modules: {new_names})")
+        if f'Attribute VB_Name = "{name}"' not in source:
+            raise VbaError(f'new source for module {name} must start Attribute VB_Name = "{name}"')
+        encoded = source.encode(f"cp{info.code_page}")
+        replaced[f"VBA/{name}"] = compress(encoded)
+    records = _rewritten_dir(
+        _dir_records(decompress(cf.read("VBA/dir"))), project, renames, set(sources)
+    )
+    replaced["VBA/dir"] = compress(_dir_bytes(records))
+    project_text = cf.read("PROJECT").decode(f"cp{info.code_page}")
+    replaced["PROJECT"] = _rewritten_project_text(project_text, project, renames).encode(
+        f"cp{info.code_page}"
+    )
+    replaced["PROJECTwm"] = _projectwm(new_names)
+    renamed_streams = {f"VBA/{old}": new for old, new in renames.items()}
+    return cf.write(replaced, renamed_streams)
