@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -355,7 +356,8 @@ def cmd_excel(args: argparse.Namespace) -> int:
     folder = Path(args.folder) if args.folder else None
     try:
         if args.action == "install":
-            lines = inst.install(where, Path(args.xlam) if args.xlam else inst.REPO_XLAM, folder)
+            with tempfile.TemporaryDirectory(prefix="backflush-xlam-") as tmp:
+                lines = inst.install(where, inst.addin_source(args.xlam, Path(tmp)), folder)
         elif args.action == "uninstall":
             lines = inst.uninstall(where, folder)
         else:

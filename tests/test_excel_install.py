@@ -161,3 +161,13 @@ def test_help_lists_the_excel_commands(capsys: pytest.CaptureFixture[str]) -> No
         cli.main(["excel", "--help"])
     out = capsys.readouterr().out
     assert all(word in out for word in ("install", "check", "uninstall"))
+
+
+def test_an_installed_package_without_the_repository_builds_the_addin(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pip install . carries no workbook_templates/: install builds the .xlam from the xlwings
+    template installed here, and check then finds every entry point in it."""
+    monkeypatch.setattr(install, "REPO_XLAM", home / "no-repository" / "backflush.xlam")
+    assert cli.main(["excel", "install", "--platform", "windows"]) == 0
+    assert cli.main(["excel", "check", "--platform", "windows"]) == 0

@@ -147,6 +147,19 @@ def applescript_source() -> Path:
     return Path(xlwings.__file__).parent / f"xlwings-{xlwings.__version__}.applescript"
 
 
+def addin_source(given: str | None, work_dir: Path) -> Path:
+    """The add-in file to install: ``given`` (--xlam), else the repository's build
+    (workbook_templates), else one built now in ``work_dir`` from the xlwings template of the
+    xlwings installed here (a package installed with pip carries no .xlam)."""
+    if given:
+        return Path(given)
+    if REPO_XLAM.is_file():
+        return REPO_XLAM
+    from addin.excel import build_addin
+
+    return build_addin.build(work_dir)
+
+
 def copy_addin(source: Path, folder: Path) -> Path:
     if not source.is_file():
         raise InstallError(f"no add-in at {source}; give its path with --xlam")
