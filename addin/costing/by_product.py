@@ -103,9 +103,16 @@ def product_demand(plant: Plant) -> npt.NDArray[np.float64]:
     good = c["quantity"].to_numpy(np.float64)
     at = plant.index.positions(c["item"])
     if plant.trigger is Trigger.SALE:
-        sold = np.bincount(plant.index.positions(s["item"]), s["quantity"], minlength=n)
-        return sold + np.bincount(at, scrap, minlength=n)
-    return np.bincount(at, good + scrap, minlength=n)
+        sold = _sums(plant.index.positions(s["item"]), s["quantity"].to_numpy(np.float64), n)
+        return sold + _sums(at, scrap, n)
+    return _sums(at, good + scrap, n)
+
+
+def _sums(
+    at: npt.NDArray[np.intp], values: npt.NDArray[np.float64], n: int
+) -> npt.NDArray[np.float64]:
+    """Sums of ``values`` per position ``at`` (0 <= at < n)."""
+    return np.asarray(np.bincount(at, weights=values, minlength=n), dtype=np.float64)
 
 
 def consumption_shares(plant: Plant) -> sp.csr_matrix:
@@ -165,7 +172,7 @@ def _absorbed(plant: Plant, postings: pd.DataFrame) -> npt.NDArray[np.float64]:
     cca = postings[(postings["role"] == "CCA") & postings["event"].isin(events)]
     at = cca["item"].cat.codes.to_numpy().astype(np.int64)
     at = np.where(at < n, at, n)
-    return -np.bincount(at, cca["cents"].to_numpy(np.float64), minlength=n + 1)
+    return -_sums(at, cca["cents"].to_numpy(np.float64), n + 1)
 
 
 def _conversion_by_item(plant: Plant, postings: pd.DataFrame, total: int) -> npt.NDArray[np.int64]:
@@ -204,7 +211,7 @@ def variances_by_product(result: MonthEndResult) -> ByProduct:
 
 def _units(plant: Plant, frame: pd.DataFrame, column: str) -> npt.NDArray[np.float64]:
     at = plant.index.positions(frame["item"])
-    return np.bincount(at, frame[column].to_numpy(np.float64), minlength=len(plant.codes))
+    return _sums(at, frame[column].to_numpy(np.float64), len(plant.codes))
 
 
 def _standard_cogs(plant: Plant, postings: pd.DataFrame) -> npt.NDArray[np.int64]:
