@@ -60,6 +60,12 @@ def test_one_row_per_journal_line():
     assert len(rows) == 7
 
 
+def test_text_that_could_run_as_a_formula_is_quoted():
+    ledger = tiny_ledger().assign(reference="=HYPERLINK(1)", memo="-5 units")
+    row = journal_rows(ledger)[0]
+    assert row[6:] == ["'-5 units", "'=HYPERLINK(1)"] and row[4] == "100.05"
+
+
 def test_summary_is_one_entry_of_each_accounts_net():
     rows = summary_rows(tiny_ledger(), SETTINGS)
     # MIP 100.05 - 0.05 = 100.00 Dr; PPV 0.10 Dr; AP 100.15 - 0.05 = 100.10 Cr; COGS 40.00 Dr;

@@ -45,8 +45,14 @@ def _date_text(d: object) -> str:
     return pd.Timestamp(d).strftime("%Y-%m-%d")  # type: ignore[arg-type]
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""Text starting so could run as a formula when the CSV is opened in a spreadsheet: it is
+written with a leading apostrophe (amounts are never text of this kind)."""
+
+
 def _texts(column: pd.Series) -> list[str]:
-    return column.astype(object).fillna("").astype(str).tolist()
+    texts = column.astype(object).fillna("").astype(str)
+    return texts.where(~texts.str.startswith(FORMULA_START), "'" + texts).tolist()
 
 
 def journal_rows(journal: pd.DataFrame) -> list[list[str]]:
@@ -89,8 +95,8 @@ def summary_rows(journal: pd.DataFrame, settings: Settings) -> list[list[str]]:
     )
     entry, day = summary_entry_id(settings), _date_text(settings.period_end)
     return [
-        [entry, day, str(account), str(r.title), amount_text(max(c, 0)), amount_text(max(-c, 0))]
-        + [memo, ""]
+        [entry, day, *_texts(pd.Series([account, r.title]))]
+        + [amount_text(max(c, 0)), amount_text(max(-c, 0)), memo, ""]
         for account, r in by_account.iterrows()
         if (c := int(r.net)) != 0
     ]
