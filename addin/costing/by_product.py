@@ -81,16 +81,13 @@ def allocate_by_row(
     base = np.floor(exact).astype(np.int64)
     left = size - np.bincount(rows, weights=base, minlength=n).astype(np.int64)
     frac = exact - base
-    entry = np.arange(len(rows))
-    down = np.lexsort((entry, -frac, rows))  # per row, largest remainder first
-    up = np.lexsort((-entry, frac, rows))  # per row, smallest remainder first
+    down = np.lexsort((-frac, rows))  # per row, largest remainder first (stable: ties in order)
     starts = np.searchsorted(rows[down], np.arange(n))
-    rank_down = np.empty(len(rows), np.int64)
-    rank_down[down] = entry - starts[rows[down]]
-    rank_up = np.empty(len(rows), np.int64)
-    rank_up[up] = entry - starts[rows[up]]
-    base += (rank_down < left[rows]).astype(np.int64)
-    base -= (rank_up < -left[rows]).astype(np.int64)
+    rank = np.empty(len(rows), np.int64)
+    rank[down] = np.arange(len(rows)) - starts[rows[down]]
+    per_row = np.bincount(rows, minlength=n)
+    base += (rank < left[rows]).astype(np.int64)  # the largest remainders get a cent more
+    base -= (per_row[rows] - 1 - rank < -left[rows]).astype(np.int64)  # or the smallest less
     return base * np.sign(amount)[rows]
 
 
@@ -122,22 +119,39 @@ def consumption_shares(plant: Plant) -> sp.csr_matrix:
     through every level); a row nobody consumed goes to column n."""
     n = len(plant.codes)
     finished = plant.types == "Finished"
+    item, product, weight = _consumed(plant, finished)
+    keep = ~finished[item]  # a finished good's own variance stays its own
+    own = np.flatnonzero(finished)
+    item = np.concatenate([item[keep], own])
+    product = np.concatenate([product[keep], own])
+    weight = np.concatenate([weight[keep], np.ones(len(own))])
+    nobody = np.flatnonzero(_sums(item, weight, n) <= 0)
+    item = np.concatenate([item, nobody])
+    product = np.concatenate([product, np.full(len(nobody), n, np.intp)])
+    weight = np.concatenate([weight, np.ones(len(nobody))])
+    return sp.csr_matrix((weight, (item, product)), shape=(n, n + 1))  # duplicates summed
+
+
+def _consumed(
+    plant: Plant, finished: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+    """(item, finished good, units) of every item the month's finished goods consumed at
+    standard, level by level down the BOM in effect on Period Start (one triple per level)."""
     demand = np.where(finished, np.maximum(product_demand(plant), 0.0), 0.0)
     a = plant.windows[0].matrix.tocsr()
     level = sp.diags(demand).tocsr()
-    used = sp.csr_matrix((n, n))
+    items, products, weights = [], [], []
     while level.nnz:
         level = level @ a
         level.data = np.maximum(level.data, 0.0)
         level.eliminate_zeros()
-        used = used + level
-    shares = used.T.tocsr()  # item x product
-    shares = sp.diags((~finished).astype(np.float64)) @ shares  # own variance stays own
-    shares = shares + sp.diags(finished.astype(np.float64))
-    nobody = np.asarray(shares.sum(axis=1)).ravel() <= 0
-    rest = sp.csr_matrix((nobody.astype(np.float64), (np.arange(n), np.full(n, n))), (n, n + 1))
-    shares.resize((n, n + 1))
-    return (shares + rest).tocsr()
+        coo = level.tocoo()
+        items.append(coo.col.astype(np.intp))
+        products.append(coo.row.astype(np.intp))
+        weights.append(coo.data)
+    if not items:
+        return np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0)
+    return np.concatenate(items), np.concatenate(products), np.concatenate(weights)
 
 
 def _attribute(
