@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from dataclasses import replace as dataclasses_replace
 from importlib import metadata
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -254,6 +255,31 @@ def write_result_workbook(result: MonthEndResult, tabs: list[Tab], path: Path) -
     period = f"{s.period_start:%d %b %Y} - {s.period_end:%d %b %Y}"
     run_note = tabs[-1].blocks[0].rows[0][1] if tabs and tabs[-1].blocks else ""
     write_tabs(tabs, path, company=s.company, period=period, run_note=f"Run {run_note}")
+
+
+class ExportedJournal(NamedTuple):
+    """What export_journal wrote: CSV lines (header not counted), their debits and credits
+    (cents)."""
+
+    lines: int
+    debit_cents: int
+    credit_cents: int
+
+
+def export_journal(result: MonthEndResult, path: Path, summary: bool = False) -> ExportedJournal:
+    """Write the month's journal as CSV for the general ledger (workbook/journal_csv.py): one
+    row per line, or with ``summary`` one entry of the month's net per account. Atomic."""
+    from addin.workbook import journal_csv
+
+    j = result.journal
+    s = result.inputs.settings
+    rows = journal_csv.summary_rows(j, s) if summary else journal_csv.journal_rows(j)
+    journal_csv.write_journal_csv(rows, path)
+
+    def cents(k: int) -> int:  # "123.45" -> 12345 exactly; "" -> 0
+        return sum(int(r[k].replace(".", "") or 0) for r in rows)
+
+    return ExportedJournal(len(rows), cents(4), cents(5))
 
 
 # ---------------------------------------------------------------------------------------------

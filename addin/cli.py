@@ -1,5 +1,5 @@
-"""The headless face: ``backflush template | demo | validate | run | next``, and
-``backflush excel install | check | uninstall`` for the Excel add-in.
+"""The headless face: ``backflush template | demo | validate | run | next | export-journal``,
+and ``backflush excel install | check | uninstall`` for the Excel add-in.
 
 Exit codes: 0 success, 1 the inputs have errors (or the output could not be written), 2 usage.
 Messages go to standard error as ``Sheet!Cell: what is wrong and the fix``; never a traceback
@@ -269,6 +269,54 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _run(path, out, args)
 
 
+def _export_target(path: Path, args: argparse.Namespace) -> tuple[Path, str | None, int]:
+    """Where export-journal writes, and why it cannot (None when it can), with the exit
+    code: never over the input workbook, never to an Excel file name."""
+    from addin.workbook.journal_csv import default_csv
+
+    out = Path(args.out) if args.out else default_csv(path, args.summary)
+    if app.same_file(out, path):
+        return out, "--out names the input workbook itself; it is never changed", 2
+    if out.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".xlam"):
+        return out, f"{out.name}: the journal is written as CSV; give a name ending .csv", 2
+    problem = app.output_problem(out, "journal")
+    return out, problem, 1
+
+
+def cmd_export_journal(args: argparse.Namespace) -> int:
+    """Run the month-end in memory and write its journal as CSV (the input is only read)."""
+    path = Path(args.input)
+    problem = app.input_problem(path)
+    if problem:
+        return _refuse(problem)
+    out, problem, code = _export_target(path, args)
+    if problem:
+        return _refuse(problem, code)
+    progress = ConsoleProgress(quiet=args.quiet)
+    checked = app.check_workbook(path, progress)
+    inputs = _usable(checked, path)
+    if inputs is None:
+        return 1
+    try:
+        result, _ = app.month_end(inputs, path.name, progress, checked.findings)
+    except InputError as e:
+        _print_findings(e.findings)
+        return _refuse(f"{len(e.findings)} problem(s) in {path.name}")
+    failed = [c for c in result.checks if c.kind == "consistency" and c.status == "FAIL"]
+    if failed:  # a defect in the run: never hand such figures to the ledger
+        return _refuse(f"consistency check failed: {failed[0].name}: {failed[0].detail}")
+    try:
+        done = app.export_journal(result, out, args.summary)
+    except OutputError as e:
+        return _refuse(str(e))
+    what = "one entry, net per account" if args.summary else f"{result.entries} entries"
+    _say(
+        f"Journal written to {out}: {done.lines} lines ({what}); debits "
+        f"{done.debit_cents / 100:,.2f} = credits {done.credit_cents / 100:,.2f}"
+    )
+    return 0
+
+
 def _next_summary(nm: app.NextMonth, out: Path) -> str:
     """What ``next`` wrote: the new period, the opening totals per account, History."""
     s = nm.inputs.settings
@@ -433,6 +481,24 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--quiet", action="store_true", help="no progress lines")
     n.set_defaults(func=cmd_next)
     _excel_parser(sub)
+    x = sub.add_parser(
+        "export-journal",
+        help="run the month-end and write its journal as CSV for the general ledger "
+        "(the workbook is only read)",
+    )
+    x.add_argument("input")
+    x.add_argument(
+        "--out",
+        help="CSV file (default: beside the input, '<input> - journal.csv', or "
+        "'<input> - journal summary.csv' with --summary)",
+    )
+    x.add_argument(
+        "--summary",
+        action="store_true",
+        help="one entry for the month: one line per account with its net debit or credit",
+    )
+    x.add_argument("--quiet", action="store_true", help="no progress lines")
+    x.set_defaults(func=cmd_export_journal)
     return p
 
 

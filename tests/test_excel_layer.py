@@ -199,7 +199,7 @@ def test_clear_results_deletes_only_result_tabs(demo_book: FakeBook) -> None:
     macros.run_month_end(demo_book)
     demo_book.sheets.add("My notes", after=demo_book.sheets[len(demo_book.sheets) - 1])
     message = macros.clear_results(demo_book)
-    assert message and message.startswith("Removed 8 result tab(s)")
+    assert message and message.startswith(f"Removed {len(C.RESULT_TABS)} result tab(s)")
     assert names(demo_book) == inputs + ["My notes"]
     with pytest.raises(ValueError, match="not a result tab"):
         sheets.replace_result_sheet(demo_book, "BOM")

@@ -49,6 +49,7 @@ MODULES = (
     "addin.costing.controls",
     "addin.costing.reports",
     "addin.costing.engine",
+    "addin.costing.by_product",
     "addin.costing.lookup",
     "addin.workbook",
     "addin.workbook.cells",

@@ -350,19 +350,24 @@ def _write_totals(sheet: xw.Sheet, t: TableLayout, table: Any, row: int) -> None
 
 
 CHART_TYPES = {"bar": "bar_clustered", "column": "column_clustered"}
+STACKED_CHART_TYPES = {"bar": "bar_stacked", "column": "column_stacked"}
 
 
 def _add_chart(sheet: xw.Sheet, spec: ChartLayout) -> None:
     anchor = sheet.range((spec.anchor[0] + 1, spec.anchor[1] + 1))
     first, cat, _, _ = spec.categories
     _, _, last, val = spec.values
+    kind = CHART_TYPES[spec.kind]
+    if spec.stacked:  # the header row names the series; the columns are side by side
+        first, val = spec.stacked[0][0][0], spec.stacked[-1][1][3]
+        kind = STACKED_CHART_TYPES[spec.kind]
     with unsupported_skipped():
         sheet.charts.add(
             anchor.left,
             anchor.top,
             spec.size[0],
             spec.size[1],
-            chart_type=CHART_TYPES[spec.kind],
+            chart_type=kind,
             source=sheet.range((first + 1, cat + 1), (last + 1, val + 1)),
         )
 

@@ -449,10 +449,12 @@ SUMMARY_TAB = "Summary"
 JOURNAL_TAB = "Journal"
 COST_ROLLUP_TAB = "Cost Rollup"
 EXCEPTIONS_TAB = "Exceptions"
+BY_PRODUCT_TAB = "By Product"
 RESULT_TABS: tuple[str, ...] = (
     SUMMARY_TAB,
     JOURNAL_TAB,
     "Variances",
+    BY_PRODUCT_TAB,
     "Backflush",
     "Inventory",
     COST_ROLLUP_TAB,

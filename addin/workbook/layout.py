@@ -176,6 +176,9 @@ class ChartLayout:
     values: Box
     anchor: tuple[int, int]
     size: tuple[int, int] = CHART_SIZE
+    # a stacked chart: each series' name cell (row, column) and values; ``values`` is the
+    # first of them. Empty: one series, ``values``.
+    stacked: tuple[tuple[tuple[int, int], Box], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,7 @@ def sheet_layout(tab: Tab) -> SheetLayout:
     out = SheetLayout(tab.name, regions=_title_regions(tab))
     if tab.columns:
         _lay_out_table(tab, out)
+        out.charts = _table_charts(tab, out.tables[-1])
     if tab.blocks:
         spans = _lay_out_blocks(tab, out)
         out.charts = _charts(tab, spans)
@@ -459,6 +463,26 @@ def _charts(tab: Tab, spans: list[tuple[int, int]]) -> list[ChartLayout]:
             else (Tab.HEADER_ROW + CHART_STEP * k, CHART_COLUMN)
         )
         out.append(ChartLayout(spec.title, kind, categories, values, anchor))
+    return out
+
+
+def _table_charts(tab: Tab, table: TableLayout) -> list[ChartLayout]:
+    """Stacked charts of a table's columns (Chart.series) over its first data rows, right of
+    the table; none for an empty table."""
+    if not len(tab.data):
+        return []
+    out: list[ChartLayout] = []
+    first = table.first_data
+    for k, spec in enumerate(tab.charts):
+        last = first + min(len(tab.data), spec.max_rows or len(tab.data)) - 1
+        kind: Literal["column", "bar"] = "bar" if spec.kind == "bar" else "column"
+        cat = spec.category_column
+        stacked = tuple(((table.row, j), (first, j, last, j)) for j in spec.series)
+        anchor = (table.row + CHART_STEP * k, len(tab.columns) + 1)
+        values = stacked[0][1] if stacked else (first, spec.value_column, last, spec.value_column)
+        out.append(
+            ChartLayout(spec.title, kind, (first, cat, last, cat), values, anchor, stacked=stacked)
+        )
     return out
 
 

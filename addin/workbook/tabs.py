@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from addin.costing.by_product import ATTRIBUTED, NOT_ATTRIBUTED, ByProduct, variances_by_product
 from addin.costing.engine import MonthEndResult
 from addin.costing.model import Severity
 from addin.costing.postings import STOCK_ROLES
@@ -90,6 +91,11 @@ class Chart:
     # a chart of one row across columns: the block's data row ``value_row`` over its header
     # (categories); None: a chart of column ``value_column`` down the rows
     value_row: int | None = None
+    # a stacked chart: one series per column listed (named by its header), e.g. a standard
+    # and the variances on top of it; on a table tab the columns are the table's and the
+    # chart sits right of the table, over its first ``max_rows`` rows
+    series: tuple[int, ...] = ()
+    max_rows: int | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +183,7 @@ def result_tabs(result: MonthEndResult, info: RunInfo | None = None) -> list[Tab
         exceptions_tab(result, company, sub),
         run_log_tab(result, info, company, sub),
     ]
+    tabs.insert(2, by_product_tab(result, company, sub, tabs[1]))
     summary = summary_tab(result, info, company, sub, {t.name: t for t in tabs})
     return [summary, *tabs]
 
@@ -244,6 +251,135 @@ def variances_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
         "Memo": v["memo"],
     }
     return _table("Variances", f"{company}: variances (positive = unfavourable)", sub, cols, data)
+
+
+BY_PRODUCT_CHART_ROWS = 15  # products the By Product charts show (the largest variances)
+BY_PRODUCT_LABEL_WIDTH = 48
+
+
+def by_product_tab(r: MonthEndResult, company: str, sub: str, vt: Tab) -> Tab:
+    """Usage, scrap and conversion variances attributed to each finished good (costing/
+    by_product.py), from standard to actual cost of goods sold; under the table the totals
+    tie to the Variances tab ``vt`` (a consistency check) and the price variance is shown
+    where it stays (the purchase)."""
+    bp = variances_by_product(r)
+    cols = [
+        Col("Product", width=BY_PRODUCT_LABEL_WIDTH),  # wide enough for the check labels under it
+        Col("Standard COGS", "money", total=True),
+        Col("Usage", "money", total=True),
+        Col("Scrap", "money", total=True),
+        Col("Conversion", "money", total=True),
+        Col(
+            "Actual COGS",
+            "money",
+            total=True,
+            formula="={Standard COGS}+{Usage}+{Scrap}+{Conversion}",
+        ),
+        Col("Total Variance", "money", total=True, formula="={Usage}+{Scrap}+{Conversion}"),
+        Col(
+            "Variance %",
+            "percent",
+            formula="={Total Variance}/({Units Completed}*{Standard per Unit})",
+            formula_rows="_made",
+        ),
+        Col("Units Completed", "qty"),
+        Col("Units Sold", "qty"),
+        Col("Standard per Unit", "price"),
+        Col(
+            "Actual per Unit",
+            "price",
+            formula="={Standard per Unit}+{Total Variance}/{Units Completed}",
+            formula_rows="_made",
+        ),
+        Col("Description", width=30),
+    ]
+    tab = _table(
+        "By Product",
+        f"{company}: variances by product (positive = unfavourable)",
+        sub,
+        cols,
+        _by_product_data(bp),
+    )
+    largest = f"largest {BY_PRODUCT_CHART_ROWS}"
+    charts = (
+        Chart(f"Standard to actual COGS by product ({largest})", 0, 1, kind="bar",
+              series=(1, 2, 3, 4), max_rows=BY_PRODUCT_CHART_ROWS),
+        Chart(f"Variances by product, + unfavourable ({largest})", 0, 2, kind="bar",
+              series=(2, 3, 4), max_rows=BY_PRODUCT_CHART_ROWS),
+    )  # fmt: skip
+    return replace(tab, checks=_by_product_checks(r, bp, vt), charts=charts)
+
+
+def _by_product_data(bp: ByProduct) -> dict[str, object]:
+    """The By Product table's columns: one row per product, then what no product consumed."""
+    p = bp.products
+    rest = bp.not_attributed
+    cents = {c: [*p[f"{c}_cents"].astype(int), rest[c]] for c in ("usage", "scrap", "conversion")}
+    if not any(rest.values()):
+        cents = {c: v[:-1] for c, v in cents.items()}
+    n = len(cents["usage"])
+    std = np.zeros(n, np.int64)
+    std[: len(p)] = p["standard_cogs_cents"].to_numpy(np.int64)
+    u, s, c = (np.asarray(cents[k], np.int64) for k in ("usage", "scrap", "conversion"))
+    total = u + s + c
+    completed = _padded(p["completed"], n)
+    standard = np.round(_padded(p["standard"], n), 6)  # no float noise in the formula bar
+    made = (completed != 0) & (standard != 0)
+    base = np.where(made, completed * standard, 1.0)
+    other = "Used by no finished good made this month (not attributed)"
+    return {
+        "_made": made,
+        "Product": [*p["item"], *(["(not attributed)"] * (n - len(p)))],
+        "Standard COGS": _money(std),
+        "Usage": _money(u),
+        "Scrap": _money(s),
+        "Conversion": _money(c),
+        "Actual COGS": _money(std + total),
+        "Total Variance": _money(total),
+        "Variance %": np.where(made, _money(total) / base, np.nan),
+        "Units Completed": completed,
+        "Units Sold": _padded(p["sold"], n),
+        "Standard per Unit": standard,
+        "Actual per Unit": np.where(
+            made, standard + _money(total) / np.where(made, completed, 1), np.nan
+        ),
+        "Description": [*p["description"], *([other] * (n - len(p)))],
+    }
+
+
+def _padded(column: pd.Series, n: int) -> np.ndarray:
+    """A product column's values, NaN on the rows after the products."""
+    out = np.full(n, np.nan)
+    out[: len(column)] = column.to_numpy(np.float64)
+    return out
+
+
+def _by_product_checks(
+    r: MonthEndResult, bp: ByProduct, vt: Tab
+) -> tuple[tuple[str, str, object], ...]:
+    """Under the By Product table: each attributed column's total less the Variances tab's
+    (a consistency check: both come from this run), then the variances left where they
+    arise."""
+    amount, vtype = vt.ref("Amount"), vt.ref("Type")
+
+    def of(*types: str) -> str:
+        return "+".join(f'SUMIFS({amount},{vtype},"{t}")' for t in types)
+
+    kinds = {c: tuple(t for t, to in ATTRIBUTED.items() if to == c) for c in bp.not_attributed}
+    rows: list[tuple[str, str, object]] = [
+        (
+            f"Consistency: {c} less Variances tab (0.00)",
+            f"=ROUND({{{c.title()}:total}}-({of(*kinds[c])}),2)",
+            0.0,
+        )
+        for c in ("usage", "scrap", "conversion")
+    ]
+    v = r.variances
+    for t in NOT_ATTRIBUTED:
+        cents = int(v.loc[v["type"] == t, "amount_cents"].sum()) if len(v) else 0
+        where = "stays at purchase" if t == "price" else "stays on the stock"
+        rows.append((f"Not attributed: {t} ({where})", f"={of(t)}", cents / 100))
+    return tuple(rows)
 
 
 def backflush_tab(r: MonthEndResult, company: str, sub: str) -> Tab:

@@ -290,7 +290,32 @@ def _write_region(ws: Worksheet, region: Region, fmt: _Formats) -> None:
             ws.write_number(r, c, float(cast(SupportsFloat, v)), f)
 
 
+def _add_stacked_chart(
+    wb: xlsxwriter.Workbook, ws: Worksheet, name: str, spec: ChartLayout
+) -> None:
+    """One series per column, stacked, named by the column header, with a legend."""
+    chart = wb.add_chart({"type": spec.kind, "subtype": "stacked"})
+    assert chart is not None
+    for cell, values in spec.stacked:
+        chart.add_series(
+            {
+                "name": [name, *cell],
+                "categories": [name, *spec.categories],
+                "values": [name, *values],
+            }
+        )
+    chart.set_title({"name": spec.title, "name_font": {"size": 11}})
+    chart.set_legend({"position": "bottom"})
+    chart.set_x_axis({"num_format": "#,##0", "major_gridlines": {"visible": True}})
+    chart.set_y_axis({"label_position": "low", "reverse": True})
+    chart.set_size({"width": spec.size[0], "height": spec.size[1]})
+    ws.insert_chart(*spec.anchor, chart)
+
+
 def _add_chart(wb: xlsxwriter.Workbook, ws: Worksheet, name: str, spec: ChartLayout) -> None:
+    if spec.stacked:
+        _add_stacked_chart(wb, ws, name, spec)
+        return
     chart = wb.add_chart({"type": spec.kind})
     assert chart is not None
     chart.add_series(
