@@ -16,6 +16,7 @@ import pytest
 import xlwings.main as xwm
 from fake_xlwings import FAKE_TO_REAL, FakeBook, FakeRange, book_from_sheet_rows
 
+from addin import cli
 from addin.excel import macros, ribbon, sheets
 from addin.workbook import contract as C
 from addin.workbook.reader import read_workbook
@@ -215,7 +216,7 @@ def test_export_journal_csv_for_gl_import(demo_book: FakeBook, tmp_path: Path) -
     with open(path, newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
     assert rows[0] == [
-        "Entry", "Date", "Account", "Account Name", "Debit", "Credit", "Memo", "Reference",
+        "Entry", "Date", "Account", "Description", "Debit", "Credit", "Memo", "Reference",
     ]  # fmt: skip
     assert rows[1][6] == '\'=HYPERLINK("http://x")'
     assert rows[1][1].count("-") == 2 and len(rows[1][1]) == 10  # ISO date
@@ -224,6 +225,13 @@ def test_export_journal_csv_for_gl_import(demo_book: FakeBook, tmp_path: Path) -
     debit = sum(float(r[4] or 0) for r in rows[1:])
     credit = sum(float(r[5] or 0) for r in rows[1:])
     assert round(debit, 2) == round(credit, 2)
+    # the same file as the command line's export (a cross-face check), but for the edited memo
+    cli_csv = tmp_path / "cli.csv"
+    assert cli.main(["export-journal", str(DEMO), "--out", str(cli_csv), "--quiet"]) == 0
+    with open(cli_csv, newline="", encoding="utf-8") as fh:
+        from_cli = list(csv.reader(fh))
+    from_cli[1][6] = rows[1][6]
+    assert rows == from_cli
 
 
 def test_export_journal_needs_a_run_first(demo_book: FakeBook) -> None:

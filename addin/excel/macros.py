@@ -9,7 +9,6 @@ box naming sheet and cell; no traceback ever reaches the user.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import math
 import sys
@@ -26,9 +25,10 @@ from addin import app
 from addin.costing.controls import check_counts
 from addin.costing.engine import InputError, MonthEndResult
 from addin.costing.model import Finding, Severity
+from addin.costing.money import to_cents
 from addin.excel import sheets
 from addin.workbook import contract as C
-from addin.workbook import input_sheets
+from addin.workbook import input_sheets, journal_csv
 from addin.workbook.tabs import Tab
 
 TITLE = "Backflush"
@@ -243,7 +243,7 @@ def export_journal(book: xw.Book | None = None) -> str | None:
             raise Stop("save the workbook first: the CSV file is written next to it.")
         path = folder / f"{Path(book.name).stem} - journal.csv"
         bar(f"Writing {path.name}", 0.7)
-        write_journal_csv(header, rows, path)
+        journal_csv.write_journal_csv(ledger_rows(header, rows), path)
         return f"{len(rows)} journal lines saved to\n{path}"
 
     return _entry("Export Journal", work, book)
@@ -435,12 +435,35 @@ def journal_rows(values: list[list[object]]) -> tuple[list[str], list[list[objec
     )
 
 
-def csv_cell(value: object, money: bool = False) -> str:
-    """One CSV field: money with 2 decimals, dates ISO, text that could run as a formula quoted."""
+def ledger_rows(header: list[str], lines: list[list[object]]) -> list[list[str]]:
+    """The Journal tab's lines as ``backflush export-journal`` writes them (journal_csv):
+    its columns, amounts with two decimals from whole cents, dates ISO, text that could run as
+    a formula quoted; so the ribbon's file and the command line's are the same file."""
+    at = {h: k for k, h in enumerate(header)}
+    tab_names = dict(zip(journal_csv.CSV_HEADER, journal_csv.CSV_HEADER, strict=True))
+    tab_names["Description"] = "Account Name"  # the tab's header for the account's name
+    missing = [tab_names[c] for c in journal_csv.CSV_HEADER if tab_names[c] not in at]
+    if missing:
+        raise Stop(f"the {C.JOURNAL_TAB} tab has no {', '.join(missing)} column; run again.")
+    out = []
+    for line in lines:
+        row = []
+        for column in journal_csv.CSV_HEADER:
+            k = at[tab_names[column]]
+            value = line[k] if k < len(line) else None
+            if column in MONEY_COLUMNS and isinstance(value, (int, float)):
+                row.append(journal_csv.amount_text(int(to_cents(float(value)))))
+            else:
+                row.append(csv_cell(value))
+        out.append(row)
+    return out
+
+
+def csv_cell(value: object) -> str:
+    """One CSV field: dates ISO, whole numbers without ".0", text that could run as a formula
+    quoted."""
     if value is None:
         return ""
-    if money and isinstance(value, (int, float)):
-        return f"{value:.2f}"
     if isinstance(value, dt.datetime):
         return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
     if isinstance(value, dt.date):
@@ -449,17 +472,6 @@ def csv_cell(value: object, money: bool = False) -> str:
         return str(int(value))
     text = str(value)
     return "'" + text if text.startswith(CSV_DANGEROUS) else text
-
-
-def write_journal_csv(header: list[str], rows: list[list[object]], path: Path) -> None:
-    money = [h in MONEY_COLUMNS for h in header]
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow([csv_cell(h) for h in header])
-        for row in rows:
-            w.writerow([csv_cell(v, m) for v, m in zip(row, money, strict=False)])
-    tmp.replace(path)
 
 
 __all__ = [
