@@ -15,7 +15,7 @@ import pytest
 from result_books import read_table
 
 from addin.cli import main
-from addin.excel.macros import csv_cell
+from addin.excel.macros import csv_cell, ledger_rows
 from addin.workbook import reader
 from addin.workbook.reader import read_workbook
 from tests.damaged import rewrite, run_capped, sheet_part, tidy_book
@@ -217,7 +217,13 @@ def test_csv_neutralises_text_a_spreadsheet_would_run(text: str) -> None:
     ],
 )
 def test_csv_leaves_ordinary_values_alone(value, money, expected) -> None:
-    assert csv_cell(value, money) == expected
+    if not money:
+        assert csv_cell(value) == expected
+        return
+    header = ["Entry", "Date", "Account", "Account Name", "Debit", "Credit", "Memo", "Reference"]
+    line: list[object] = [None] * len(header)
+    line[4] = value  # the Debit column: written from whole cents, two decimals
+    assert ledger_rows(header, [line])[0][4] == expected
 
 
 # --- sizes that would make the reader allocate without bound ------------------------------------

@@ -28,7 +28,7 @@ from addin.costing.model import Finding, Severity
 from addin.costing.money import to_cents
 from addin.excel import sheets
 from addin.workbook import contract as C
-from addin.workbook import input_sheets, journal_csv
+from addin.workbook import input_sheets
 from addin.workbook.tabs import Tab
 
 TITLE = "Backflush"
@@ -243,7 +243,9 @@ def export_journal(book: xw.Book | None = None) -> str | None:
             raise Stop("save the workbook first: the CSV file is written next to it.")
         path = folder / f"{Path(book.name).stem} - journal.csv"
         bar(f"Writing {path.name}", 0.7)
-        journal_csv.write_journal_csv(ledger_rows(header, rows), path)
+        from addin.workbook.journal_csv import write_journal_csv
+
+        write_journal_csv(ledger_rows(header, rows), path)
         return f"{len(rows)} journal lines saved to\n{path}"
 
     return _entry("Export Journal", work, book)
@@ -439,6 +441,8 @@ def ledger_rows(header: list[str], lines: list[list[object]]) -> list[list[str]]
     """The Journal tab's lines as ``backflush export-journal`` writes them (journal_csv):
     its columns, amounts with two decimals from whole cents, dates ISO, text that could run as
     a formula quoted; so the ribbon's file and the command line's are the same file."""
+    from addin.workbook import journal_csv  # not in the Lite bundle (no Export Journal there)
+
     at = {h: k for k, h in enumerate(header)}
     tab_names = dict(zip(journal_csv.CSV_HEADER, journal_csv.CSV_HEADER, strict=True))
     tab_names["Description"] = "Account Name"  # the tab's header for the account's name
