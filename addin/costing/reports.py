@@ -467,11 +467,12 @@ def variances(
 
 
 def _numbers_of(led: Ledger, masks: list[npt.NDArray[np.bool_]]) -> npt.NDArray[np.int64]:
-    """Entry numbers of the ledger lines in any of ``masks`` (0 elsewhere)."""
+    """Entry numbers of the ledger lines in any of ``masks`` (0 elsewhere, and for lines of
+    0.00: no journal line is made of them)."""
     need = np.logical_or.reduce(masks)
     numbers = np.zeros(len(need), dtype=np.int64)
     numbers[need] = entry_numbers(led, need)
-    return numbers
+    return np.where(led.cents != 0, numbers, 0)
 
 
 def _item_variance_kinds(plant: Plant, led: Ledger) -> list[_VarianceKind]:
