@@ -152,7 +152,7 @@ def assemble(plant: Plant, month: Month) -> MonthEndResult:
         postings=postings,
         journal=jnl,
         variances=reports.variances(
-            plant, postings, led, month.closed.conversion, month.memos, with_entries=True
+            plant, postings, led, month.closed.conversion, month.memos, journal=jnl
         ),
         backflush=reports.backflush(plant, month.consumption),
         inventory=inv,

@@ -160,29 +160,49 @@ def entry_id(number: int) -> str:
     return f"BF-{number:04d}"
 
 
-def entry_numbers(led: Ledger, mask: npt.NDArray[np.bool_] | None = None) -> npt.NDArray[np.int64]:
+def entry_numbers(
+    led: Ledger, mask: npt.NDArray[np.bool_] | None = None, journal: pd.DataFrame | None = None
+) -> npt.NDArray[np.int64]:
     """Per ledger line (in ``mask`` only, when given), the number of the journal entry it is
     part of (1 = BF-0001), as the journal numbers them: one entry per date and event (and item
     for ITEMIZED_EVENTS), in that order, entries whose lines all net to zero left out (0 for
-    their lines)."""
+    their lines). The ``journal`` of ``led``, when given, says which entries are posted."""
     n_event, n_role = len(EVENT_DTYPE.categories), len(ROLE_DTYPE.categories)
-    itemized = np.isin(led.event, [code_of(EVENT_DTYPE, e) for e in ITEMIZED_EVENTS])
-    day_event = led.day * n_event + led.event  # the entry, but for the item
-    size = max(len(led.days), 1) * n_event
-    own_cents = np.where(itemized, 0, led.cents)
-    plain = sum_cents(day_event * n_role + led.role, own_cents, size * n_role)
-    live = np.flatnonzero(plain.reshape(size, n_role).any(axis=1))
-    # entry keys (day, event, item + 1; item 0 for an entry per day and event), ascending
-    n_item = int(led.item.max()) + 2 if len(led.item) else 1
-    full = day_event * n_item + np.where(itemized, led.item + 1, 0)
-    lines, inverse = np.unique(full[itemized] * n_role + led.role[itemized], return_inverse=True)
+    by_item = [code_of(EVENT_DTYPE, e) for e in ITEMIZED_EVENTS]
+    itemized = np.isin(led.event, by_item)
+    sel = np.ones(len(led.cents), dtype=bool) if mask is None else mask
+    both = sel | itemized
+    n_item = int(led.item[both].max()) + 2 if both.any() else 1
+    live = _posted_days_and_events(led, itemized, journal) * n_item
+    # entries per item: (day, event, item + 1), posted when a line of theirs is not zero
+    keyed = (led.day[itemized] * n_event + led.event[itemized]) * n_item + led.item[itemized] + 1
+    lines, inverse = np.unique(keyed * n_role + led.role[itemized], return_inverse=True)
     own = sum_cents(inverse.reshape(-1), led.cents[itemized], len(lines))
-    keys = np.union1d(live * n_item, np.unique(lines[own != 0] // n_role))
-    full = full if mask is None else full[mask]
+    keys = np.union1d(live, np.unique(lines[own != 0] // n_role))
+    full = (led.day[sel] * n_event + led.event[sel]) * n_item
+    full += np.where(itemized[sel], led.item[sel] + 1, 0)
     if len(keys) == 0:
         return np.zeros(len(full), dtype=np.int64)
     at = np.minimum(np.searchsorted(keys, full), len(keys) - 1)
     return np.where(keys[at] == full, at + 1, 0).astype(np.int64)
+
+
+def _posted_days_and_events(
+    led: Ledger, itemized: npt.NDArray[np.bool_], journal: pd.DataFrame | None
+) -> npt.NDArray[np.int64]:
+    """The (day x events + event) of the entries per day and event that are posted (a line
+    not zero): read off the journal when given, else summed from the ledger."""
+    n_event, n_role = len(EVENT_DTYPE.categories), len(ROLE_DTYPE.categories)
+    if journal is not None:
+        day = np.searchsorted(led.days, journal["date"].to_numpy("datetime64[ns]"))
+        event = journal["event"].cat.codes.to_numpy().astype(np.int64)
+        keep = ~np.isin(event, [code_of(EVENT_DTYPE, e) for e in ITEMIZED_EVENTS])
+        return np.unique((day * n_event + event)[keep])
+    day_event = led.day * n_event + led.event
+    size = max(len(led.days), 1) * n_event
+    own_cents = np.where(itemized, 0, led.cents)
+    plain = sum_cents(day_event * n_role + led.role, own_cents, size * n_role)
+    return np.flatnonzero(plain.reshape(size, n_role).any(axis=1)).astype(np.int64)
 
 
 def entry_lists(
@@ -201,10 +221,13 @@ def entry_lists(
         pairs = np.unique(pair)
     names = np.array([entry_id(i) for i in range(top)], dtype=object)[pairs % top]
     bounds = np.searchsorted(pairs // top, np.arange(n_groups + 1))
-    return np.array(
-        [", ".join(names[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)],
-        dtype=object,
-    )
+    count = np.diff(bounds)
+    out = np.full(n_groups, "", dtype=object)
+    out[count == 1] = names[bounds[:-1][count == 1]]  # one entry: no join
+    listed = names.tolist()
+    for g in np.flatnonzero(count > 1).tolist():
+        out[g] = ", ".join(listed[bounds[g] : bounds[g + 1]])
+    return out
 
 
 def _entry_lines(led: Ledger, mask: npt.NDArray[np.bool_], by_item: bool) -> tuple[np.ndarray, ...]:
@@ -436,19 +459,20 @@ def variances(
     ledger: Ledger | None,
     conversion: ConversionSummary,
     memos: tuple[Memo, ...] = (),
-    with_entries: bool = False,
+    journal: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Price, usage, scrap, revaluation and conversion variances; amount > 0 is unfavourable
     (a debit to the variance account: a revaluation gain is F). One row per item and variance
-    type, items in Standard Costs order; a revaluation row carries its entry's memo. With
-    ``with_entries``, each row lists the journal entries it was posted in."""
+    type, items in Standard Costs order; a revaluation row carries its entry's memo. With the
+    run's ``journal``, each row lists the journal entries it was posted in."""
     led = ledger or Ledger.of(postings)
     categories = postings["item"].cat.categories.to_numpy().astype(object)
     kinds = [k for k in _item_variance_kinds(plant, led) if k.mask.any()]
     close = (led.event == code_of(EVENT_DTYPE, CLOSE)) & (
         led.kind == code_of(KIND_DTYPE, "conversion")
     )
-    entries = _numbers_of(led, [close, *(k.mask for k in kinds)]) if with_entries else None
+    masks = [close, *(k.mask for k in kinds)]
+    entries = None if journal is None else _numbers_of(led, masks, journal)
     rows = [_per_item(len(plant.codes), led, categories, kind, entries) for kind in kinds]
     for kind, r in zip(kinds, rows, strict=True):
         if kind.memos_of:
@@ -466,13 +490,15 @@ def variances(
     return _finish_variances(plant, pd.concat(rows, ignore_index=True))
 
 
-def _numbers_of(led: Ledger, masks: list[npt.NDArray[np.bool_]]) -> npt.NDArray[np.int64]:
+def _numbers_of(
+    led: Ledger, masks: list[npt.NDArray[np.bool_]], journal: pd.DataFrame
+) -> npt.NDArray[np.int64]:
     """Entry numbers of the ledger lines in any of ``masks`` (0 elsewhere, and for lines of
     0.00: no journal line is made of them)."""
     need = np.logical_or.reduce(masks)
     numbers = np.zeros(len(need), dtype=np.int64)
-    numbers[need] = entry_numbers(led, need)
-    return np.where(led.cents != 0, numbers, 0)
+    numbers[need] = np.where(led.cents[need] != 0, entry_numbers(led, need, journal), 0)
+    return numbers
 
 
 def _item_variance_kinds(plant: Plant, led: Ledger) -> list[_VarianceKind]:
