@@ -194,8 +194,10 @@ def _posted_days_and_events(
     not zero): read off the journal when given, else summed from the ledger."""
     n_event, n_role = len(EVENT_DTYPE.categories), len(ROLE_DTYPE.categories)
     if journal is not None:
+        if len(journal) == 0:
+            return np.zeros(0, dtype=np.int64)
         day = np.searchsorted(led.days, journal["date"].to_numpy("datetime64[ns]"))
-        event = journal["event"].cat.codes.to_numpy().astype(np.int64)
+        event = EVENT_DTYPE.categories.get_indexer(journal["event"].astype(str)).astype(np.int64)
         keep = ~np.isin(event, [code_of(EVENT_DTYPE, e) for e in ITEMIZED_EVENTS])
         return np.unique((day * n_event + event)[keep])
     day_event = led.day * n_event + led.event
