@@ -230,7 +230,7 @@ def month_end(
 
         if progress:
             progress("Backflush detail per source row", 0.86)
-        lines = backflush_detail(result.plant or inputs, max_rows=DETAIL_ROW_LIMIT)
+        lines = backflush_detail(result, max_rows=DETAIL_ROW_LIMIT)
         result = replace(result, backflush_detail=lines)
     if warnings:
         result.findings[:0] = [w for w in warnings if w.severity is not Severity.ERROR]

@@ -21,6 +21,7 @@ SLOW_TESTS = frozenset(
         "test_kill_at_any_moment_leaves_the_old_or_the_new_results",  # 30 s of killed runs
         "test_libreoffice_imports_the_vba_and_config_sheet",
         "test_mypy_whole_addin",  # `make check` runs mypy itself
+        "test_detail_foots_to_the_journal_line_by_line",  # hypothesis: 40 random months
     }
 )
 

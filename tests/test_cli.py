@@ -199,12 +199,34 @@ def test_backflush_detail_lists_each_source_row(tmp_path):
     out = tmp_path / "r.xlsx"
     assert main(["run", str(book), "--out", str(out), "--quiet", "--detail"]) == 0
     rows = read_table(out, "Backflush")
-    got = {(r["Reference"], r["Component"]): r["Quantity"] for r in rows}
-    # WO-1 flushes 11 units (10 good + 1 scrap): R1 = 11 x 2 x 3 x 1.1, R2 = 11 x 4
+    got = {
+        (r["Trigger Event"], r["Reference"], r["Component"]): r["Quantity"]
+        for r in rows
+        if r["Component"]
+    }
+    # WO-1's 10 good units and its 1 scrap unit are flushed apart (per FG: R1 = 2 x 3 x 1.1 =
+    # 6.6, R2 = 4): Completion R1 66, R2 40; Scrap R1 6.6, R2 4; WO-2's 5 units R1 33, R2 20
     assert got == pytest.approx(
-        {("WO-1", "R1"): 11 * 6.6, ("WO-1", "R2"): 44, ("WO-2", "R1"): 5 * 6.6, ("WO-2", "R2"): 20}
+        {
+            ("Completion", "WO-1", "R1"): 66,
+            ("Completion", "WO-1", "R2"): 40,
+            ("Scrap", "WO-1", "R1"): 6.6,
+            ("Scrap", "WO-1", "R2"): 4,
+            ("Completion", "WO-2", "R1"): 33,
+            ("Completion", "WO-2", "R2"): 20,
+        }
     )
-    assert {r["Source Row"] for r in rows} == {2, 3}
+    assert {r["Source Row"] for r in rows if r["Component"]} == {2, 3}
+    # the scrap entry of Oct 5, line by line: 1 FG at 13.20 + 2.00 material + 5.00 conversion
+    # (3 own + 2 SA x 1) = 20.20 to scrap; MIP credited R1 6.6 x 2 = 13.20, R2 4 x 0.5 = 2.00
+    scrap = [r for r in rows if r["Trigger Event"] == "Scrap"]
+    lines = {(r["Line"], r["Component"] or r["Parent"]): (r["Debit"], r["Credit"]) for r in scrap}
+    assert lines == {
+        ("component", "R1"): (None, 13.2),
+        ("component", "R2"): (None, 2.0),
+        ("output", "FG"): (20.2, None),
+        ("conversion allocated", "FG"): (None, 5.0),
+    }
 
 
 def test_backflush_detail_too_large_is_refused_before_writing(tmp_path, monkeypatch, capsys):

@@ -153,7 +153,9 @@ def assemble(plant: Plant, month: Month) -> MonthEndResult:
         rollup=reports.rollup_frame(plant),
         postings=postings,
         journal=jnl,
-        variances=reports.variances(plant, postings, led, month.closed.conversion, month.memos),
+        variances=reports.variances(
+            plant, postings, led, month.closed.conversion, month.memos, journal=jnl
+        ),
         backflush=reports.backflush(plant, month.consumption),
         inventory=inv,
         trial_balance=tb,

@@ -185,6 +185,21 @@ def _output_postings(
     return out
 
 
+def leaf_roles(
+    plant: Plant, item: npt.NDArray[np.intp], material_role: str
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Per flushed component: the role credited (code in ROLES), whether it is issued by hand
+    (Backflush = No: credited to USAGE) and whether it is a phantom with nothing to flush
+    through (its material credited without an item). See _leaf_postings."""
+    carried = plant.stock.code[item]
+    stocked = carried >= 0
+    manual = ~plant.flushed[item] & (stocked | (material_role == "MIP"))
+    phantom = plant.phantom[item] & ~manual
+    role = np.where(stocked, carried, ROLES.index(material_role)).astype(np.int64)
+    role[manual] = ROLES.index("USAGE")
+    return role, manual, phantom
+
+
 def _leaf_postings(
     plant: Plant,
     rule: FlushRule,
@@ -201,12 +216,8 @@ def _leaf_postings(
     recorded at the flush). A phantom consumed on a date when none of its BOM lines is in
     effect has nothing to flush through: its own material is credited without an item."""
     material_role = rule.material_role
-    carried = plant.stock.code[item]
-    stocked = carried >= 0
-    manual = ~plant.flushed[item] & (stocked | (material_role == "MIP"))
-    phantom = plant.phantom[item] & ~manual
-    role = np.where(stocked, carried, ROLES.index(material_role))
-    role[manual] = ROLES.index("USAGE")
+    role, manual, phantom = leaf_roles(plant, item, material_role)
+    stocked = plant.stock.code[item] >= 0
     move = np.where(manual, quantity, np.where(stocked, -quantity, 0.0))
     kinds = _leaf_kinds(plant, item, quantity, manual)
     codes = np.where(phantom, len(plant.codes) + 1, item)  # UNITEMIZED's category code

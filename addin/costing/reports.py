@@ -139,7 +139,7 @@ def journal(
     accounts = [inputs.account(r) for r in ROLE_DTYPE.categories]
     return pd.DataFrame(
         {
-            "entry": [f"BF-{i:04d}" for i in np.cumsum(new_entry).tolist()],
+            "entry": [entry_id(i) for i in np.cumsum(new_entry).tolist()],
             "date": dates,
             "event": pd.Categorical.from_codes(event, dtype=EVENT_DTYPE),
             "role": pd.Categorical.from_codes(role, dtype=ROLE_DTYPE),
@@ -165,6 +165,83 @@ def _journal_lines(led: Ledger) -> tuple[tuple[np.ndarray, ...], npt.NDArray[np.
     lines = tuple(np.concatenate(c) for c in zip(*(x for x, _ in chosen), strict=True))
     flag = np.concatenate([np.full(len(x[0]), m is received) for x, m in chosen])
     return lines, flag
+
+
+def entry_id(number: int) -> str:
+    """The journal's name of entry ``number`` (1 -> BF-0001)."""
+    return f"BF-{number:04d}"
+
+
+def entry_numbers(
+    led: Ledger, mask: npt.NDArray[np.bool_] | None = None, journal: pd.DataFrame | None = None
+) -> npt.NDArray[np.int64]:
+    """Per ledger line (in ``mask`` only, when given), the number of the journal entry it is
+    part of (1 = BF-0001), as the journal numbers them: one entry per date and event (and item
+    for ITEMIZED_EVENTS), in that order, entries whose lines all net to zero left out (0 for
+    their lines). The ``journal`` of ``led``, when given, says which entries are posted."""
+    n_event, n_role = len(EVENT_DTYPE.categories), len(ROLE_DTYPE.categories)
+    by_item = [code_of(EVENT_DTYPE, e) for e in ITEMIZED_EVENTS]
+    itemized = np.isin(led.event, by_item)
+    sel = np.ones(len(led.cents), dtype=bool) if mask is None else mask
+    both = sel | itemized
+    n_item = int(led.item[both].max()) + 2 if both.any() else 1
+    live = _posted_days_and_events(led, itemized, journal) * n_item
+    # entries per item: (day, event, item + 1), posted when a line of theirs is not zero
+    keyed = (led.day[itemized] * n_event + led.event[itemized]) * n_item + led.item[itemized] + 1
+    lines, inverse = np.unique(keyed * n_role + led.role[itemized], return_inverse=True)
+    own = sum_cents(inverse.reshape(-1), led.cents[itemized], len(lines))
+    keys = np.union1d(live, np.unique(lines[own != 0] // n_role))
+    full = (led.day[sel] * n_event + led.event[sel]) * n_item
+    full += np.where(itemized[sel], led.item[sel] + 1, 0)
+    if len(keys) == 0:
+        return np.zeros(len(full), dtype=np.int64)
+    at = np.minimum(np.searchsorted(keys, full), len(keys) - 1)
+    return np.where(keys[at] == full, at + 1, 0).astype(np.int64)
+
+
+def _posted_days_and_events(
+    led: Ledger, itemized: npt.NDArray[np.bool_], journal: pd.DataFrame | None
+) -> npt.NDArray[np.int64]:
+    """The (day x events + event) of the entries per day and event that are posted (a line
+    not zero): read off the journal when given, else summed from the ledger."""
+    n_event, n_role = len(EVENT_DTYPE.categories), len(ROLE_DTYPE.categories)
+    if journal is not None:
+        if len(journal) == 0:
+            return np.zeros(0, dtype=np.int64)
+        day = np.searchsorted(led.days, journal["date"].to_numpy("datetime64[ns]"))
+        event = EVENT_DTYPE.categories.get_indexer(journal["event"].astype(str)).astype(np.int64)
+        keep = ~np.isin(event, [code_of(EVENT_DTYPE, e) for e in ITEMIZED_EVENTS])
+        return np.unique((day * n_event + event)[keep])
+    day_event = led.day * n_event + led.event
+    size = max(len(led.days), 1) * n_event
+    own_cents = np.where(itemized, 0, led.cents)
+    plain = sum_cents(day_event * n_role + led.role, own_cents, size * n_role)
+    return np.flatnonzero(plain.reshape(size, n_role).any(axis=1)).astype(np.int64)
+
+
+def entry_lists(
+    group: npt.NDArray[np.int64], number: npt.NDArray[np.int64], n_groups: int
+) -> npt.NDArray[np.object_]:
+    """Per group (0 <= group < n_groups), the entries of its lines ("BF-0003, BF-0007", in
+    entry order; "" when none), so a filter on an entry id finds the group's row."""
+    take = number > 0
+    if not take.any():
+        return np.full(n_groups, "", dtype=object)
+    top = int(number.max()) + 1
+    pair = group[take] * top + number[take]
+    if n_groups * top <= 1 << 26:  # presence flags: no sort
+        pairs = np.flatnonzero(np.bincount(pair, minlength=n_groups * top))
+    else:
+        pairs = np.unique(pair)
+    names = np.array([entry_id(i) for i in range(top)], dtype=object)[pairs % top]
+    bounds = np.searchsorted(pairs // top, np.arange(n_groups + 1))
+    count = np.diff(bounds)
+    out = np.full(n_groups, "", dtype=object)
+    out[count == 1] = names[bounds[:-1][count == 1]]  # one entry: no join
+    listed = names.tolist()
+    for g in np.flatnonzero(count > 1).tolist():
+        out[g] = ", ".join(listed[bounds[g] : bounds[g + 1]])
+    return out
 
 
 def _entry_lines(led: Ledger, mask: npt.NDArray[np.bool_], by_item: bool) -> tuple[np.ndarray, ...]:
@@ -278,7 +355,8 @@ def inventory(
     counts: pd.DataFrame | None,
 ) -> pd.DataFrame:
     """Roll-forward per stocked item and account: quantities and values (cents).
-    ``counts``: the count stage's table (results.COUNT_TABLE), None when nothing was counted."""
+    ``counts``: the count stage's table (results.COUNT_TABLE), None when nothing was counted.
+    Its rows' journal entries: inventory_entries (listed when the tab is written)."""
     led = ledger or Ledger.of(postings)
     s = _Slots(opening, postings, led)
     count, close = code_of(EVENT_DTYPE, COUNT), code_of(EVENT_DTYPE, CLOSE)
@@ -308,6 +386,27 @@ def inventory(
     inv["role_no"] = inv["role"].map({"MIP": 0, "FG": 1})
     inv = inv.sort_values(["role_no", "item"]).drop(columns="role_no").reset_index(drop=True)
     return inv[INVENTORY.names]
+
+
+def inventory_entries(inventory: pd.DataFrame, postings: pd.DataFrame) -> npt.NDArray[np.object_]:
+    """Per row of ``inventory`` (reports.inventory of ``postings``), the journal entries that
+    moved it ("BF-0003, BF-0007"; "" for an opening that did not move). Listed on demand (when
+    the tab is written): on a plant-sized month the lists are long, and compute stays fast."""
+    if len(postings) == 0 or len(inventory) == 0:
+        return np.full(len(inventory), "", dtype=object)
+    led = Ledger.of(postings)
+    stock = np.isin(led.role, [code_of(ROLE_DTYPE, r) for r in STOCK_ROLES])
+    items = postings["item"].cat.categories
+    slot = led.role * len(items) + led.item
+    row_slot = ROLE_DTYPE.categories.get_indexer(inventory["role"].astype(str)) * len(items)
+    row_slot = row_slot + items.get_indexer(inventory["item"].astype(str))
+    order = np.argsort(row_slot)
+    at = np.searchsorted(row_slot[order], slot[stock])
+    at = np.minimum(at, len(order) - 1)
+    group = order[at]
+    hit = row_slot[group] == slot[stock]
+    numbers = np.where(hit, entry_numbers(led, stock), 0)
+    return entry_lists(group, numbers, len(inventory))
 
 
 def _add_values(
@@ -374,14 +473,21 @@ def variances(
     ledger: Ledger | None,
     conversion: ConversionSummary,
     memos: tuple[Memo, ...] = (),
+    journal: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Price, usage, scrap, revaluation and conversion variances; amount > 0 is unfavourable
     (a debit to the variance account: a revaluation gain is F). One row per item and variance
-    type, items in Standard Costs order; a revaluation row carries its entry's memo."""
+    type, items in Standard Costs order; a revaluation row carries its entry's memo. With the
+    run's ``journal``, each row lists the journal entries it was posted in."""
     led = ledger or Ledger.of(postings)
     categories = postings["item"].cat.categories.to_numpy().astype(object)
     kinds = [k for k in _item_variance_kinds(plant, led) if k.mask.any()]
-    rows = [_per_item(len(plant.codes), led, categories, kind) for kind in kinds]
+    close = (led.event == code_of(EVENT_DTYPE, CLOSE)) & (
+        led.kind == code_of(KIND_DTYPE, "conversion")
+    )
+    masks = [close, *(k.mask for k in kinds)]
+    entries = None if journal is None else _numbers_of(led, masks, journal)
+    rows = [_per_item(len(plant.codes), led, categories, kind, entries) for kind in kinds]
     for kind, r in zip(kinds, rows, strict=True):
         if kind.memos_of:
             texts = {plant.codes[m.item]: m.text for m in memos if m.event == kind.memos_of}
@@ -390,9 +496,23 @@ def variances(
             r["memo"] = r["item"].map(_order_memos(plant)).fillna(r["memo"])
     if conversion.actual or conversion.allocated:
         rows.append(_conversion_variance(postings, conversion))
+        if entries is not None:
+            listed = entry_lists(np.zeros(int(close.sum()), np.int64), entries[close], 1)
+            rows[-1]["entries"] = listed
     if not rows:
         return VARIANCES.empty()
     return _finish_variances(plant, pd.concat(rows, ignore_index=True))
+
+
+def _numbers_of(
+    led: Ledger, masks: list[npt.NDArray[np.bool_]], journal: pd.DataFrame
+) -> npt.NDArray[np.int64]:
+    """Entry numbers of the ledger lines in any of ``masks`` (0 elsewhere, and for lines of
+    0.00: no journal line is made of them)."""
+    need = np.logical_or.reduce(masks)
+    numbers = np.zeros(len(need), dtype=np.int64)
+    numbers[need] = np.where(led.cents[need] != 0, entry_numbers(led, need, journal), 0)
+    return numbers
 
 
 def _item_variance_kinds(plant: Plant, led: Ledger) -> list[_VarianceKind]:
@@ -540,15 +660,23 @@ def _price_kinds(plant: Plant, led: Ledger, back: npt.NDArray[np.bool_]) -> list
 
 
 def _per_item(
-    n: int, led: Ledger, categories: npt.NDArray[np.object_], kind: _VarianceKind
+    n: int,
+    led: Ledger,
+    categories: npt.NDArray[np.object_],
+    kind: _VarianceKind,
+    entries: npt.NDArray[np.int64] | None = None,
 ) -> pd.DataFrame:
-    """One variance row per item among the ledger lines of ``kind``."""
+    """One variance row per item among the ledger lines of ``kind`` (with the entries they
+    were posted in, when ``entries`` is given)."""
     item = led.item[kind.mask]
     n_cat = len(categories)
     seen = np.flatnonzero(np.bincount(item, minlength=n_cat))
     qty = np.bincount(item, weights=led.quantity[kind.mask], minlength=n_cat)[seen]
     amount = sum_cents(item, led.cents[kind.mask], n_cat)[seen]
     std = np.nan if kind.standard is None else kind.standard[np.where(seen < n, seen, 0)]
+    listed: object = ""
+    if entries is not None:
+        listed = entry_lists(np.searchsorted(seen, item), entries[kind.mask], len(seen))
     frame = pd.DataFrame(
         {
             "type": kind.type,
@@ -558,6 +686,7 @@ def _per_item(
             "amount_cents": amount,
             "role": kind.role,
             "memo": kind.memo,
+            "entries": listed,
         }
     )
     return frame.assign(product=True) if kind.product else frame
@@ -593,6 +722,7 @@ def _finish_variances(plant: Plant, v: pd.DataFrame) -> pd.DataFrame:
     codes = {r: plant.inputs.account(r).code for r in ROLES}  # other roles are codes already
     role = v["role"].astype(object)
     v["account"] = role.map(codes).where(role.isin(list(codes)), role)
+    v["entries"] = v["entries"].fillna("") if "entries" in v else ""
     return v[VARIANCES.names]
 
 

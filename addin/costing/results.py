@@ -76,6 +76,7 @@ VARIANCES = Schema(
         "account": "general-ledger account code",
         "memo": "what the variance compares",
         "product": "True when amount = ROUND(quantity x standard, 2) exactly",
+        "entries": "the journal entries it was posted in (BF-0003, BF-0007; '' when none)",
     },
 )
 BACKFLUSH = Schema(
@@ -157,17 +158,25 @@ ROLLUP = Schema(
 BACKFLUSH_DETAIL = Schema(
     "backflush_detail",
     {
-        "event": "Completion or Completion reversal; Sale or Customer return (sale trigger)",
-        "date": "the source row's date",
-        "source_row": "worksheet row of the completion or sale",
+        "entry": "the journal entry the line is part of (BF-0005)",
+        "event": "Completion, Completion reversal or Scrap; Sale or Customer return (sale trigger)",
+        "date": "the source row's date (the entry's date)",
+        "source_row": "worksheet row of the completion or sale (NaN for an entry's own lines)",
         "reference": "its reference",
-        "parent": "item completed or sold",
-        "parent_quantity": "its units (good + scrap)",
+        "line": "component, manual issue, output, conversion allocated, BOM change, lot size, "
+        "material without BOM lines, entry rounding or per-row rounding",
+        "parent": "item completed or sold (scrapped, for Scrap)",
+        "parent_quantity": "its units (good, or scrap for Scrap)",
         "component": "component item code",
         "quantity": "component units",
         "standard": "material standard per unit of the BOM in effect that day",
-        "amount_cents": "quantity x standard, rounded to cents",
+        "amount_cents": "component: quantity x standard, rounded to cents (0 on other lines)",
         "flushed": "Backflush = Yes",
+        "role": "account role of the journal line",
+        "account": "general-ledger account code",
+        "debit_cents": "debit, cents >= 0; per entry and account the lines foot to the journal",
+        "credit_cents": "credit, cents >= 0",
+        "memo": "what the line is (a manual issue: what its usage-variance credit is)",
     },
 )
 COUNT_TABLE = Schema(

@@ -20,6 +20,7 @@ from addin.costing.by_product import ATTRIBUTED, NOT_ATTRIBUTED, ByProduct, vari
 from addin.costing.engine import MonthEndResult
 from addin.costing.model import Severity
 from addin.costing.postings import STOCK_ROLES
+from addin.costing.reports import inventory_entries
 from addin.workbook.cells import column_letters
 
 ColumnKind = Literal["text", "date", "money", "qty", "price", "int", "percent"]
@@ -237,6 +238,7 @@ def variances_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
         Col("F/U"),
         Col("Account"),
         Col("Memo", width=50),
+        Col("Entries", width=30),
     ]
     data = {
         "_product": v["product"].astype(bool) if "product" in v else np.zeros(len(v), bool),
@@ -249,6 +251,7 @@ def variances_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
         "F/U": v["fu"],
         "Account": v["account"],
         "Memo": v["memo"],
+        "Entries": v["entries"],
     }
     return _table("Variances", f"{company}: variances (positive = unfavourable)", sub, cols, data)
 
@@ -412,14 +415,18 @@ def backflush_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
 
 
 def backflush_detail_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
+    """The flush's journal entries per source row: filter Entry (and Account) to see the lines
+    behind a journal line; their Debit and Credit foot to it."""
     b = r.backflush_detail
     assert b is not None
     src = "Sales" if r.inputs.settings.trigger.value == "sale" else "Completions"
     cols = [
+        Col("Entry"),
         Col("Trigger Event"),
         Col("Date", "date"),
         Col("Source Row", "int"),
         Col("Reference"),
+        Col("Line"),
         Col("Parent"),
         Col("Parent Qty", "qty"),
         Col("Component"),
@@ -427,22 +434,39 @@ def backflush_detail_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
         Col("Standard Cost", "price"),
         Col("Amount", "money", total=True),
         Col("Flushed"),
+        Col("Account"),
+        Col("Debit", "money", total=True),
+        Col("Credit", "money", total=True),
+        Col("Memo", width=50),
     ]
+    is_component = b["component"].astype(str).to_numpy(object) != ""
     data = {
+        "Entry": b["entry"],
         "Trigger Event": b["event"],
         "Date": b["date"],
         "Source Row": b["source_row"],
         "Reference": b["reference"],
+        "Line": b["line"],
         "Parent": b["parent"],
         "Parent Qty": b["parent_quantity"],
         "Component": b["component"],
         "Quantity": b["quantity"],
         "Standard Cost": b["standard"],
-        "Amount": _money(b["amount_cents"]),
-        "Flushed": np.where(b["flushed"].astype(bool), "Yes", "No"),
+        "Amount": np.where(is_component, _money(b["amount_cents"]), np.nan),
+        "Flushed": np.where(is_component, np.where(b["flushed"].astype(bool), "Yes", "No"), ""),
+        "Account": b["account"],
+        "Debit": np.where(b["debit_cents"] > 0, _money(b["debit_cents"]), np.nan),
+        "Credit": np.where(b["credit_cents"] > 0, _money(b["credit_cents"]), np.nan),
+        "Memo": b["memo"],
     }
-    title = f"{company}: components flushed per {src} row (detail)"
-    return _table("Backflush", title, sub, cols, data)
+    title = f"{company}: the flush's journal entries per {src} row (detail)"
+    tab = _table("Backflush", title, sub, cols, data)
+    return replace(
+        tab,
+        checks=(
+            ("Debits less credits (must be 0.00)", "=ROUND({Debit:total}-{Credit:total},2)", 0.0),
+        ),
+    )
 
 
 def inventory_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
@@ -473,6 +497,7 @@ def inventory_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
             formula="={Opening Value}+{In Value}-{Out Value}+{Count Adjustment}"
             "+{Other Adjustments}",
         ),
+        Col("Entries", width=30),
     ]
     data = {
         "_counted": i["counted_qty"].notna(),
@@ -495,6 +520,7 @@ def inventory_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
         "Count Adjustment": _money(i["count_cents"]),
         "Other Adjustments": _money(i["other_cents"]),
         "Ending Value": _money(i["ending_cents"]),
+        "Entries": inventory_entries(i, r.postings),
     }
     return _table("Inventory", f"{company}: inventory roll-forward at standard", sub, cols, data)
 
