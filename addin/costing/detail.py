@@ -38,6 +38,7 @@ from addin.costing.results import BACKFLUSH_DETAIL, MonthEndResult
 # What each line of the detail is (the "line" column).
 COMPONENT = "component"
 MANUAL = "manual issue"
+BYPRODUCT = "by-product received"
 OUTPUT = "output"
 CONVERSION = "conversion allocated"
 BOM_CHANGE = "BOM change"
@@ -48,6 +49,7 @@ ROW_ROUNDING = "per-row rounding"
 
 LINE_MEMO = {
     COMPONENT: "Component flushed at standard for this row's units",
+    BYPRODUCT: "By-product received into stock at its standard for this row's units",
     OUTPUT: "Output at standard",
     CONVERSION: "Conversion allocated at standard",
     BOM_CHANGE: "BOM in effect on the day differs from the period standard (usage variance)",
@@ -221,7 +223,7 @@ def _window_lines(
             "date": f.src["date"].to_numpy()[src_rows],
             "source_row": f.src["source_row"].to_numpy()[src_rows].astype(np.float64),
             "reference": f.src["reference"].fillna("").astype(str).to_numpy()[src_rows],
-            "line": np.where(manual[keep], MANUAL, COMPONENT),
+            "line": _component_kind(plant, c, manual)[keep],
             "parent": plant.codes[pos[src_rows]],
             "parent_quantity": f.quantity[src_rows],
             "component": plant.codes[c.col[keep]],
@@ -233,6 +235,15 @@ def _window_lines(
             "signed_cents": -cents,  # the component credited (a reversal: debited back)
         }
     )
+
+
+def _component_kind(
+    plant: Plant, c: sp.coo_matrix, manual: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.object_]:
+    """Each leaf line's kind: issued by hand, a by-product received (an obtained item coming
+    out: quantity below 0), or a component flushed."""
+    received = plant.obtained[c.col] & (c.data < 0) if plant.obtained.any() else False
+    return np.where(manual, MANUAL, np.where(received, BYPRODUCT, COMPONENT)).astype(object)
 
 
 def _with_entries(result: MonthEndResult, comp: pd.DataFrame, events: list[str]) -> pd.DataFrame:
@@ -252,7 +263,7 @@ def _with_entries(result: MonthEndResult, comp: pd.DataFrame, events: list[str])
     lines["debit_cents"] = np.clip(signed, 0, None)
     lines["credit_cents"] = np.clip(-signed, 0, None)
     lines["memo"] = _memos(result, lines)
-    order = lines["line"].map({COMPONENT: 0, MANUAL: 0, ROW_ROUNDING: 2}).fillna(1)
+    order = lines["line"].map({COMPONENT: 0, MANUAL: 0, BYPRODUCT: 0, ROW_ROUNDING: 2}).fillna(1)
     lines = lines.assign(_o=order).sort_values(
         ["entry", "_o", "source_row", "component", "role_code"], kind="stable", na_position="last"
     )
@@ -282,7 +293,8 @@ def _other_lines(result: MonthEndResult, events: list[str]) -> pd.DataFrame:
     kind = p["kind"].astype(str).to_numpy(object)
     role = p["role"].astype(str).to_numpy(object)
     item = p["item"].astype(str).to_numpy(object)
-    component = np.isin(kind, ["", "manual issue"]) & ~np.isin(role, ["CCA", "ROUNDING"])
+    component = np.isin(kind, ["", "manual issue", "by-product"])
+    component &= ~np.isin(role, ["CCA", "ROUNDING"])
     component &= (item != UNITEMIZED) & (item != "")
     p = p[~component]
     if not len(p):

@@ -163,7 +163,8 @@ BACKFLUSH_DETAIL = Schema(
         "date": "the source row's date (the entry's date)",
         "source_row": "worksheet row of the completion or sale (NaN for an entry's own lines)",
         "reference": "its reference",
-        "line": "component, manual issue, output, conversion allocated, BOM change, lot size, "
+        "line": "component, manual issue, by-product received, output, conversion allocated, "
+        "BOM change, lot size, "
         "material without BOM lines, entry rounding or per-row rounding",
         "parent": "item completed or sold (scrapped, for Scrap)",
         "parent_quantity": "its units (good, or scrap for Scrap)",
