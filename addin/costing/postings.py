@@ -106,6 +106,8 @@ KINDS = [
     "revaluation",
     "lot size",
     "charges",
+    "labor",  # conversion allocated or its variance: the labour element
+    "overhead",  # ... the overhead element
 ]
 EVENT_DTYPE = pd.CategoricalDtype([*EVENT_ORDER, OPENING])
 ROLE_DTYPE = pd.CategoricalDtype(ROLES)

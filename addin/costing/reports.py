@@ -11,6 +11,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from addin.costing.bom import item_lot_sizes
+from addin.costing.elements import ELEMENT_ROLES
 from addin.costing.keys import day_numbers, sum_cents
 from addin.costing.model import ROLES, MonthEndInputs
 from addin.costing.orders import order_sizes
@@ -208,8 +209,9 @@ def _itemized_memos(
 
 
 def trial_balance(inputs: MonthEndInputs, opening: pd.DataFrame, jnl: pd.DataFrame) -> pd.DataFrame:
-    """Per account role: opening, the period's debits and credits, closing (cents)."""
-    roles = ROLES
+    """Per account role: opening, the period's debits and credits, closing (cents). An optional
+    role that posts to its fallback (model.ROLE_FALLBACK) is not listed."""
+    roles = [r for r in ROLES if inputs.posting_role(r) == r]
     op = opening.groupby("role")["cents"].sum().reindex(roles, fill_value=0)
     dr = jnl.groupby("role")["debit_cents"].sum().reindex(roles, fill_value=0)
     cr = jnl.groupby("role")["credit_cents"].sum().reindex(roles, fill_value=0)
@@ -377,7 +379,7 @@ def variances(
         elif r["type"].iloc[0] == "lot size" and plant.has_orders:
             r["memo"] = r["item"].map(_order_memos(plant)).fillna(r["memo"])
     if conversion.actual or conversion.allocated:
-        rows.append(_conversion_variance(postings, conversion))
+        rows.append(_conversion_variance(plant, postings, conversion))
     if not rows:
         return VARIANCES.empty()
     return _finish_variances(plant, pd.concat(rows, ignore_index=True))
@@ -551,11 +553,16 @@ def _per_item(
     return frame.assign(product=True) if kind.product else frame
 
 
-def _conversion_variance(postings: pd.DataFrame, conversion: ConversionSummary) -> pd.DataFrame:
-    """The period's conversion variance: one row, to where the close posted it."""
-    actual, allocated, diff = conversion
+def _conversion_variance(
+    plant: Plant, postings: pd.DataFrame, conversion: ConversionSummary
+) -> pd.DataFrame:
+    """The period's conversion variance: one row, to where the close posted it; by element
+    (and by cause when hours are given) when labour and overhead are kept apart."""
+    actual, allocated, diff = conversion.actual, conversion.allocated, conversion.difference
     close = postings[(postings["event"] == CLOSE) & (postings["kind"] == "conversion")]
     target = ", ".join(sorted(set(close["role"]))) or "COGS"
+    if conversion.elements:
+        return _element_rows(plant, conversion, target)
     outcome = "under-allocated" if diff > 0 else "over-allocated" if diff < 0 else "no difference"
     return pd.DataFrame(
         {
@@ -570,13 +577,38 @@ def _conversion_variance(postings: pd.DataFrame, conversion: ConversionSummary) 
     )
 
 
+def _element_rows(plant: Plant, conversion: ConversionSummary, target: str) -> pd.DataFrame:
+    """One conversion row per element (Labor, Overhead), or per element and cause (rate or
+    spending, efficiency) when hours split them; ``description`` names it, ``standard`` is
+    what the actual is compared with (allocated, or the flexible budget AH x rate)."""
+    parts = [e for e in conversion.elements if e.cause]
+    rows = parts or [e for e in conversion.elements if not e.cause]
+    prorated = plant.inputs.settings.conversion_variance == "Prorate" and conversion.difference
+    roles = [
+        target if prorated else plant.inputs.posting_role(ELEMENT_ROLES[e.element]) for e in rows
+    ]
+    return pd.DataFrame(
+        {
+            "type": "conversion",
+            "item": "",
+            "description": [e.label for e in rows],
+            "quantity": np.nan,
+            "standard": [e.standard / 100 for e in rows],
+            "amount_cents": np.array([e.amount for e in rows], dtype=np.int64),
+            "role": roles,
+            "memo": [e.memo for e in rows],
+        }
+    )
+
+
 def _finish_variances(plant: Plant, v: pd.DataFrame) -> pd.DataFrame:
     """Add description, U/F, account code and the product flag; columns as VARIANCES."""
     v["product"] = (
         v["product"].astype("boolean").fillna(False).astype(bool) if "product" in v else False
     )
     desc = pd.Series(plant.sc["description"].fillna("").to_numpy(object), index=plant.codes)
-    v["description"] = v["item"].map(desc).fillna("")
+    given = v["description"] if "description" in v else pd.Series("", index=v.index)
+    v["description"] = v["item"].map(desc).fillna(given.fillna(""))
     v["fu"] = np.where(v["amount_cents"] > 0, "U", np.where(v["amount_cents"] < 0, "F", ""))
     codes = {r: plant.inputs.account(r).code for r in ROLES}  # other roles are codes already
     role = v["role"].astype(object)

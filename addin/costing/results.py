@@ -224,6 +224,26 @@ class Counted(NamedTuple):
     table: pd.DataFrame | None
 
 
+class ElementVariance(NamedTuple):
+    """One element's conversion variance (cents, + U); ``cause`` "" for the element as a whole
+    or "rate", "efficiency", "spending" for its flexible-budget parts."""
+
+    element: str  # "Labor" or "Overhead"
+    cause: str
+    # the figures compared, in cents: actual cost and allocated (the element), actual cost and
+    # the flexible budget AH x rate (rate, spending), the flexible budget and allocated
+    # (efficiency)
+    actual: int
+    standard: int
+    amount: int  # actual - standard
+    memo: str
+
+    @property
+    def label(self) -> str:
+        """"Labor", "Labor rate", "Overhead efficiency", ..."""
+        return f"{self.element} {self.cause}".strip()
+
+
 class ConversionSummary(NamedTuple):
     """Conversion costs of the period, in cents: actual incurred, allocated at standard, and
     the difference (> 0: under-allocated)."""
@@ -231,6 +251,8 @@ class ConversionSummary(NamedTuple):
     actual: int
     allocated: int
     difference: int
+    # by element (elements.ElementVariance) when labour and overhead are kept apart, else ()
+    elements: tuple[ElementVariance, ...] = ()
 
 
 class Closed(NamedTuple):
