@@ -277,6 +277,7 @@ def _phantom_findings(
                 "BOM",
                 "",
                 code,
+                abs(amount),
             )
         )
     return found

@@ -138,6 +138,7 @@ def _beyond_tolerance(
     expected = _manual_use(plant, ct, consumption)
     manual = ~plant.flushed[ct["pos"].to_numpy()]
     unexplained = diff - expected
+    unit = plant.standard_on(ct["date"], ct["pos"].to_numpy(), "unit_value")
     beyond = (np.abs(unexplained) > tol * base + 1e-9) & (unexplained != 0)
     found = []
     for k in np.flatnonzero(beyond):
@@ -148,7 +149,8 @@ def _beyond_tolerance(
             if manual[k]
             else f" Tolerance {tol:.1%}."
         )
-        found.append(_count_finding(plant, ct.iloc[k], diff[k], base[k], judged))
+        value = abs(unexplained[k] * unit[k])
+        found.append(_count_finding(plant, ct.iloc[k], diff[k], base[k], judged, value))
     return found
 
 
@@ -156,7 +158,11 @@ def _share(x: float, book: float) -> str:
     return f"{abs(x) / book:.1%} of book" if book else "book is zero"
 
 
-def _count_finding(plant: Plant, r: pd.Series, d: float, book: float, judged: str) -> Finding:
+def _count_finding(
+    plant: Plant, r: pd.Series, d: float, book: float, judged: str, value: float
+) -> Finding:
+    """The warning for one count beyond tolerance; ``value``: the unexplained difference at
+    the value the item is carried at (currency)."""
     return Finding(
         Severity.WARNING,
         "count beyond tolerance",
@@ -166,6 +172,7 @@ def _count_finding(plant: Plant, r: pd.Series, d: float, book: float, judged: st
         "Counts",
         plant.inputs.cell("Counts", "Counted Quantity", int(r["source_row"])),
         r["item"],
+        value,
     )
 
 
