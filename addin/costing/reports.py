@@ -12,8 +12,10 @@ import pandas as pd
 
 from addin.costing.bom import item_lot_sizes
 from addin.costing.elements import ELEMENT_ROLES
+from addin.costing.precision import MAX_DECIMALS, item_decimals
 from addin.costing.keys import day_numbers, sum_cents
 from addin.costing.model import ROLES, MonthEndInputs
+from addin.costing.money import to_cents
 from addin.costing.orders import order_sizes
 from addin.costing.plant import Plant
 from addin.costing.postings import (
@@ -382,7 +384,25 @@ def variances(
         rows.append(_conversion_variance(plant, postings, conversion))
     if not rows:
         return VARIANCES.empty()
-    return _finish_variances(plant, pd.concat(rows, ignore_index=True))
+    return _tidy(plant, _finish_variances(plant, pd.concat(rows, ignore_index=True)))
+
+
+def _tidy(plant: Plant, v: pd.DataFrame) -> pd.DataFrame:
+    """No zero rows; quantities rounded to the item's precision (precision.py: no float noise
+    in the formula bar); a scrap row whose amount is exactly ROUND(quantity x standard, 2) is
+    shown as that product."""
+    v = v[v["amount_cents"] != 0].reset_index(drop=True)
+    places = item_decimals(plant.inputs, plant.index)
+    pos = plant.index.codes.get_indexer(pd.Index(v["item"].astype(object)))  # -1: no item
+    digits = np.where(pos >= 0, places[np.maximum(pos, 0)], MAX_DECIMALS)
+    q = v["quantity"].to_numpy(np.float64)
+    v["quantity"] = np.round(q * 10.0**digits) / 10.0**digits
+    exact = to_cents(np.nan_to_num(v["quantity"].to_numpy() * v["standard"].to_numpy())) == v[
+        "amount_cents"
+    ].to_numpy()
+    scrap = (v["type"] == "scrap").to_numpy()
+    v["product"] = np.where(scrap, exact, v["product"] & exact)
+    return v
 
 
 def _item_variance_kinds(plant: Plant, led: Ledger) -> list[_VarianceKind]:
@@ -403,7 +423,7 @@ def _item_variance_kinds(plant: Plant, led: Ledger) -> list[_VarianceKind]:
             "USAGE",
             product=True,
         ),
-        *_flush_usage_kinds(led, usage, back),
+        *_flush_usage_kinds(plant, led, usage, back),
         _VarianceKind(
             "lot size",
             "Per-order lines: orders of another size than the lot size",
@@ -415,7 +435,7 @@ def _item_variance_kinds(plant: Plant, led: Ledger) -> list[_VarianceKind]:
             "scrap",
             "Reported scrap at standard",
             scrap & (led.role == code_of(ROLE_DTYPE, "SCRAP")),
-            None,
+            plant.total,
             "SCRAP",
         ),
         _VarianceKind(
@@ -468,6 +488,7 @@ def _order_memos(plant: Plant, shown: int = 5) -> dict[str, str]:
 
 
 def _flush_usage_kinds(
+    plant: Plant,
     led: Ledger, usage: npt.NDArray[np.bool_], back: npt.NDArray[np.bool_]
 ) -> list[_VarianceKind]:
     """The usage variance the flush posts: Backflush = No components, BOM changes, and the
@@ -477,7 +498,7 @@ def _flush_usage_kinds(
             "usage",
             "Backflush = No component at standard, not flushed",
             usage & ~back & (led.kind == code_of(KIND_DTYPE, "manual issue")),
-            None,
+            plant.material,
             "USAGE",
         ),
         _VarianceKind(
