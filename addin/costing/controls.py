@@ -315,7 +315,7 @@ BELOW_MATERIALITY = "below materiality"
 
 
 def materiality_grade(finding: Finding, materiality: float | None) -> str:
-    """"review" when the finding's amount is at or above Materiality (currency), "below
+    """ "review" when the finding's amount is at or above Materiality (currency), "below
     materiality" when under it; "" when it has no amount or no Materiality is set."""
     if materiality is None or finding.amount is None:
         return ""

@@ -245,8 +245,10 @@ def _actuals_not_split(plant: Plant) -> Finding:
 
 
 def _hours_one_side(no_actual: bool) -> Finding:
-    missing = "Conversion Costs gives no Hours on its Labor rows" if no_actual else (
-        "Standard Costs gives no Labor Hours"
+    missing = (
+        "Conversion Costs gives no Hours on its Labor rows"
+        if no_actual
+        else ("Standard Costs gives no Labor Hours")
     )
     return Finding(
         Severity.INFO,

@@ -12,7 +12,6 @@ import pandas as pd
 
 from addin.costing.bom import item_lot_sizes
 from addin.costing.elements import ELEMENT_ROLES
-from addin.costing.precision import MAX_DECIMALS, item_decimals
 from addin.costing.keys import day_numbers, sum_cents
 from addin.costing.model import ROLES, MonthEndInputs
 from addin.costing.money import to_cents
@@ -42,6 +41,7 @@ from addin.costing.postings import (
     Ledger,
     code_of,
 )
+from addin.costing.precision import MAX_DECIMALS, item_decimals
 from addin.costing.results import (
     BACKFLUSH,
     INVENTORY,
@@ -397,9 +397,10 @@ def _tidy(plant: Plant, v: pd.DataFrame) -> pd.DataFrame:
     digits = np.where(pos >= 0, places[np.maximum(pos, 0)], MAX_DECIMALS)
     q = v["quantity"].to_numpy(np.float64)
     v["quantity"] = np.round(q * 10.0**digits) / 10.0**digits
-    exact = to_cents(np.nan_to_num(v["quantity"].to_numpy() * v["standard"].to_numpy())) == v[
-        "amount_cents"
-    ].to_numpy()
+    exact = (
+        to_cents(np.nan_to_num(v["quantity"].to_numpy() * v["standard"].to_numpy()))
+        == v["amount_cents"].to_numpy()
+    )
     scrap = (v["type"] == "scrap").to_numpy()
     v["product"] = np.where(scrap, exact, v["product"] & exact)
     return v
@@ -488,8 +489,7 @@ def _order_memos(plant: Plant, shown: int = 5) -> dict[str, str]:
 
 
 def _flush_usage_kinds(
-    plant: Plant,
-    led: Ledger, usage: npt.NDArray[np.bool_], back: npt.NDArray[np.bool_]
+    plant: Plant, led: Ledger, usage: npt.NDArray[np.bool_], back: npt.NDArray[np.bool_]
 ) -> list[_VarianceKind]:
     """The usage variance the flush posts: Backflush = No components, BOM changes, and the
     same undone by completion reversals and customer returns (``back``)."""

@@ -240,7 +240,7 @@ class ElementVariance(NamedTuple):
 
     @property
     def label(self) -> str:
-        """"Labor", "Labor rate", "Overhead efficiency", ..."""
+        """ "Labor", "Labor rate", "Overhead efficiency", ..."""
         return f"{self.element} {self.cause}".strip()
 
 

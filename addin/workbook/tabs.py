@@ -16,8 +16,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from addin.costing.engine import MonthEndResult
 from addin.costing.controls import materiality_grade
+from addin.costing.engine import MonthEndResult
 from addin.costing.model import Finding, Severity
 from addin.costing.postings import STOCK_ROLES
 from addin.workbook.cells import column_letters
