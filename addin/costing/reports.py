@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from addin.costing import bom as bomlib
 from addin.costing.bom import item_lot_sizes
 from addin.costing.elements import ELEMENT_ROLES
 from addin.costing.keys import day_numbers, sum_cents
@@ -681,7 +682,7 @@ def backflush(plant: Plant, consumption: tuple[Consumption, ...]) -> pd.DataFram
 
 def rollup_frame(plant: Plant) -> pd.DataFrame:
     """Per item: this level's and the rolled-up standard by element (the period standard: BOM
-    in effect on Period Start), highest level first."""
+    in effect on Period Start), by low-level code: the top (0) first."""
     r = plant.period
     sc = plant.sc
     own = {f"own_{e}": r.own[e] for e in ("material", "labor", "overhead", "conversion")}
@@ -692,7 +693,7 @@ def rollup_frame(plant: Plant) -> pd.DataFrame:
             "description": sc["description"],
             "item_type": sc["item_type"],
             "uom": sc["uom"],
-            "level": r.level,
+            "level": bomlib.low_level_codes(plant.windows[0].matrix),
             **own,
             **rolled,
             "rolled_total": r.total,
@@ -701,7 +702,7 @@ def rollup_frame(plant: Plant) -> pd.DataFrame:
             "used_by_parents": used_by_parents(plant),
         }
     )
-    df = df.sort_values(["level", "item"], ascending=[False, True], kind="stable")
+    df = df.sort_values(["level", "item"], kind="stable")  # the top (0) first
     return df.reset_index(drop=True)[ROLLUP.names]
 
 

@@ -137,7 +137,8 @@ ROLLUP = Schema(
         "description": "item description",
         "item_type": "Raw, Subassembly, Finished or Phantom",
         "uom": "unit of measure",
-        "level": "low-level code (0 = top)",
+        "level": "low-level code as ERPs number it: 0 = the top (no BOM uses the item), else "
+        "one below the deepest parent that uses it",
         "own_material": "this level's material per unit",
         "own_labor": "this level's labour per unit (NaN when kept as one Conversion)",
         "own_overhead": "this level's overhead per unit (NaN when kept as one Conversion)",
