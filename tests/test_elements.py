@@ -276,8 +276,8 @@ def test_labor_hours_and_hours_are_read(tmp_path: Path) -> None:
 # ---- Variances tab hygiene ---------------------------------------------------------------------
 def test_variances_have_no_zero_rows_and_no_float_noise() -> None:
     # RM bought at standard: no price row. Book 10.1 - 3 x 1.1 = 6.8 (float: 6.799999999999999);
-    # counted 6.5: 0.3 short x 2.00 = 0.60 U, quantity written 0.3 (RM's precision: 1 decimal
-    # from 10.1, and 1 from Qty Per 1.1 x 3 units), not 0.2999999999999998.
+    # counted 6.5: 0.3 short x 2.00 = 0.60 U, quantity written 0.3 (RM is consumed through the
+    # BOM: 6 decimals at most), not 0.2999999999999998.
     # FG scrap 1 unit at its standard 1.1 x 2.00 = 2.20: the row shows the standard 2.20.
     r = run_month_end(
         make_inputs(

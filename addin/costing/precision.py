@@ -1,16 +1,15 @@
 """Each item's quantity precision: how many decimals its quantities can really have.
 
-A quantity summed in floating point carries noise far below what was entered (18.4 arrives as
-18.35999999999956); a result tab writes it rounded to the item's precision instead:
+A quantity summed in floating point carries noise far below what was entered (a count
+difference of 18.4 arrives as 18.399999999999864); a result tab writes such a quantity rounded
+to its item's precision instead:
 
-- the decimals of the quantities entered for the item (purchases, completions and their scrap,
-  sales, counts, opening balances), and
-- for a BOM component, the decimals of its quantity per parent unit as flushed
-  (Qty Per x (1 + Scrap %) x Conversion Factor / Base Quantity / the parent's Yield) plus
-  those of its parents,
-  level by level,
+- the most decimals among the quantities entered for the item (purchases, completions and
+  their scrap, sales, counts, opening balances);
+- MAX_DECIMALS (6) for an item consumed through the BOM, whose flushed quantities carry the
+  decimals of the BOM's quantities per unit (quantities are never entered finer).
 
-at most MAX_DECIMALS (6; quantities are never entered finer).
+Only quantities that show float noise are looked at, so a month without noise costs nothing.
 """
 
 from __future__ import annotations
@@ -27,19 +26,37 @@ MAX_DECIMALS = 6
 
 def decimals(values: npt.ArrayLike) -> npt.NDArray[np.int64]:
     """The fewest decimals (0 to MAX_DECIMALS) that write each value exactly, float noise
-    aside: 18.35999999999956 -> 2, 0.125 -> 3, 1/3 -> 6."""
+    aside: 18.399999999999864 -> 1, 0.125 -> 3, 1/3 -> 6."""
     x = np.abs(np.nan_to_num(np.asarray(values, dtype=np.float64)))
     out = np.full(x.shape, MAX_DECIMALS, dtype=np.int64)
-    for d in range(MAX_DECIMALS, -1, -1):
-        scaled = x * 10.0**d
+    left = np.arange(x.size)
+    for d in range(MAX_DECIMALS):  # most values settle at once (whole units)
+        scaled = x[left] * 10.0**d
         exact = np.abs(scaled - np.round(scaled)) <= 1e-6 * np.maximum(scaled, 1.0)
-        out = np.where(exact, d, out)
+        out[left[exact]] = d
+        left = left[~exact]
+        if not len(left):
+            break
     return out
 
 
-def item_decimals(inputs: MonthEndInputs, index: bomlib.ItemIndex) -> npt.NDArray[np.int64]:
-    """Per item (Standard Costs order): the decimals its quantities can have."""
+def noisy(quantity: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+    """Quantities that are not exactly what MAX_DECIMALS decimals write (NaN: False)."""
+    q = np.nan_to_num(quantity)
+    return q != np.round(q, MAX_DECIMALS)
+
+
+def item_decimals(
+    inputs: MonthEndInputs,
+    index: bomlib.ItemIndex,
+    items: npt.NDArray[np.intp],
+    component: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.int64]:
+    """The precision (decimals) of each item at ``items`` (positions on Standard Costs);
+    ``component``: per item, whether some BOM line consumes it."""
     n = len(index)
+    wanted = np.zeros(n, dtype=bool)
+    wanted[items] = True
     own = np.zeros(n, dtype=np.int64)
     for frame, cols in (
         (inputs.purchases, ("quantity",)),
@@ -51,44 +68,16 @@ def item_decimals(inputs: MonthEndInputs, index: bomlib.ItemIndex) -> npt.NDArra
         if not len(frame):
             continue
         pos = index.positions(frame["item"])
-        for c in cols:
-            if c in frame:
-                np.maximum.at(own, pos, decimals(pd.to_numeric(frame[c]).to_numpy(np.float64)))
-    yields = bomlib.item_yields(inputs.standard_costs.reset_index(drop=True))
-    return _through_bom(inputs.bom, index, own, yields)
+        keep = wanted[pos]
+        for c in (c for c in cols if c in frame):
+            d = decimals(pd.to_numeric(frame[c]).to_numpy(np.float64)[keep])
+            own = np.maximum(own, _most(pos[keep], d, n))
+    return np.where(component, MAX_DECIMALS, own)[items]
 
 
-def _through_bom(
-    bom: pd.DataFrame,
-    index: bomlib.ItemIndex,
-    own: npt.NDArray[np.int64],
-    yields: npt.NDArray[np.float64],
-) -> npt.NDArray[np.int64]:
-    """``own`` raised, for each component, to its BOM lines' decimals plus its parents'."""
-    if not len(bom):
-        return np.minimum(own, MAX_DECIMALS)
-    parent, component = index.positions(bom["parent"]), index.positions(bom["component"])
-    per = (
-        _column(bom, "qty_per", 1.0)
-        * (1 + _column(bom, "scrap_pct", 0.0))
-        * _column(bom, "conversion_factor", 1.0)
-        / _column(bom, "base_quantity", 1.0)
-        / yields[parent]
-    )
-    line = decimals(per)
-    out = np.minimum(own, MAX_DECIMALS)
-    for _ in range(len(np.unique(parent)) + 1):  # at most one pass per level
-        raised = out.copy()
-        np.maximum.at(raised, component, np.minimum(line + out[parent], MAX_DECIMALS))
-        if np.array_equal(raised, out):
-            break
-        out = raised
+def _most(pos: npt.NDArray[np.intp], d: npt.NDArray[np.int64], n: int) -> npt.NDArray[np.int64]:
+    """Per item: the most decimals among its values (0 where it has none)."""
+    out = np.zeros(n, dtype=np.int64)
+    for k in range(1, MAX_DECIMALS + 1):
+        out[np.bincount(pos[d == k], minlength=n) > 0] = k
     return out
-
-
-def _column(frame: pd.DataFrame, name: str, blank: float) -> npt.NDArray[np.float64]:
-    """A numeric column of ``frame``, ``blank`` where it is absent or empty."""
-    if name not in frame:
-        return np.full(len(frame), blank)
-    v = pd.to_numeric(frame[name]).to_numpy(np.float64)
-    return np.where(np.isnan(v), blank, v)

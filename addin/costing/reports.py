@@ -42,7 +42,7 @@ from addin.costing.postings import (
     Ledger,
     code_of,
 )
-from addin.costing.precision import MAX_DECIMALS, item_decimals
+from addin.costing.precision import MAX_DECIMALS, item_decimals, noisy
 from addin.costing.results import (
     BACKFLUSH,
     INVENTORY,
@@ -393,18 +393,41 @@ def _tidy(plant: Plant, v: pd.DataFrame) -> pd.DataFrame:
     in the formula bar); a scrap row whose amount is exactly ROUND(quantity x standard, 2) is
     shown as that product."""
     v = v[v["amount_cents"] != 0].reset_index(drop=True)
-    places = item_decimals(plant.inputs, plant.index)
-    pos = plant.index.codes.get_indexer(pd.Index(v["item"].astype(object)))  # -1: no item
-    digits = np.where(pos >= 0, places[np.maximum(pos, 0)], MAX_DECIMALS)
-    q = v["quantity"].to_numpy(np.float64)
-    v["quantity"] = np.round(q * 10.0**digits) / 10.0**digits
+    v["quantity"] = _at_precision(plant, v)
     exact = (
         to_cents(np.nan_to_num(v["quantity"].to_numpy() * v["standard"].to_numpy()))
         == v["amount_cents"].to_numpy()
     )
     scrap = (v["type"] == "scrap").to_numpy()
     v["product"] = np.where(scrap, exact, v["product"] & exact)
+    summed = scrap & ~exact & v["quantity"].notna().to_numpy()
+    v.loc[summed, "memo"] = v.loc[summed, "memo"] + SCRAP_SUMMED
     return v
+
+
+def _at_precision(plant: Plant, v: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """The rows' quantities, those with float noise rounded to their item's precision (rows
+    without an item: to MAX_DECIMALS)."""
+    q = v["quantity"].to_numpy(np.float64).copy()
+    rough = np.flatnonzero(noisy(q))
+    if not len(rough):
+        return q
+    pos = plant.index.codes.get_indexer(pd.Index(v["item"].iloc[rough].astype(object)))
+    places = np.full(len(rough), MAX_DECIMALS)
+    known = pos >= 0  # -1: no item
+    n = len(plant.codes)
+    component = np.zeros(n, dtype=bool)
+    for w in plant.windows:  # consumed by some BOM line in effect in the period
+        component |= np.bincount(w.matrix.indices, minlength=n)[:n] > 0
+    places[known] = item_decimals(plant.inputs, plant.index, pos[known], component)
+    q[rough] = np.round(q[rough] * 10.0**places) / 10.0**places
+    return q
+
+
+SCRAP_SUMMED = (
+    ": the sum of its flushed lines, each rounded (or flushed with the BOM of its day), "
+    "not ROUND(quantity x standard)"
+)
 
 
 def _item_variance_kinds(plant: Plant, led: Ledger) -> list[_VarianceKind]:
