@@ -8,6 +8,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -351,3 +352,11 @@ def test_demo_conversion_by_element() -> None:
     assert [f.check for f in r.findings if "beyond tolerance" in f.check and not f.item] == [
         "labor variance beyond tolerance"
     ]
+
+
+def test_decimals_see_through_float_noise() -> None:
+    from addin.costing.precision import decimals, noisy
+
+    # 10.1 - 3.3 - 6.5 leaves 0.2999999999999998: one decimal; 1/3 needs more than 6: capped
+    assert decimals([18.399999999999864, 0.125, 1 / 3, 5.0]).tolist() == [1, 3, 6, 0]
+    assert noisy(np.array([18.399999999999864, 18.4, np.nan])).tolist() == [True, False, False]
