@@ -290,6 +290,7 @@ def generate_plant(size: str, seed: int = 7) -> MonthEndInputs:
             "backflush": items["backflush"].to_numpy(),
             "yield_pct": 1.0,
             "lot_size": np.nan,
+            "labor_hours": np.nan,
             "effective_from": pd.NaT,
             "source_row": np.arange(FIRST_DATA_ROW, FIRST_DATA_ROW + n, dtype=np.int64),
         }
@@ -403,6 +404,7 @@ def generate_plant(size: str, seed: int = 7) -> MonthEndInputs:
             "date": np.repeat(days, 2),
             "element": "Conversion",
             "amount": np.round(std_conv * 1.03 * split, 2),
+            "hours": np.nan,
             "reference": [f"GL-{i:05d}" for i in range(1, ncc + 1)],
             "source_row": np.arange(FIRST_DATA_ROW, FIRST_DATA_ROW + ncc, dtype=np.int64),
         }

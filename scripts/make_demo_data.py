@@ -146,7 +146,7 @@ def generate(seed: int = 2026) -> m.MonthEndInputs:
     )
     sc["conversion"] = sc["labor"] + sc["overhead"]
     sc["source_row"] = np.arange(2, len(sc) + 2)
-    sc = sc.assign(yield_pct=1.0, lot_size=np.nan)[m.STANDARD_COST_COLUMNS]
+    sc = sc.assign(yield_pct=1.0, lot_size=np.nan, labor_hours=np.nan)[m.STANDARD_COST_COLUMNS]
     bom = pd.DataFrame(BOM, columns=["parent", "component", "qty_per", "scrap_pct"])
     bom["qty_per"] = bom["qty_per"].astype(float)
     bom["scrap_pct"] = bom["scrap_pct"].astype(float)
@@ -263,7 +263,7 @@ def generate(seed: int = 2026) -> m.MonthEndInputs:
         purchases=purchases[m.PURCHASE_COLUMNS],
         completions=completions[m.COMPLETION_COLUMNS],
         sales=sales[m.SALE_COLUMNS],
-        conversion_costs=conversion[m.CONVERSION_COST_COLUMNS],
+        conversion_costs=conversion.assign(hours=np.nan)[m.CONVERSION_COST_COLUMNS],
         counts=pd.DataFrame(columns=m.COUNT_COLUMNS),
         opening_balances=opening.reindex(
             columns=m.OPENING_COLUMNS

@@ -37,6 +37,8 @@ def frame(columns: list[str], rows: list[dict[str, Any]], defaults: dict[str, An
         "lot_size",
         "base_quantity",
         "conversion_factor",
+        "labor_hours",
+        "hours",
     ):
         if c in df:
             df[c] = pd.to_numeric(df[c]).astype(np.float64)

@@ -133,11 +133,16 @@ def test_rollup_multi_level_with_phantom_and_component_scrap():
     assert roll.loc["FG", "rolled_conversion"] == pytest.approx(FG_CONVERSION)
     assert roll.loc["FG", "rolled_labor"] == pytest.approx(3.00)  # SA has no labour split
     assert roll.loc["SA", "rolled_material"] == pytest.approx(3 * 1.1 * 2.00)
+    # low-level codes as ERPs number them: FG is the top (0); SA and PH are used by FG (1);
+    # R1 and R2 are used by SA and PH (2)
     assert (
-        roll.loc["FG", "level"] == 2
+        roll.loc["FG", "level"] == 0
         and roll.loc["PH", "level"] == 1
-        and roll.loc["R1", "level"] == 0
+        and roll.loc["SA", "level"] == 1
+        and roll.loc["R1", "level"] == 2
+        and roll.loc["R2", "level"] == 2
     )
+    assert list(r.rollup["level"]) == sorted(r.rollup["level"])  # the top first
 
 
 def test_completion_with_parent_scrap_flushes_through_all_levels():

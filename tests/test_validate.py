@@ -444,7 +444,7 @@ def test_accounts_roles_and_defaults(tmp_path: Path) -> None:
     inputs, findings = run(tmp_path, sheets)
     assert errors(findings) == [
         'Accounts!A3: Role is "Bank"; use one of: MIP, FG, AP, CONV_OFFSET, COGS, CCC, CCA, PPV, '
-        "USAGE, SCRAP, REVALUATION, ROUNDING",
+        "USAGE, SCRAP, REVALUATION, ROUNDING, LABOR_VARIANCE, OVERHEAD_VARIANCE",
         "Accounts!B4: Account is blank; type it",
     ]
     sheets["Accounts"] = [["Role", "Account"], ["mip", 1310]]
@@ -577,7 +577,7 @@ def test_setting_name_that_cannot_be_read_is_an_error_not_a_dropped_setting(
     assert inputs is None
     known = (
         "use one of: Period Start, Period End, Trigger, Currency, Conversion Variance, "
-        "Count Tolerance %, Conversion Tolerance %, Price Tolerance %, Company"
+        "Count Tolerance %, Conversion Tolerance %, Price Tolerance %, Company, Materiality"
     )
     assert texts(findings) == [
         "Settings!A5: setting name is #N/A (an Excel error); type the setting's name, e.g. "

@@ -217,6 +217,23 @@ def levels(matrix: sp.csr_matrix, codes: pd.Index | None = None) -> npt.NDArray[
     raise BomCycleError(find_loops(structure, codes))
 
 
+def low_level_codes(matrix: sp.csr_matrix) -> npt.NDArray[np.int64]:
+    """Each item's low-level code as ERPs number it (SAP, Business Central): 0 for an item no
+    BOM line uses (the top), else one below the deepest parent that uses it. The BOM must be
+    free of cycles (``levels`` refuses them first)."""
+    n = matrix.shape[0]
+    uses = (matrix != 0).astype(np.int8).T.tocsr()  # uses[component, parent]
+    level = np.zeros(n, dtype=np.int64)
+    frontier = np.diff(uses.indptr) > 0  # items some parent uses: their level is still falling
+    for depth in range(1, n + 2):
+        if not frontier.any():
+            break
+        level[frontier] = depth
+        # a component falls again when one of its parents fell in this step
+        frontier = (uses @ frontier.astype(np.int8)) > 0
+    return level
+
+
 def find_loops(structure: sp.csr_matrix, codes: pd.Index | None = None) -> list[list[str]]:
     """Name the loops of a cyclic BOM (item codes, or item numbers without ``codes``): the
     matrix's edges handed to the one cycle finder, :func:`addin.costing.cycles.find_cycles`."""

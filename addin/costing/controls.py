@@ -95,6 +95,7 @@ def below_zero_on_hand(
                 "more than was recorded: check the BOM, the completions reported and missing "
                 "purchases or receipts.",
                 item=code,
+                amount=abs(float(on_hand[i, d]) * float(plant.stock.unit_value[i])),
             )
         )
     return found
@@ -181,7 +182,8 @@ def stale_standards(plant: Plant) -> list[Finding]:
     at = plant.index.positions(p["item"])
     q = p["quantity"].to_numpy(np.float64)
     bought = np.flatnonzero(np.bincount(at, minlength=n))
-    qty = np.bincount(at, weights=q, minlength=n)[bought]
+    q_sum = np.bincount(at, weights=q, minlength=n)
+    qty = q_sum[bought]
     value = np.bincount(at, weights=q * p["unit_price"].to_numpy(np.float64), minlength=n)
     std = plant.closing.material[bought]  # the standard in force at Period End
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -202,6 +204,7 @@ def stale_standards(plant: Plant) -> list[Finding]:
                     "Standard Costs",
                     plant.inputs.cell("Standard Costs", "Material", int(source_row[i])),
                     code,
+                    amount=abs(float(value[i]) - float(s_) * float(q_sum[i])),
                 )
             )
     return found
@@ -285,6 +288,7 @@ def not_backflushed(plant: Plant, consumption: tuple[Consumption, ...]) -> list[
             "Standard Costs",
             "",
             str(plant.codes[i]),
+            abs(int(c_sum[i])) / 100,
         )
         for i in np.flatnonzero(np.bincount(comp, minlength=n)).tolist()
     ]
@@ -303,6 +307,7 @@ def material_without_bom(plant: Plant, postings: pd.DataFrame, led: Ledger) -> l
             "not backed by BOM components (Material at their own level, or items without a "
             f"BOM); it was credited to {plant.trigger.material_credit_role} without an item. "
             "Move that material into the BOM, or set the item's own Material to 0.",
+            amount=abs(int(led.cents[un].sum())) / 100,
         )
     ]
 
@@ -329,7 +334,21 @@ def bom_change_finding(plant: Plant, led: Ledger) -> Finding:
         f"restated); usage variance on those completions {abs(total) / 100:,.2f} "
         f"{'U' if total > 0 else 'F'} ({side} to {plant.inputs.account('USAGE').code}); "
         f"by item: {items}. To change the standard, change it explicitly for the next period.",
+        amount=abs(total) / 100,
     )
+
+
+# ---- materiality -----------------------------------------------------------------------------
+REVIEW = "review"
+BELOW_MATERIALITY = "below materiality"
+
+
+def materiality_grade(finding: Finding, materiality: float | None) -> str:
+    """ "review" when the finding's amount is at or above Materiality (currency), "below
+    materiality" when under it; "" when it has no amount or no Materiality is set."""
+    if materiality is None or finding.amount is None:
+        return ""
+    return REVIEW if round(finding.amount, 2) >= materiality else BELOW_MATERIALITY
 
 
 # ---- checks ----------------------------------------------------------------------------------
@@ -383,6 +402,7 @@ def negative_closing(inv: pd.DataFrame) -> tuple[Check, list[Finding]]:
             "received. Find the missing purchase, completion or count; the balance stays "
             "negative until it is posted.",
             item=str(r.item),
+            amount=abs(int(r.ending_cents)) / 100,
         )
         for r in rows.itertuples()
     ]
@@ -497,6 +517,7 @@ def _tie(
         "run does not (or the opening that does not continue last month's closing).",
         "GL Balances",
         inputs.cell("GL Balances", header, row),
+        amount=abs(diff) / 100,
     )
     return Check(name, False, detail, "tie-out"), [finding]
 

@@ -149,6 +149,27 @@ def _lot_size_postings(
     )
 
 
+def allocated(
+    plant: Plant,
+    day: npt.ArrayLike,
+    event: str,
+    item: npt.NDArray[np.intp],
+    conv: npt.NDArray[np.int64],
+    labor: npt.NDArray[np.float64] | None,
+) -> list[pd.DataFrame]:
+    """Conversion allocated (``conv`` cents) credited to CCA. Where labour and overhead are
+    kept apart (``plant.by_element``; ``labor``: labour at standard, currency) it is two
+    credits: kind "labor" (ROUND(labour, 2)) and kind "overhead" (the rest), so each element's
+    allocation is known at the close and the CCA total is the same to the cent."""
+    if not plant.by_element or labor is None:
+        return [plant.post(day, event, "CCA", item, 0.0, -conv)]
+    lab = to_cents(labor)
+    return [
+        plant.post(day, event, "CCA", item, 0.0, -lab, "labor"),
+        plant.post(day, event, "CCA", item, 0.0, lab - conv, "overhead"),
+    ]
+
+
 def _output_postings(
     plant: Plant,
     epoch: Epoch,
@@ -168,7 +189,8 @@ def _output_postings(
     out = []
     if rule.apply_conversion:
         conv = to_cents(o_qty * std.conversion[o_item])
-        out.append(plant.post(o_date, rule.event, "CCA", o_item, 0.0, -conv))
+        labor = None if std.labor is None else o_qty * std.labor[o_item]
+        out += allocated(plant, o_date, rule.event, o_item, conv, labor)
     unit = period_unit if rule.period_valued else flushed_unit
     role = rule.debit_role if isinstance(rule.debit_role, str) else rule.debit_role[o_item]
     out_cents = to_cents(o_qty * unit)
@@ -279,6 +301,7 @@ def _phantom_findings(
                 "BOM",
                 "",
                 code,
+                abs(amount),
             )
         )
     return found

@@ -65,6 +65,9 @@ class Finding(NamedTuple):
     sheet: str = ""  # input sheet the finding points at ("" when it concerns the whole run)
     cell: str = ""  # "C14", or "" when a whole row ("14") or sheet is meant
     item: str = ""
+    # the money at stake in currency (absolute; None when the finding has no amount): what
+    # Settings' Materiality grades and the Exceptions tab sorts by
+    amount: float | None = None
 
     @property
     def location(self) -> str:
@@ -114,6 +117,9 @@ class Settings:
     conversion_tolerance: float = 0.05
     price_tolerance: float = 0.10
     company: str = ""
+    # currency: exceptions with an amount at or above it are graded "review", below it "below
+    # materiality" (None: not graded)
+    materiality: float | None = None
 
 
 @dataclass(frozen=True)
@@ -137,7 +143,13 @@ DEFAULT_ACCOUNTS: dict[str, tuple[str, str]] = {
     "SCRAP": ("5500", "Scrap at Standard"),
     "REVALUATION": ("5600", "Standard Cost Revaluation"),
     "ROUNDING": ("5900", "Rounding Differences"),
+    "LABOR_VARIANCE": ("5000", "Cost of Goods Sold"),
+    "OVERHEAD_VARIANCE": ("5000", "Cost of Goods Sold"),
 }
+
+# Optional roles: when the Accounts sheet does not name one (or names the same code as the
+# role it falls back to), its postings go to that role, so workbooks without it post as before.
+ROLE_FALLBACK: dict[str, str] = {"LABOR_VARIANCE": "COGS", "OVERHEAD_VARIANCE": "COGS"}
 
 # Account roles in the order the journal lists an entry's lines and the ledger lists accounts.
 ROLES = [
@@ -153,6 +165,8 @@ ROLES = [
     "SCRAP",
     "REVALUATION",
     "ROUNDING",
+    "LABOR_VARIANCE",
+    "OVERHEAD_VARIANCE",
 ]
 
 # Column layout of each input frame the engine accepts (after validation).
@@ -171,6 +185,8 @@ STANDARD_COST_COLUMNS = [
     "yield_pct",
     # costing lot size: the units a per-order BOM line is spread over (NaN: none)
     "lot_size",
+    # standard direct labour hours per unit, this level (NaN: not given)
+    "labor_hours",
     "source_row",
 ]
 BOM_COLUMNS = [
@@ -207,7 +223,8 @@ PURCHASE_COLUMNS = [
 COMPLETION_COLUMNS = ["date", "item", "quantity", "scrap_quantity", "reference", "source_row"]
 # quantity < 0: a customer return (the sale reversed)
 SALE_COLUMNS = ["date", "item", "quantity", "reference", "source_row"]
-CONVERSION_COST_COLUMNS = ["date", "element", "amount", "reference", "source_row"]
+# hours: actual direct labour hours of a Labor row (NaN: not given)
+CONVERSION_COST_COLUMNS = ["date", "element", "amount", "hours", "reference", "source_row"]
 COUNT_COLUMNS = ["item", "counted_quantity", "date", "source_row"]
 # value: the opening's carrying value in currency units (last month's closing); NaN = not given
 OPENING_COLUMNS = ["item", "account", "quantity", "value", "source_row"]
@@ -282,8 +299,20 @@ class MonthEndInputs:
         letter = self.columns.get(sheet, {}).get(column)
         return f"{letter}{row}" if letter else f"{row}:{row}"
 
+    def posting_role(self, role: str) -> str:
+        """The role postings for ``role`` go to: an optional role (ROLE_FALLBACK) that the
+        Accounts sheet does not name with a code of its own posts to its fallback role."""
+        fallback = ROLE_FALLBACK.get(role)
+        if fallback is None:
+            return role
+        given = self.accounts.get(role)
+        return role if given and given.code != self.account(fallback).code else fallback
+
     def account(self, role: str) -> Account:
-        """The account for a role: the Accounts sheet's, else the default chart's."""
+        """The account for a role: the Accounts sheet's, else the default chart's (an optional
+        role not on the sheet: its fallback role's)."""
+        if role not in self.accounts and role in ROLE_FALLBACK:
+            return self.account(ROLE_FALLBACK[role])
         if role in self.accounts:
             return self.accounts[role]
         code, name = DEFAULT_ACCOUNTS[role]

@@ -17,12 +17,20 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from addin.costing.elements import ELEMENT_ROLES, element_variances
 from addin.costing.keys import QUANTITY_NOISE, sum_cents
 from addin.costing.model import ROLES, Finding, Severity
 from addin.costing.money import allocate_cents, to_cents
 from addin.costing.plant import Plant
 from addin.costing.postings import CLOSE, COUNT, SCRAP, SWEEP, concat, in_stock, role_cents
-from addin.costing.results import Closed, Consumption, ConversionSummary, Counted, Posted
+from addin.costing.results import (
+    Closed,
+    Consumption,
+    ConversionSummary,
+    Counted,
+    ElementVariance,
+    Posted,
+)
 
 
 def counts(
@@ -130,6 +138,7 @@ def _beyond_tolerance(
     expected = _manual_use(plant, ct, consumption)
     manual = ~plant.flushed[ct["pos"].to_numpy()]
     unexplained = diff - expected
+    unit = plant.standard_on(ct["date"], ct["pos"].to_numpy(), "unit_value")
     beyond = (np.abs(unexplained) > tol * base + 1e-9) & (unexplained != 0)
     found = []
     for k in np.flatnonzero(beyond):
@@ -140,7 +149,8 @@ def _beyond_tolerance(
             if manual[k]
             else f" Tolerance {tol:.1%}."
         )
-        found.append(_count_finding(plant, ct.iloc[k], diff[k], base[k], judged))
+        value = abs(unexplained[k] * unit[k])
+        found.append(_count_finding(plant, ct.iloc[k], diff[k], base[k], judged, value))
     return found
 
 
@@ -148,7 +158,11 @@ def _share(x: float, book: float) -> str:
     return f"{abs(x) / book:.1%} of book" if book else "book is zero"
 
 
-def _count_finding(plant: Plant, r: pd.Series, d: float, book: float, judged: str) -> Finding:
+def _count_finding(
+    plant: Plant, r: pd.Series, d: float, book: float, judged: str, value: float
+) -> Finding:
+    """The warning for one count beyond tolerance; ``value``: the unexplained difference at
+    the value the item is carried at (currency)."""
     return Finding(
         Severity.WARNING,
         "count beyond tolerance",
@@ -158,47 +172,87 @@ def _count_finding(plant: Plant, r: pd.Series, d: float, book: float, judged: st
         "Counts",
         plant.inputs.cell("Counts", "Counted Quantity", int(r["source_row"])),
         r["item"],
+        value,
     )
 
 
 def close(plant: Plant, frames: list[pd.DataFrame], sales: pd.DataFrame) -> Closed:
-    """Close CCA and CCC; the difference to COGS, or prorated (Settings: Prorate).
+    """Close CCA and CCC; the difference to COGS (by element, to each element's account, when
+    labour and overhead are kept apart: elements.py), or prorated (Settings: Prorate).
     ``frames``: every posting frame of the period, opening first; ``sales``: the sales'."""
     cca = sum(role_cents(f, "CCA") for f in frames)
     ccc = sum(role_cents(f, "CCC") for f in frames)
     diff = ccc + cca  # > 0: under-allocated (actual above allocated)
-    summary = ConversionSummary(ccc, -cca, diff)
     if cca == 0 and ccc == 0:
-        return Closed(plant.post.empty(), (), summary)
+        return Closed(plant.post.empty(), (), ConversionSummary(ccc, -cca, diff))
+    elements, found = element_variances(plant, frames)
+    summary = ConversionSummary(ccc, -cca, diff, elements)
     day = plant.end
     parts = [
         plant.post(day, CLOSE, "CCA", "", 0.0, -cca),
         plant.post(day, CLOSE, "CCC", "", 0.0, -ccc),
     ]
-    findings = _conversion_findings(plant, summary)
+    findings = _conversion_findings(plant, summary) + found
     if plant.inputs.settings.conversion_variance == "Prorate" and diff:
         parts.append(_prorated(plant, frames, sales, diff))
+    elif elements:
+        parts.append(_by_element(plant, elements))
     elif diff:
         parts.append(plant.post(day, CLOSE, "COGS", "", 0.0, np.array([diff]), "conversion"))
     return Closed(concat(parts), tuple(findings), summary)
 
 
+def _by_element(plant: Plant, elements: tuple[ElementVariance, ...]) -> pd.DataFrame:
+    """Each element's variance to its account role (LABOR_VARIANCE, OVERHEAD_VARIANCE; COGS
+    unless the Accounts sheet names them)."""
+    whole = [e for e in elements if not e.cause and e.amount]
+    return concat(
+        [
+            plant.post(
+                plant.end,
+                CLOSE,
+                plant.inputs.posting_role(ELEMENT_ROLES[e.element]),
+                "",
+                0.0,
+                np.array([e.amount]),
+                "conversion",
+            )
+            for e in whole
+        ]
+        or [plant.post.empty()]
+    )
+
+
 def _conversion_findings(plant: Plant, summary: ConversionSummary) -> list[Finding]:
-    """A warning when the conversion variance is beyond its tolerance of the allocated."""
-    allocated, diff = summary.allocated, summary.difference
+    """A warning when the conversion variance is beyond its tolerance of the allocated; by
+    element when labour and overhead are kept apart, each against its own allocation."""
     tol = plant.inputs.settings.conversion_tolerance
+    whole = [e for e in summary.elements if not e.cause]
+    if whole:
+        return [
+            _tolerance_finding(e.element.lower(), e.standard, e.amount, tol)
+            for e in whole
+            if e.standard and abs(e.amount) > tol * abs(e.standard)
+        ]
+    allocated, diff = summary.allocated, summary.difference
     if not (allocated and abs(diff) > tol * abs(allocated)):
         return []
-    return [
-        Finding(
-            Severity.WARNING,
-            "conversion variance beyond tolerance",
-            f"Conversion costs {'under' if diff > 0 else 'over'}-allocated by "
-            f"{abs(diff) / 100:,.2f} ({abs(diff) / abs(allocated):.1%} of allocated; tolerance "
-            f"{tol:.1%}). Review the conversion standards or the costs incurred.",
-            "Conversion Costs",
-        )
-    ]
+    return [_tolerance_finding("conversion", allocated, diff, tol)]
+
+
+def _tolerance_finding(what: str, allocated: int, diff: int, tol: float) -> Finding:
+    """``what`` ("conversion", "labor", "overhead") under- or over-allocated beyond tolerance."""
+    name = {"labor": "Labour", "overhead": "Overhead"}.get(what, "Conversion costs")
+    standards = {"labor": "labour"}.get(what, what)
+    return Finding(
+        Severity.WARNING,
+        f"{what} variance beyond tolerance",
+        f"{name} {'under' if diff > 0 else 'over'}-allocated by "
+        f"{abs(diff) / 100:,.2f} ({abs(diff) / abs(allocated):.1%} of allocated; tolerance "
+        f"{tol:.1%}). Review the {standards} standards or the costs incurred.",
+        "Conversion Costs",
+        amount=abs(diff) / 100,
+    )
 
 
 def _prorated(

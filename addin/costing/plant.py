@@ -49,6 +49,8 @@ class FlushStandards(NamedTuple):
     material: npt.NDArray[np.float64]  # an item made or sold: its flushed material per unit
     conversion: npt.NDArray[np.float64]  # ... and its conversion applied per unit
     leaf_material: npt.NDArray[np.float64]  # an item consumed as a component: value per unit
+    # ... of its conversion, the labour per unit (None: labour and overhead not kept apart)
+    labor: npt.NDArray[np.float64] | None = None
 
 
 class Window(NamedTuple):
@@ -86,6 +88,11 @@ class Epoch(NamedTuple):
     def total(self) -> npt.NDArray[np.float64]:
         return self.rolled["material"] + self.rolled["conversion"]
 
+    @property
+    def labor(self) -> npt.NDArray[np.float64]:
+        """Rolled-up labour per unit (0 where labour and overhead are not kept apart)."""
+        return np.nan_to_num(self.rolled["labor"])
+
 
 class StockRoles(NamedTuple):
     """Where each item is carried under the trigger, and at what unit value."""
@@ -108,6 +115,9 @@ class Plant:
     windows: tuple[Window, ...]
     epochs: tuple[Epoch, ...]  # the standards in force: Period Start, then each dated change
     post: Postings  # builds this run's posting frames
+    # labour and overhead kept apart on Standard Costs (every item with a conversion standard
+    # splits it): conversion allocated is posted per element (kinds "labor" and "overhead")
+    by_element: bool = False
 
     @classmethod
     def of(cls, inputs: MonthEndInputs) -> Plant:
@@ -143,7 +153,12 @@ class Plant:
         if bomlib.per_order(inputs.bom).any():
             orders = _orders(inputs, index, [start for start, _ in matrices])
             windows = tuple(w._replace(orders=o) for w, o in zip(windows, orders, strict=True))
-        return cls(inputs, sc, index, codes, types, flushed, windows, epochs, Postings(codes))
+        split = standards_split(inputs)
+        if split:
+            windows = tuple(w._replace(standards=_with_labor(w)) for w in windows)
+        return cls(
+            inputs, sc, index, codes, types, flushed, windows, epochs, Postings(codes), split
+        )
 
     # ---- the period standard (BOM in effect on Period Start) --------------------------
     @property
@@ -170,7 +185,7 @@ class Plant:
         self, dates: pd.Series | npt.NDArray[np.datetime64], pos: npt.NDArray[np.intp], what: str
     ) -> npt.NDArray[np.float64]:
         """Per unit, the standard in force on each date for the item at ``pos``: ``what`` is
-        "material", "conversion", "total" or "unit_value" (the value the item is carried at)."""
+        "material", "conversion", "labor", "total" or "unit_value" (the value it is carried at)."""
 
         def of(e: Epoch) -> npt.NDArray[np.float64]:
             return e.stock.unit_value if what == "unit_value" else getattr(e, what)
@@ -245,6 +260,26 @@ class Plant:
     @property
     def phantom(self) -> npt.NDArray[np.bool_]:
         return self.types == "Phantom"
+
+
+def standards_split(inputs: MonthEndInputs) -> bool:
+    """Labour and overhead are kept apart on Standard Costs: some row gives Labor or Overhead
+    and every row with a conversion standard (dated changes too) gives them."""
+    frames = [inputs.standard_costs, inputs.standard_changes]
+    frames = [f for f in frames if len(f) and "labor" in f]
+    if not frames:
+        return False
+    labor = np.concatenate([pd.to_numeric(f["labor"]).to_numpy(np.float64) for f in frames])
+    conversion = np.concatenate(
+        [pd.to_numeric(f["conversion"]).to_numpy(np.float64) for f in frames]
+    )
+    given = ~np.isnan(labor)
+    return bool(given.any() and not (np.nan_to_num(conversion) != 0)[~given].any())
+
+
+def _with_labor(w: Window) -> FlushStandards:
+    """The window's plain standards with their labour per unit."""
+    return w.standards._replace(labor=np.nan_to_num(w.rollup.rolled["labor"]))
 
 
 def _days(dates: pd.Series | npt.NDArray[np.datetime64]) -> npt.NDArray[np.datetime64]:
@@ -428,13 +463,16 @@ def _cut_standards(
     stock: StockRoles,
     period_total: npt.NDArray[np.float64],
 ) -> FlushStandards:
-    """The window's standards with the carried items valued as carried, not rolled up."""
+    """The window's standards with the carried items valued as carried, not rolled up (their
+    labour: the share of their rolled labour in the conversion not yet in their value)."""
+    own_l = np.nan_to_num(r.own["labor"])
     sub = pd.DataFrame(
         {
             "material": np.where(carried, stock.unit_value, r.own["material"]),
             "conversion": np.where(
                 carried, period_total - stock.unit_value, np.nan_to_num(r.own["conversion"])
             ),
+            "labor": np.where(carried, _carried_labor(r, period_total - stock.unit_value), own_l),
         }
     )
     cut = (sp.diags((~carried).astype(np.float64)) @ a).tocsr()
@@ -445,4 +483,15 @@ def _cut_standards(
         own_m + a @ leaf.rolled["material"],
         own_c + a @ leaf.rolled["conversion"],
         leaf.rolled["material"],
+        own_l + a @ np.nan_to_num(leaf.rolled["labor"]),
     )
+
+
+def _carried_labor(
+    r: bomlib.Rollup, conversion_left: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Labour per unit in ``conversion_left`` (the conversion a carried item's value lacks):
+    its rolled labour in proportion (0 where it has no conversion)."""
+    conv = np.nan_to_num(r.rolled["conversion"])
+    share = np.divide(conversion_left, conv, out=np.zeros(len(conv)), where=conv != 0)
+    return np.nan_to_num(r.rolled["labor"]) * share

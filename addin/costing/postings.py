@@ -107,6 +107,8 @@ KINDS = [
     "lot size",
     "charges",
     "by-product",
+    "labor",  # conversion allocated or its variance: the labour element
+    "overhead",  # ... the overhead element
 ]
 EVENT_DTYPE = pd.CategoricalDtype([*EVENT_ORDER, OPENING])
 ROLE_DTYPE = pd.CategoricalDtype(ROLES)

@@ -10,10 +10,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from addin.costing import bom as bomlib
 from addin.costing import byproducts
 from addin.costing.bom import item_lot_sizes
+from addin.costing.elements import ELEMENT_ROLES
 from addin.costing.keys import day_numbers, sum_cents
 from addin.costing.model import ROLES, MonthEndInputs
+from addin.costing.money import to_cents
 from addin.costing.orders import order_sizes
 from addin.costing.plant import Plant
 from addin.costing.postings import (
@@ -40,6 +43,7 @@ from addin.costing.postings import (
     Ledger,
     code_of,
 )
+from addin.costing.precision import MAX_DECIMALS, item_decimals, noisy
 from addin.costing.results import (
     BACKFLUSH,
     INVENTORY,
@@ -297,8 +301,9 @@ def _itemized_memos(
 
 
 def trial_balance(inputs: MonthEndInputs, opening: pd.DataFrame, jnl: pd.DataFrame) -> pd.DataFrame:
-    """Per account role: opening, the period's debits and credits, closing (cents)."""
-    roles = ROLES
+    """Per account role: opening, the period's debits and credits, closing (cents). An optional
+    role that posts to its fallback (model.ROLE_FALLBACK) is not listed."""
+    roles = [r for r in ROLES if inputs.posting_role(r) == r]
     op = opening.groupby("role")["cents"].sum().reindex(roles, fill_value=0)
     dr = jnl.groupby("role")["debit_cents"].sum().reindex(roles, fill_value=0)
     cr = jnl.groupby("role")["credit_cents"].sum().reindex(roles, fill_value=0)
@@ -495,13 +500,55 @@ def variances(
         elif r["type"].iloc[0] == "lot size" and plant.has_orders:
             r["memo"] = r["item"].map(_order_memos(plant)).fillna(r["memo"])
     if conversion.actual or conversion.allocated:
-        rows.append(_conversion_variance(postings, conversion))
-        if entries is not None:
+        rows.append(_conversion_variance(plant, postings, conversion))
+        if entries is not None:  # every conversion row: the close entry
             listed = entry_lists(np.zeros(int(close.sum()), np.int64), entries[close], 1)
-            rows[-1]["entries"] = listed
+            rows[-1]["entries"] = listed[0]
     if not rows:
         return VARIANCES.empty()
-    return _finish_variances(plant, pd.concat(rows, ignore_index=True))
+    return _tidy(plant, _finish_variances(plant, pd.concat(rows, ignore_index=True)))
+
+
+def _tidy(plant: Plant, v: pd.DataFrame) -> pd.DataFrame:
+    """No zero rows; quantities rounded to the item's precision (precision.py: no float noise
+    in the formula bar); a scrap row whose amount is exactly ROUND(quantity x standard, 2) is
+    shown as that product."""
+    v = v[v["amount_cents"] != 0].reset_index(drop=True)
+    v["quantity"] = _at_precision(plant, v)
+    exact = (
+        to_cents(np.nan_to_num(v["quantity"].to_numpy() * v["standard"].to_numpy()))
+        == v["amount_cents"].to_numpy()
+    )
+    scrap = (v["type"] == "scrap").to_numpy()
+    v["product"] = np.where(scrap, exact, v["product"] & exact)
+    summed = scrap & ~exact & v["quantity"].notna().to_numpy()
+    v.loc[summed, "memo"] = v.loc[summed, "memo"] + SCRAP_SUMMED
+    return v
+
+
+def _at_precision(plant: Plant, v: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """The rows' quantities, those with float noise rounded to their item's precision (rows
+    without an item: to MAX_DECIMALS)."""
+    q = v["quantity"].to_numpy(np.float64).copy()
+    rough = np.flatnonzero(noisy(q))
+    if not len(rough):
+        return q
+    pos = plant.index.codes.get_indexer(pd.Index(v["item"].iloc[rough].astype(object)))
+    places = np.full(len(rough), MAX_DECIMALS)
+    known = pos >= 0  # -1: no item
+    n = len(plant.codes)
+    component = np.zeros(n, dtype=bool)
+    for w in plant.windows:  # consumed by some BOM line in effect in the period
+        component |= np.bincount(w.matrix.indices, minlength=n)[:n] > 0
+    places[known] = item_decimals(plant.inputs, plant.index, pos[known], component)
+    q[rough] = np.round(q[rough] * 10.0**places) / 10.0**places
+    return q
+
+
+SCRAP_SUMMED = (
+    ": the sum of its flushed lines, each rounded (or flushed with the BOM of its day), "
+    "not ROUND(quantity x standard)"
+)
 
 
 def _numbers_of(
@@ -533,7 +580,7 @@ def _item_variance_kinds(plant: Plant, led: Ledger) -> list[_VarianceKind]:
             "USAGE",
             product=True,
         ),
-        *_flush_usage_kinds(led, usage, back),
+        *_flush_usage_kinds(plant, led, usage, back),
         _VarianceKind(
             "lot size",
             "Per-order lines: orders of another size than the lot size",
@@ -545,7 +592,7 @@ def _item_variance_kinds(plant: Plant, led: Ledger) -> list[_VarianceKind]:
             "scrap",
             "Reported scrap at standard",
             scrap & (led.role == code_of(ROLE_DTYPE, "SCRAP")),
-            None,
+            plant.total,
             "SCRAP",
         ),
         _VarianceKind(
@@ -598,7 +645,7 @@ def _order_memos(plant: Plant, shown: int = 5) -> dict[str, str]:
 
 
 def _flush_usage_kinds(
-    led: Ledger, usage: npt.NDArray[np.bool_], back: npt.NDArray[np.bool_]
+    plant: Plant, led: Ledger, usage: npt.NDArray[np.bool_], back: npt.NDArray[np.bool_]
 ) -> list[_VarianceKind]:
     """The usage variance the flush posts: Backflush = No components, BOM changes, and the
     same undone by completion reversals and customer returns (``back``)."""
@@ -607,7 +654,7 @@ def _flush_usage_kinds(
             "usage",
             "Backflush = No component at standard, not flushed",
             usage & ~back & (led.kind == code_of(KIND_DTYPE, "manual issue")),
-            None,
+            plant.material,
             "USAGE",
         ),
         _VarianceKind(
@@ -692,11 +739,16 @@ def _per_item(
     return frame.assign(product=True) if kind.product else frame
 
 
-def _conversion_variance(postings: pd.DataFrame, conversion: ConversionSummary) -> pd.DataFrame:
-    """The period's conversion variance: one row, to where the close posted it."""
-    actual, allocated, diff = conversion
+def _conversion_variance(
+    plant: Plant, postings: pd.DataFrame, conversion: ConversionSummary
+) -> pd.DataFrame:
+    """The period's conversion variance: one row, to where the close posted it; by element
+    (and by cause when hours are given) when labour and overhead are kept apart."""
+    actual, allocated, diff = conversion.actual, conversion.allocated, conversion.difference
     close = postings[(postings["event"] == CLOSE) & (postings["kind"] == "conversion")]
     target = ", ".join(sorted(set(close["role"]))) or "COGS"
+    if conversion.elements:
+        return _element_rows(plant, conversion, target)
     outcome = "under-allocated" if diff > 0 else "over-allocated" if diff < 0 else "no difference"
     return pd.DataFrame(
         {
@@ -711,13 +763,38 @@ def _conversion_variance(postings: pd.DataFrame, conversion: ConversionSummary) 
     )
 
 
+def _element_rows(plant: Plant, conversion: ConversionSummary, target: str) -> pd.DataFrame:
+    """One conversion row per element (Labor, Overhead), or per element and cause (rate or
+    spending, efficiency) when hours split them; ``description`` names it, ``standard`` is
+    what the actual is compared with (allocated, or the flexible budget AH x rate)."""
+    parts = [e for e in conversion.elements if e.cause]
+    rows = parts or [e for e in conversion.elements if not e.cause]
+    prorated = plant.inputs.settings.conversion_variance == "Prorate" and conversion.difference
+    roles = [
+        target if prorated else plant.inputs.posting_role(ELEMENT_ROLES[e.element]) for e in rows
+    ]
+    return pd.DataFrame(
+        {
+            "type": "conversion",
+            "item": "",
+            "description": [e.label for e in rows],
+            "quantity": np.nan,
+            "standard": [e.standard / 100 for e in rows],
+            "amount_cents": np.array([e.amount for e in rows], dtype=np.int64),
+            "role": roles,
+            "memo": [e.memo for e in rows],
+        }
+    )
+
+
 def _finish_variances(plant: Plant, v: pd.DataFrame) -> pd.DataFrame:
     """Add description, U/F, account code and the product flag; columns as VARIANCES."""
     v["product"] = (
         v["product"].astype("boolean").fillna(False).astype(bool) if "product" in v else False
     )
     desc = pd.Series(plant.sc["description"].fillna("").to_numpy(object), index=plant.codes)
-    v["description"] = v["item"].map(desc).fillna("")
+    given = v["description"] if "description" in v else pd.Series("", index=v.index)
+    v["description"] = v["item"].map(desc).fillna(given.fillna(""))
     v["fu"] = np.where(v["amount_cents"] > 0, "U", np.where(v["amount_cents"] < 0, "F", ""))
     codes = {r: plant.inputs.account(r).code for r in ROLES}  # other roles are codes already
     role = v["role"].astype(object)
@@ -770,7 +847,7 @@ def backflush(plant: Plant, consumption: tuple[Consumption, ...]) -> pd.DataFram
 
 def rollup_frame(plant: Plant) -> pd.DataFrame:
     """Per item: this level's and the rolled-up standard by element (the period standard: BOM
-    in effect on Period Start), highest level first."""
+    in effect on Period Start), by low-level code: the top (0) first."""
     r = plant.period
     sc = plant.sc
     own = {f"own_{e}": r.own[e] for e in ("material", "labor", "overhead", "conversion")}
@@ -781,7 +858,7 @@ def rollup_frame(plant: Plant) -> pd.DataFrame:
             "description": sc["description"],
             "item_type": sc["item_type"],
             "uom": sc["uom"],
-            "level": r.level,
+            "level": bomlib.low_level_codes(plant.windows[0].matrix),
             **own,
             **rolled,
             "rolled_total": r.total,
@@ -793,7 +870,7 @@ def rollup_frame(plant: Plant) -> pd.DataFrame:
             "used_by_parents": used_by_parents(plant),
         }
     )
-    df = df.sort_values(["level", "item"], ascending=[False, True], kind="stable")
+    df = df.sort_values(["level", "item"], kind="stable")  # the top (0) first
     return df.reset_index(drop=True)[ROLLUP.names]
 
 

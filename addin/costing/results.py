@@ -138,7 +138,8 @@ ROLLUP = Schema(
         "description": "item description",
         "item_type": "Raw, Subassembly, Finished or Phantom",
         "uom": "unit of measure",
-        "level": "low-level code (0 = top)",
+        "level": "low-level code as ERPs number it: 0 = the top (no BOM uses the item), else "
+        "one below the deepest parent that uses it",
         "own_material": "this level's material per unit",
         "own_labor": "this level's labour per unit (NaN when kept as one Conversion)",
         "own_overhead": "this level's overhead per unit (NaN when kept as one Conversion)",
@@ -236,6 +237,26 @@ class Counted(NamedTuple):
     table: pd.DataFrame | None
 
 
+class ElementVariance(NamedTuple):
+    """One element's conversion variance (cents, + U); ``cause`` "" for the element as a whole
+    or "rate", "efficiency", "spending" for its flexible-budget parts."""
+
+    element: str  # "Labor" or "Overhead"
+    cause: str
+    # the figures compared, in cents: actual cost and allocated (the element), actual cost and
+    # the flexible budget AH x rate (rate, spending), the flexible budget and allocated
+    # (efficiency)
+    actual: int
+    standard: int
+    amount: int  # actual - standard
+    memo: str
+
+    @property
+    def label(self) -> str:
+        """ "Labor", "Labor rate", "Overhead efficiency", ..."""
+        return f"{self.element} {self.cause}".strip()
+
+
 class ConversionSummary(NamedTuple):
     """Conversion costs of the period, in cents: actual incurred, allocated at standard, and
     the difference (> 0: under-allocated)."""
@@ -243,6 +264,8 @@ class ConversionSummary(NamedTuple):
     actual: int
     allocated: int
     difference: int
+    # by element (elements.ElementVariance) when labour and overhead are kept apart, else ()
+    elements: tuple[ElementVariance, ...] = ()
 
 
 class Closed(NamedTuple):

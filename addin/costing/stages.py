@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from addin.costing import bom as bomlib
-from addin.costing.flush import FlushRule, balance, flush
+from addin.costing.flush import FlushRule, allocated, balance, flush
 from addin.costing.model import Finding, Severity, Trigger
 from addin.costing.money import to_cents
 from addin.costing.orders import order_starts
@@ -658,5 +658,6 @@ def _sales_from_stock(
     carried_conv = np.isclose(unit_value, total)
     conv = np.where(carried_conv, 0, to_cents(q * plant.standard_on(s["date"], p, "conversion")))
     if (conv != 0).any():
-        part.append(plant.post(s["date"], event, "CCA", p, 0.0, -conv))
+        labor = np.where(carried_conv, 0.0, q * plant.standard_on(s["date"], p, "labor"))
+        part += allocated(plant, s["date"], event, p, conv, labor)
     return balance(plant, concat(part), event)

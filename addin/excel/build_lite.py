@@ -44,6 +44,8 @@ MODULES = (
     "addin.costing.results",
     "addin.costing.flush",
     "addin.costing.stages",
+    "addin.costing.elements",
+    "addin.costing.precision",
     "addin.costing.period_end",
     "addin.costing.magnitude",
     "addin.costing.controls",

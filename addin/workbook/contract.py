@@ -157,6 +157,15 @@ SETTING_ROWS: dict[str, Column] = {
         "Price Tolerance %", Kind.PERCENT, required=False, default=0.10, key="price_tolerance"
     ),
     "Company": Column("Company", Kind.TEXT, required=False, default="", key="company"),
+    "Materiality": Column(
+        "Materiality",
+        Kind.NUMBER,
+        required=False,
+        min_value=0.0,
+        key="materiality",
+        doc="currency; exceptions with an amount at or above it are graded review, below it "
+        "below materiality; blank = not graded",
+    ),
 }
 
 INPUT_SHEETS: tuple[SheetSpec, ...] = (
@@ -196,6 +205,17 @@ INPUT_SHEETS: tuple[SheetSpec, ...] = (
                 positive=True,
                 doc="costing lot size: the units its per-order BOM lines are spread over; "
                 "needed when it has any",
+            ),
+            Column(
+                "Labor Hours",
+                Kind.NUMBER,
+                required=False,
+                omit_when_default=True,
+                min_value=0.0,
+                key="labor_hours",
+                doc="standard direct labour hours per unit, this level; with Hours on Conversion "
+                "Costs, labour splits into rate and efficiency, overhead into spending and "
+                "efficiency",
             ),
             Column(
                 "Effective From",
@@ -364,6 +384,14 @@ INPUT_SHEETS: tuple[SheetSpec, ...] = (
             Column("Element", Kind.CHOICE, required=False, choices=ELEMENTS, default="Conversion"),
             Column("Amount", Kind.NUMBER, doc="actual"),
             Column("Reference", Kind.TEXT, required=False, default=""),
+            Column(
+                "Hours",
+                Kind.NUMBER,
+                required=False,
+                omit_when_default=True,
+                min_value=0.0,
+                doc="actual direct labour hours, on Labor rows",
+            ),
         ),
         frame="conversion_costs",
     ),

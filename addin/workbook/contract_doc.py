@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from addin.costing.model import DEFAULT_ACCOUNTS
+from addin.costing.model import DEFAULT_ACCOUNTS, ROLE_FALLBACK
 from addin.workbook import contract as C
 from addin.workbook.cells import Kind, number_text
 
@@ -57,7 +57,12 @@ def _sheet_row(spec: C.SheetSpec) -> str:
 
 def contract_table() -> str:
     """The generated block: the sheets table and the default chart of accounts."""
-    chart = "; ".join(f"{role} {code} {name}" for role, (code, name) in DEFAULT_ACCOUNTS.items())
+    chart = "; ".join(
+        f"{role} {code} {name}"
+        if role not in ROLE_FALLBACK
+        else f"{role} (optional; not given: posted to {ROLE_FALLBACK[role]})"
+        for role, (code, name) in DEFAULT_ACCOUNTS.items()
+    )
     return "\n".join(
         [
             BEGIN,

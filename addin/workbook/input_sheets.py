@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from addin.costing.model import DEFAULT_ACCOUNTS, Account, MonthEndInputs, Settings, Trigger
+from addin.costing.model import (
+    DEFAULT_ACCOUNTS,
+    ROLE_FALLBACK,
+    Account,
+    MonthEndInputs,
+    Settings,
+    Trigger,
+)
 from addin.workbook import contract as c
 
 # engine field -> contract column header, per sheet
@@ -58,8 +65,9 @@ def setting_value(col: c.Column, settings: Settings | None) -> object:
 
 
 def accounts_frame(accounts: dict[str, Account]) -> pd.DataFrame:
-    """The Accounts sheet: every role, with the inputs' code and name or the default chart's."""
-    roles = list(DEFAULT_ACCOUNTS)
+    """The Accounts sheet: every role, with the inputs' code and name or the default chart's
+    (an optional role only when the inputs name it)."""
+    roles = [r for r in DEFAULT_ACCOUNTS if r not in ROLE_FALLBACK or r in accounts]
     return pd.DataFrame(
         {
             "Role": roles,

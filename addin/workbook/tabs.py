@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from addin.costing.by_product import ATTRIBUTED, NOT_ATTRIBUTED, ByProduct, variances_by_product
+from addin.costing.controls import materiality_grade
 from addin.costing.engine import MonthEndResult
-from addin.costing.model import Severity
+from addin.costing.model import Finding, Severity
 from addin.costing.postings import STOCK_ROLES
 from addin.costing.reports import inventory_entries
 from addin.workbook.cells import column_letters
@@ -532,7 +533,7 @@ def rollup_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
         Col("Description", width=30),
         Col("Type"),
         Col("UoM"),
-        Col("Level", "int"),
+        Col("Low-Level Code", "int"),
         Col("Material (this level)", "price"),
         Col("Labor (this level)", "price"),
         Col("Overhead (this level)", "price"),
@@ -551,7 +552,7 @@ def rollup_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
         "Description": c["description"],
         "Type": c["item_type"],
         "UoM": c["uom"],
-        "Level": c["level"],
+        "Low-Level Code": c["level"],
         "Material (this level)": c["own_material"],
         "Labor (this level)": c["own_labor"],
         "Overhead (this level)": c["own_overhead"],
@@ -582,12 +583,17 @@ SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
 def exceptions_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
-    found = sorted(r.findings, key=lambda f: (SEVERITY_ORDER[f.severity], f.check, f.item))
+    """Findings by severity, then by amount (largest first; those without one last), each
+    graded against Settings' Materiality (controls.materiality_grade)."""
+    found = sorted(r.findings, key=_exception_order)
+    threshold = r.inputs.settings.materiality
     cols = [
         Col("Severity"),
         Col("Check", width=26),
         Col("Item"),
         Col("Location", width=22),
+        Col("Amount", "money"),
+        Col("Materiality", width=18),
         Col("Message", width=100, wrap=True),
     ]
     data: dict[str, object] = {
@@ -595,9 +601,17 @@ def exceptions_tab(r: MonthEndResult, company: str, sub: str) -> Tab:
         "Check": [f.check for f in found],
         "Item": [f.item for f in found],
         "Location": [f.location for f in found],
+        "Amount": [np.nan if f.amount is None else round(f.amount, 2) for f in found],
+        "Materiality": [materiality_grade(f, threshold) for f in found],
         "Message": [f.message for f in found],
     }
     return _table("Exceptions", f"{company}: exceptions to review", sub, cols, data)
+
+
+def _exception_order(f: Finding) -> tuple[int, float, str, str]:
+    """Severity, then the amount largest first (no amount last), then check and item."""
+    amount = -abs(f.amount) if f.amount is not None else np.inf
+    return (SEVERITY_ORDER[f.severity], amount, f.check, f.item)
 
 
 def block_row(blocks: tuple[Block, ...] | list[Block], k: int, i: int) -> int:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from addin.costing.model import DEFAULT_ACCOUNTS, Account
+from addin.costing.model import DEFAULT_ACCOUNTS, ROLE_FALLBACK, Account
 from addin.workbook.validation.columns import Frame
 from addin.workbook.validation.report import Report
 
 
 def parse_accounts(f: Frame | None, report: Report) -> dict[str, Account]:
     """Role -> account: the sheet's rows over the default chart; a role given twice is an
-    error (the first row is kept)."""
+    error (the first row is kept). An optional role (model.ROLE_FALLBACK) is in it only when
+    the sheet names it."""
     out: dict[str, Account] = {
-        role: Account(role, code, name) for role, (code, name) in DEFAULT_ACCOUNTS.items()
+        role: Account(role, code, name)
+        for role, (code, name) in DEFAULT_ACCOUNTS.items()
+        if role not in ROLE_FALLBACK  # optional roles: only when the sheet names them
     }
     if f is None:
         return out

@@ -200,6 +200,9 @@ def _settings(got: dict[str, object], period: Period) -> Settings:
     values: dict[str, object] = {}
     for col in C.SETTING_ROWS.values():
         v = got[col.key]
+        if col.kind is Kind.NUMBER:  # optional amounts (Materiality): None when blank
+            values[col.key] = None if v is None else float(v)  # type: ignore[arg-type]
+            continue
         values[col.key] = float(v) if col.kind is Kind.PERCENT else str(v)  # type: ignore[arg-type]
     values["period_start"], values["period_end"] = period.start, period.end
     values["trigger"] = Trigger(values["trigger"])
