@@ -210,6 +210,19 @@ def test_hours_on_one_side_only_are_named_not_used() -> None:
     assert [f.sheet for f in r.findings if f.check == "hours not used"] == ["Standard Costs"]
 
 
+def test_hours_on_an_overhead_row_are_named_not_read() -> None:
+    # Hours on the Overhead row (the third Conversion Costs row) are not actual labour hours:
+    # they are left out of AH (12,000 + 14,000 = 26,000 h, as without them), with an info
+    # naming the row; the split is the same as in the rate/efficiency test (labour rate
+    # 10,400 F).
+    actuals = [*HOURS_ACTUALS[:2], {**HOURS_ACTUALS[2], "hours": 500}]
+    r = run_month_end(keyboard("purchase+completion", actuals, items=HOURS_ITEMS))
+    found = [f for f in r.findings if f.check == "hours not used"]
+    assert [f.sheet for f in found] == ["Conversion Costs"]
+    assert "not Labor (rows 4)" in found[0].message
+    assert conversion_rows(r)["Labor rate"] == -10_400
+
+
 # ---- materiality -----------------------------------------------------------------------------
 def counted(materiality: float | None) -> MonthEndResult:
     """RM (std 2.50): 100 bought; counted 90 -> 10 short x 2.50 = 25.00; RM2 (std 0.50): 100

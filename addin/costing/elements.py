@@ -152,6 +152,12 @@ def standard_hours(plant: Plant, frames: list[pd.DataFrame]) -> tuple[Hours | No
     """(AH, SH), or None when hours are not given both ways (with an info finding when only
     one side is). SH = per item, labour allocated / the item's standard rate (rolled labour /
     rolled Labor Hours, BOM on Period Start): units x hours per unit for a single level."""
+    found = _hours_not_on_labor(plant)
+    hours, more = _standard_hours(plant, frames)
+    return hours, found + more
+
+
+def _standard_hours(plant: Plant, frames: list[pd.DataFrame]) -> tuple[Hours | None, list[Finding]]:
     ah = _actual_hours(plant)
     per_unit = _rolled_hours(plant)
     if ah is None and per_unit is None:
@@ -168,6 +174,33 @@ def standard_hours(plant: Plant, frames: list[pd.DataFrame]) -> tuple[Hours | No
     if sh <= 0:
         return None, []
     return Hours(ah, sh), []
+
+
+def _hours_not_on_labor(plant: Plant) -> list[Finding]:
+    """An info finding naming the Conversion Costs rows that give Hours on another element
+    than Labor: they are not read (overhead is taken to vary with labour hours)."""
+    cc = plant.inputs.conversion_costs
+    if "hours" not in cc or len(cc) == 0:
+        return []
+    given = ~np.isnan(pd.to_numeric(cc["hours"]).to_numpy(np.float64))
+    stray = given & (cc["element"].astype(str).to_numpy() != "Labor")
+    if not stray.any():
+        return []
+    rows = cc["source_row"].to_numpy()[stray].astype(int).tolist()
+    listed = ", ".join(str(r) for r in rows[:5]) + (
+        f" +{len(rows) - 5} more" if len(rows) > 5 else ""
+    )
+    return [
+        Finding(
+            Severity.INFO,
+            "hours not used",
+            f"Hours on Conversion Costs rows that are not Labor (rows {listed}) are not read: "
+            "actual hours are labour hours, and overhead is taken to vary with them. Put the "
+            "hours on the Labor rows, or clear them.",
+            "Conversion Costs",
+            plant.inputs.cell("Conversion Costs", "Hours", rows[0]),
+        )
+    ]
 
 
 def _actual_hours(plant: Plant) -> float | None:
