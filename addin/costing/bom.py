@@ -102,10 +102,21 @@ def bom_matrix(
         return sp.csr_matrix((n, n), dtype=np.float64)
     rows = index.positions(bom["parent"])
     cols = index.positions(bom["component"])
-    yields = lots = None
-    if standard_costs is not None:
-        yields, lots = item_yields(standard_costs)[rows], item_lot_sizes(standard_costs)[rows]
-    return matrix_of(rows, cols, line_quantities(bom, yields, lots) * line_signs(bom), n)
+    if standard_costs is None:
+        quantities = line_quantities(bom)
+    else:
+        quantities = planned_line_quantities(bom, standard_costs, rows)
+    return matrix_of(rows, cols, quantities * line_signs(bom), n)
+
+
+def planned_line_quantities(
+    bom: pd.DataFrame, standard_costs: pd.DataFrame, parents: npt.NDArray[np.intp]
+) -> npt.NDArray[np.float64]:
+    """line_quantities with each line's parent's Yield % and Lot Size (``parents``: the lines'
+    positions on ``standard_costs``); unsigned (line_signs gives the sign)."""
+    yields = item_yields(standard_costs)
+    line_yield = None if (yields == 1.0).all() else yields[parents]
+    return line_quantities(bom, line_yield, item_lot_sizes(standard_costs)[parents])
 
 
 def line_kinds(bom: pd.DataFrame) -> npt.NDArray[np.int8]:

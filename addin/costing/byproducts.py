@@ -66,11 +66,10 @@ def co_lines(inputs: MonthEndInputs, index: bomlib.ItemIndex) -> CoLines | None:
     lines = bom.loc[take]
     parents = index.positions(lines["parent"])
     sc = inputs.standard_costs.reset_index(drop=True)
-    yields, lots = bomlib.item_yields(sc)[parents], bomlib.item_lot_sizes(sc)[parents]
     return CoLines(
         parents,
         index.positions(lines["component"]),
-        bomlib.line_quantities(lines, yields, lots),  # as the BOM matrix counts them
+        bomlib.planned_line_quantities(lines, sc, parents),  # as the BOM matrix counts them
         pd.to_numeric(lines["cost_share"]).fillna(0.0).to_numpy(np.float64),
     )
 

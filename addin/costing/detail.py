@@ -20,7 +20,7 @@ import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 
-from addin.costing.flush import leaf_roles
+from addin.costing.flush import leaf_kinds, leaf_roles
 from addin.costing.model import ROLES, MonthEndInputs, Trigger
 from addin.costing.money import to_cents
 from addin.costing.orders import order_starts
@@ -29,6 +29,7 @@ from addin.costing.postings import (
     COMPLETION,
     COMPLETION_REVERSAL,
     CUSTOMER_RETURN,
+    KINDS,
     SALE,
     SCRAP,
     UNITEMIZED,
@@ -242,8 +243,12 @@ def _component_kind(
 ) -> npt.NDArray[np.object_]:
     """Each leaf line's kind: issued by hand, a by-product received (an obtained item coming
     out: quantity below 0), or a component flushed."""
-    received = plant.obtained[c.col] & (c.data < 0) if plant.obtained.any() else False
-    return np.where(manual, MANUAL, np.where(received, BYPRODUCT, COMPONENT)).astype(object)
+    kind = leaf_kinds(plant, c.col, c.data, manual)
+    return np.select(
+        [kind == KINDS.index("manual issue"), kind == KINDS.index("by-product")],
+        [MANUAL, BYPRODUCT],
+        COMPONENT,
+    ).astype(object)
 
 
 def _with_entries(result: MonthEndResult, comp: pd.DataFrame, events: list[str]) -> pd.DataFrame:

@@ -241,7 +241,7 @@ def _leaf_postings(
     role, manual, phantom = leaf_roles(plant, item, material_role)
     stocked = plant.stock.code[item] >= 0
     move = np.where(manual, quantity, np.where(stocked, -quantity, 0.0))
-    kinds = _leaf_kinds(plant, item, quantity, manual)
+    kinds = leaf_kinds(plant, item, quantity, manual)
     codes = np.where(phantom, len(plant.codes) + 1, item)  # UNITEMIZED's category code
     findings = (
         _phantom_findings(plant, date[phantom], item[phantom], cents[phantom], material_role)
@@ -261,7 +261,7 @@ def _leaf_postings(
     return frame, findings
 
 
-def _leaf_kinds(
+def leaf_kinds(
     plant: Plant,
     item: npt.NDArray[np.intp],
     quantity: npt.NDArray[np.float64],

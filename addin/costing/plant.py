@@ -379,11 +379,7 @@ def _line_quantities(
     """Each BOM line's component units per parent unit (bom.line_quantities), with its
     parent's planned yield and costing lot size; negative on a by-product or co-product line
     (bom.line_signs: obtained, not used)."""
-    sc = inputs.standard_costs
-    yields = bomlib.item_yields(sc)
-    lots = bomlib.item_lot_sizes(sc)
-    line_yield = None if (yields == 1.0).all() else yields[parents]
-    quantities = bomlib.line_quantities(inputs.bom, line_yield, lots[parents])
+    quantities = bomlib.planned_line_quantities(inputs.bom, inputs.standard_costs, parents)
     return quantities * bomlib.line_signs(inputs.bom)
 
 
